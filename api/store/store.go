@@ -1,0 +1,205 @@
+// Package store defines speech tasks, their lifecycle and the Store that keeps
+// them. Implementations live in subpackages (memory, sqlite, postgres); the
+// shared behavioural suite every implementation must pass is storetest.
+//
+// All times are passed in by the caller, never read from a clock inside a
+// store, so tests can drive the lifecycle with a fake clock and several
+// processes agree on what "now" meant for a call.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Status is a task's lifecycle state. The values are the vendor's.
+type Status string
+
+// The seven statuses of the vendor's contract.
+const (
+	// StatusCreated: accepted and durably written, not yet admitted to the queue.
+	StatusCreated Status = "CREATED"
+	// StatusQueued: admitted to the queue, waiting for a worker.
+	StatusQueued Status = "QUEUED"
+	// StatusPostponed: the engine was unavailable or overloaded; retried after a backoff.
+	StatusPostponed Status = "POSTPONED"
+	// StatusAssigned: claimed by a worker, under a lease.
+	StatusAssigned Status = "ASSIGNED_CONNECTIONS"
+	// StatusProcessing: the engine is running.
+	StatusProcessing Status = "PROCESSING"
+	// StatusCompleted: results stored, finished set. Terminal.
+	StatusCompleted Status = "COMPLETED"
+	// StatusError: failed for good, finished set, no results. Terminal.
+	StatusError Status = "ERROR"
+)
+
+// Statuses lists every status in lifecycle order.
+var Statuses = []Status{StatusCreated, StatusQueued, StatusPostponed, StatusAssigned, StatusProcessing, StatusCompleted, StatusError}
+
+// transitions is the lifecycle state machine: the only moves a store accepts.
+// A lease that expires sends ASSIGNED_CONNECTIONS or PROCESSING back to QUEUED.
+var transitions = map[Status][]Status{
+	StatusCreated:    {StatusQueued, StatusError},
+	StatusQueued:     {StatusAssigned, StatusError},
+	StatusPostponed:  {StatusQueued, StatusError},
+	StatusAssigned:   {StatusProcessing, StatusQueued, StatusError},
+	StatusProcessing: {StatusCompleted, StatusError, StatusPostponed, StatusQueued},
+	StatusCompleted:  nil,
+	StatusError:      nil,
+}
+
+// CanTransition reports whether the lifecycle allows moving from one status
+// to another.
+func CanTransition(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Terminal reports whether s is a final status (COMPLETED or ERROR).
+func (s Status) Terminal() bool { return s == StatusCompleted || s == StatusError }
+
+// Valid reports whether s is one of the seven statuses.
+func (s Status) Valid() bool {
+	_, ok := transitions[s]
+	return ok
+}
+
+// Params are the synthesis parameters of a task, with defaults applied.
+type Params struct {
+	Input        string  `json:"input"`
+	Voice        string  `json:"voice"`
+	Stream       bool    `json:"stream"`
+	Temperature  float64 `json:"temperature"`
+	Exaggeration float64 `json:"exaggeration"`
+	CfgWeight    float64 `json:"cfg_weight"`
+}
+
+// Task is one speech generation task.
+type Task struct {
+	ID      string // UUIDv4
+	Owner   string // opaque identity of the API key that created it (never the key itself)
+	Model   string
+	Params  Params
+	Status  Status
+	Created time.Time
+	// Finished is zero until the task reaches a terminal status.
+	Finished time.Time
+	// Attempts counts claims by a worker; it bounds retries.
+	Attempts int
+	// NotBefore holds a POSTPONED task back until this time.
+	NotBefore time.Time
+	// LeaseOwner and LeaseUntil describe the worker lease while ASSIGNED_CONNECTIONS or PROCESSING.
+	LeaseOwner string
+	LeaseUntil time.Time
+	// Results holds one entry per stored audio file of a COMPLETED task.
+	Results []Result
+	// Reason is the internal cause of ERROR or POSTPONED; it never reaches API users.
+	Reason string
+}
+
+// Result describes one stored audio file of a task.
+type Result struct {
+	Index       int
+	ContentType string
+	Size        int64
+}
+
+// Audio is the content of one result file.
+type Audio struct {
+	ContentType string
+	Data        []byte
+}
+
+// Errors every implementation returns (possibly wrapped) so callers can use errors.Is.
+var (
+	// ErrNotFound: no such task, or it belongs to another owner, or it expired.
+	ErrNotFound = errors.New("task not found")
+	// ErrExists: a task with this id already exists.
+	ErrExists = errors.New("task already exists")
+	// ErrNoTask: Claim found nothing claimable.
+	ErrNoTask = errors.New("no task ready to claim")
+	// ErrLeaseLost: the caller no longer holds the task's lease (it expired and
+	// another worker may have taken it); the caller must drop its work.
+	ErrLeaseLost = errors.New("task lease lost")
+	// ErrIllegalTransition: the lifecycle does not allow the requested move.
+	ErrIllegalTransition = errors.New("illegal status transition")
+)
+
+// TransitionError reports a refused lifecycle move; it matches ErrIllegalTransition.
+type TransitionError struct {
+	ID       string
+	From, To Status
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("task %s: illegal transition %s -> %s", e.ID, e.From, e.To)
+}
+
+// Is makes errors.Is(err, ErrIllegalTransition) true.
+func (e *TransitionError) Is(target error) bool { return target == ErrIllegalTransition }
+
+// AdmitOptions bound how many CREATED (and due POSTPONED) tasks move to QUEUED.
+type AdmitOptions struct {
+	Now time.Time
+	// Capacity is the most tasks that may be QUEUED at once (0 = unbounded).
+	Capacity int
+	// Limit is the most tasks admitted by this call.
+	Limit int
+}
+
+// ClaimOptions describe a worker taking a task.
+type ClaimOptions struct {
+	Worker     string
+	Now        time.Time
+	LeaseUntil time.Time
+}
+
+// Store keeps tasks and their audio durably and enforces the lifecycle:
+// every status change checks CanTransition and, for leased states, the lease
+// owner, atomically with the write.
+type Store interface {
+	// Create inserts a new task in status CREATED. It returns only once the
+	// task is durable.
+	Create(ctx context.Context, t Task) error
+	// Get returns the task with id, if owner created it; otherwise ErrNotFound.
+	Get(ctx context.Context, id, owner string) (Task, error)
+	// Admit moves CREATED tasks, and POSTPONED ones whose NotBefore has passed,
+	// to QUEUED: oldest first, but round-robin across owners so one busy key
+	// cannot starve the others. It returns how many it moved.
+	Admit(ctx context.Context, opts AdmitOptions) (int, error)
+	// Claim atomically takes the oldest QUEUED task for a worker, moving it to
+	// ASSIGNED_CONNECTIONS under a lease and counting the attempt. ErrNoTask
+	// when there is none.
+	Claim(ctx context.Context, opts ClaimOptions) (Task, error)
+	// Start moves a claimed task to PROCESSING and extends its lease.
+	Start(ctx context.Context, id, worker string, leaseUntil time.Time) error
+	// Heartbeat extends the lease of a task the worker still holds.
+	Heartbeat(ctx context.Context, id, worker string, leaseUntil time.Time) error
+	// Complete stores the audio and moves the task to COMPLETED with finished
+	// set, in one atomic step, only if the worker still holds the lease: audio
+	// is never stored twice for a task.
+	Complete(ctx context.Context, id, worker string, now time.Time, audio []Audio) error
+	// Postpone moves a PROCESSING task to POSTPONED until notBefore.
+	Postpone(ctx context.Context, id, worker string, notBefore time.Time, reason string) error
+	// Fail moves a task to ERROR with finished set. An empty worker fails a
+	// task without a lease check (for tasks that never got one).
+	Fail(ctx context.Context, id, worker string, now time.Time, reason string) error
+	// RequeueExpired sends tasks whose lease ended before now back to QUEUED.
+	RequeueExpired(ctx context.Context, now time.Time) (int, error)
+	// Audio returns result file index of task id (no owner check: result URLs
+	// are capability links, checked by their signature).
+	Audio(ctx context.Context, id string, index int) (Audio, error)
+	// DeleteFinishedBefore deletes terminal tasks (and their audio) that
+	// finished before t, for retention. It returns how many it deleted.
+	DeleteFinishedBefore(ctx context.Context, t time.Time) (int, error)
+	// Counts returns the number of tasks in each status.
+	Counts(ctx context.Context) (map[Status]int, error)
+	// Close releases the store's resources.
+	Close() error
+}
