@@ -1,0 +1,97 @@
+// Command speech is the client command line for Distribute.AI's asynchronous
+// speech API and for servers that keep its contract: create tasks, read and
+// wait for results, turn text into a WAV file, run the contract suite, run a
+// validating proxy, and measure a server under load.
+//
+// Each subcommand lives in its own file as run<Name>(ctx, env, args) int.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes that scripts rely on (see ../shared/notes/cli.md).
+const (
+	exitOK        = 0
+	exitFailure   = 1 // anything not covered below (e.g. a violated contract)
+	exitUsage     = 2
+	exitAPI       = 3
+	exitTaskError = 4
+	exitTimeout   = 5
+)
+
+// env is what a subcommand may touch of the process, so tests can run
+// subcommands in-process with their own streams and environment.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	// isTerminal reports whether stdout is a terminal (live status lines).
+	isTerminal bool
+}
+
+type command struct {
+	run     func(ctx context.Context, e *env, args []string) int
+	summary string
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"create":   {runCreate, "queue a speech task and print its id"},
+		"result":   {runResult, "print a task's status and result URLs"},
+		"wait":     {runWait, "wait until a task is COMPLETED or ERROR"},
+		"say":      {runSay, "turn text into an audio file (create, wait, download)"},
+		"contract": {runContract, "check a server against the contract"},
+		"proxy":    {runProxy, "validating reverse proxy in front of a server"},
+		"bench":    {runBench, "closed-loop load generator"},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, &env{
+		stdin:      os.Stdin,
+		stdout:     os.Stdout,
+		stderr:     os.Stderr,
+		getenv:     os.Getenv,
+		isTerminal: stdoutIsTerminal(),
+	}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, e *env, args []string) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stderr, cmds)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "speech: unknown command %q\n", args[0])
+		usage(e.stderr, cmds)
+		return exitUsage
+	}
+	return c.run(ctx, e, args[1:])
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "usage: speech <command> [flags]\n\ncommands:")
+	for _, name := range []string{"create", "result", "wait", "say", "contract", "proxy", "bench"} {
+		fmt.Fprintf(w, "  %-9s %s\n", name, cmds[name].summary)
+	}
+}
+
+func stdoutIsTerminal() bool {
+	fi, err := os.Stdout.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
