@@ -203,3 +203,13 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 }
+
+// Notifier is implemented by stores that can wake idle workers when work may
+// be ready, across processes (PostgreSQL LISTEN/NOTIFY, or in-process for the
+// embedded stores). Workers that find nothing to claim wait on the channel or
+// their poll interval, whichever comes first.
+type Notifier interface {
+	// Subscribe returns a channel that receives a value (coalesced, never
+	// blocking the sender) whenever work may be ready; it is closed when ctx ends.
+	Subscribe(ctx context.Context) <-chan struct{}
+}
