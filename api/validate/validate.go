@@ -1,0 +1,443 @@
+// Package validate checks HTTP traffic against the embedded OpenAPI document
+// at run time: every request before it reaches the wrapped handler, and every
+// response before it reaches the client. It wraps any http.Handler, so the
+// reference server and the contract harness's proxy share one validator.
+//
+// Routes are resolved once, when the Validator is built: each operation of
+// the document is indexed by method and path, so a request costs a map
+// lookup, not a router walk. kin-openapi compiles each schema pattern once
+// per process and caches it.
+package validate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+
+	asyncspeech "github.com/distributeai/asyncspeech"
+)
+
+// Options configure a Validator.
+type Options struct {
+	// Doc is the OpenAPI document to validate against. Nil means a private
+	// copy of the module's embedded openapi.json. The Validator clears its
+	// servers (host matching would reject every request) and must own it.
+	Doc *openapi3.T
+	// Strict replaces a response that violates the document with a 500
+	// {"message"}. Off, violations are only logged and the response passes.
+	Strict bool
+	// ExtensionStatuses are statuses a response may carry although the
+	// operation does not document them (the reference server's 401, 413,
+	// 415, 429, 503). Such a response must still be a JSON {"message"}.
+	ExtensionStatuses []int
+	// ForwardInvalidRequests passes requests that violate the document on to
+	// the wrapped handler (after logging them) instead of answering 400, for
+	// a proxy that wants to see how an upstream reacts to bad input.
+	ForwardInvalidRequests bool
+	// Logger receives violations. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Validator validates requests and responses of the operations of one
+// OpenAPI document. It is safe for concurrent use.
+type Validator struct {
+	doc     *openapi3.T
+	routes  map[string]*routers.Route // "METHOD /path" → route
+	methods map[string][]string       // "/path" → documented methods
+	filter  *openapi3filter.Options
+	strict  bool
+	forward bool
+	ext     map[int]bool
+	log     *slog.Logger
+}
+
+// New builds a Validator: it loads the document if needed and indexes its
+// operations. Documents whose paths hold templates ({param}) are refused,
+// since this index matches literal paths only and the vendor's API has none.
+func New(ctx context.Context, opts Options) (*Validator, error) {
+	doc := opts.Doc
+	if doc == nil {
+		var err error
+		if doc, err = asyncspeech.ParseSpec(ctx); err != nil {
+			return nil, fmt.Errorf("validate: load embedded spec: %w", err)
+		}
+	}
+	doc.Servers = nil
+	v := &Validator{
+		doc:     doc,
+		routes:  map[string]*routers.Route{},
+		methods: map[string][]string{},
+		filter: &openapi3filter.Options{
+			// Authentication is the server's job (api/auth); the validator
+			// only checks shapes.
+			AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
+			IncludeResponseStatus: true,
+		},
+		strict:  opts.Strict,
+		forward: opts.ForwardInvalidRequests,
+		ext:     map[int]bool{},
+		log:     opts.Logger,
+	}
+	if v.log == nil {
+		v.log = slog.Default()
+	}
+	for _, s := range opts.ExtensionStatuses {
+		v.ext[s] = true
+	}
+	if doc.Paths == nil {
+		return nil, errors.New("validate: document has no paths")
+	}
+	for path, item := range doc.Paths.Map() {
+		if strings.ContainsAny(path, "{}") {
+			return nil, fmt.Errorf("validate: path %q has a template; only literal paths are supported", path)
+		}
+		for method, op := range item.Operations() {
+			v.routes[method+" "+path] = &routers.Route{
+				Spec: doc, Path: path, PathItem: item, Method: method, Operation: op,
+			}
+			v.methods[path] = append(v.methods[path], method)
+		}
+		slices.Sort(v.methods[path])
+	}
+	return v, nil
+}
+
+// route finds the documented operation of r. It returns the HTTP status and
+// message to answer when there is none (404 unknown path, 405 wrong method).
+func (v *Validator) route(r *http.Request) (*routers.Route, int, string) {
+	if rt, ok := v.routes[r.Method+" "+r.URL.Path]; ok {
+		return rt, 0, ""
+	}
+	if methods, ok := v.methods[r.URL.Path]; ok {
+		return nil, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(methods, ", "))
+	}
+	return nil, http.StatusNotFound, fmt.Sprintf("no operation at %s %s", r.Method, r.URL.Path)
+}
+
+// Allow returns the documented methods of path, for an Allow header.
+func (v *Validator) Allow(path string) []string { return slices.Clone(v.methods[path]) }
+
+// RequestError is a request that violates the document. Message names the
+// field and the rule broken, fit to show a client; Err is the validator's
+// own, long error, for logs only.
+type RequestError struct {
+	Status  int
+	Message string
+	Err     error
+}
+
+func (e *RequestError) Error() string { return e.Message }
+
+// Unwrap returns the underlying validation error.
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// ValidateRequest checks r against its operation. On success the route is
+// returned and r.Body holds the body, with the document's defaults written
+// in; on failure a *RequestError says why.
+func (v *Validator) ValidateRequest(ctx context.Context, r *http.Request) (*routers.Route, error) {
+	rt, status, msg := v.route(r)
+	if rt == nil {
+		return nil, &RequestError{Status: status, Message: msg}
+	}
+	if rerr := precheckBody(r); rerr != nil {
+		return rt, rerr
+	}
+	in := &openapi3filter.RequestValidationInput{Request: r, Route: rt, Options: v.filter}
+	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+		return rt, &RequestError{Status: statusOfRequestError(err), Message: requestMessage(err), Err: err}
+	}
+	return rt, nil
+}
+
+// precheckBody reads the body and refuses what kin-openapi would let
+// through or misreport: text that is not UTF-8 (encoding/json would silently
+// turn it into U+FFFD) and trailing data after the JSON value (its decoder
+// stops at the first value). The body is put back for the next reader.
+func precheckBody(r *http.Request) *RequestError {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	data, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &RequestError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), Err: err}
+		}
+		return &RequestError{Status: http.StatusBadRequest, Message: "request body could not be read", Err: err}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.ContentLength = int64(len(data))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	if len(data) == 0 {
+		return nil // the schema check reports a missing required body
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); !isJSON(mt) {
+		return nil // the content-type check below reports it
+	}
+	if !utf8.Valid(data) {
+		return &RequestError{Status: http.StatusBadRequest, Message: "request body is not valid UTF-8"}
+	}
+	if !json.Valid(data) {
+		return &RequestError{Status: http.StatusBadRequest, Message: "request body is not valid JSON"}
+	}
+	return nil
+}
+
+func isJSON(mediaType string) bool {
+	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
+}
+
+func statusOfRequestError(err error) int {
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) && strings.HasPrefix(re.Reason, "header Content-Type has unexpected value") {
+		return http.StatusUnsupportedMediaType
+	}
+	return http.StatusBadRequest
+}
+
+// requestMessage turns a kin-openapi request error (long, with schema dumps)
+// into one short sentence naming the field and the rule.
+func requestMessage(err error) string {
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		return schemaMessage(se)
+	}
+	if errors.Is(err, openapi3filter.ErrInvalidRequired) {
+		return "request body is required"
+	}
+	var pe *openapi3filter.ParseError
+	if errors.As(err, &pe) {
+		return "request body is not valid JSON"
+	}
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		if strings.HasPrefix(re.Reason, "header Content-Type has unexpected value") {
+			return "content type must be application/json"
+		}
+		if re.Parameter != nil {
+			return fmt.Sprintf("parameter %s: invalid value", re.Parameter.Name)
+		}
+	}
+	var sre *openapi3filter.SecurityRequirementsError
+	if errors.As(err, &sre) {
+		return "missing API key"
+	}
+	return "request does not match the API contract"
+}
+
+// schemaMessage writes "field: rule" from a schema error, never the value or
+// the schema (either could be large, and the value may be sensitive).
+func schemaMessage(se *openapi3.SchemaError) string {
+	field := strings.Join(se.JSONPointer(), ".")
+	reason := se.Reason
+	switch {
+	case se.SchemaField == "required" && field != "":
+		// kin-openapi points at the missing property and repeats its name
+		// in the reason.
+		return field + ": property is required"
+	case se.SchemaField == "anyOf" || se.SchemaField == "oneOf":
+		reason = "value matches none of the allowed forms"
+	case reason == "":
+		reason = "value does not match rule " + strconv.Quote(se.SchemaField)
+	}
+	if field == "" {
+		// Whole-body rules: required and additionalProperties name their
+		// property in the reason.
+		return "request body: " + reason
+	}
+	return field + ": " + reason
+}
+
+// ResponseError is a response that violates the document.
+type ResponseError struct {
+	Operation string // operation id, or "METHOD /path"
+	Status    int
+	// Path is the JSON pointer of the failing value in the body ("" for the
+	// status, headers or the whole body).
+	Path   string
+	Reason string
+	Err    error
+}
+
+func (e *ResponseError) Error() string {
+	where := e.Path
+	if where == "" {
+		where = "(body)"
+	}
+	return fmt.Sprintf("response %d of %s violates the contract at %s: %s", e.Status, e.Operation, where, e.Reason)
+}
+
+// Unwrap returns the underlying validation error.
+func (e *ResponseError) Unwrap() error { return e.Err }
+
+// Response validates one response to req (its method and path select the
+// operation) without serving anything; the contract suite uses it on
+// responses it received. Statuses in Options.ExtensionStatuses are accepted
+// when the body is a JSON {"message"}.
+func (v *Validator) Response(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) error {
+	rt, _, msg := v.route(req)
+	if rt == nil {
+		return &ResponseError{Operation: req.Method + " " + req.URL.Path, Status: status, Reason: msg}
+	}
+	return v.response(ctx, req, rt, status, header, body)
+}
+
+func (v *Validator) response(ctx context.Context, req *http.Request, rt *routers.Route, status int, header http.Header, body []byte) error {
+	op := rt.Operation.OperationID
+	if op == "" {
+		op = rt.Method + " " + rt.Path
+	}
+	if rt.Operation.Responses.Status(status) == nil && rt.Operation.Responses.Default() == nil && v.ext[status] {
+		if err := messageBody(header, body); err != nil {
+			return &ResponseError{Operation: op, Status: status, Reason: err.Error(), Err: err}
+		}
+		return nil
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, Route: rt, Options: v.filter},
+		Status:                 status,
+		Header:                 header,
+		Options:                v.filter,
+	}
+	in.SetBodyBytes(body)
+	if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
+		re := &ResponseError{Operation: op, Status: status, Reason: "does not match the schema", Err: err}
+		var se *openapi3.SchemaError
+		var rerr *openapi3filter.ResponseError
+		switch {
+		case errors.As(err, &se):
+			re.Path = "/" + strings.Join(se.JSONPointer(), "/")
+			re.Reason = se.Reason
+			if re.Reason == "" {
+				re.Reason = "violates " + se.SchemaField
+			}
+		case errors.As(err, &rerr):
+			re.Reason = rerr.Reason
+		}
+		return re
+	}
+	return nil
+}
+
+// messageBody checks the shape of an extension response: a JSON object
+// holding exactly one string, message.
+func messageBody(header http.Header, body []byte) error {
+	if mt, _, _ := mime.ParseMediaType(header.Get("Content-Type")); mt != "application/json" {
+		return fmt.Errorf("content type %q, want application/json", header.Get("Content-Type"))
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		return fmt.Errorf("body is not a JSON object: %w", err)
+	}
+	msg, ok := m["message"].(string)
+	if !ok || len(m) != 1 {
+		return errors.New(`body must be {"message": string} and nothing else`)
+	}
+	_ = msg
+	return nil
+}
+
+// Middleware wraps next: requests are validated before next sees them
+// (invalid ones answered 400/404/405/413/415 with {"message"} unless
+// ForwardInvalidRequests is set), and next's responses are buffered,
+// validated, and then sent (or, in strict mode, replaced by a 500).
+func (v *Validator) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt, err := v.ValidateRequest(r.Context(), r)
+		if err != nil {
+			var re *RequestError
+			if !errors.As(err, &re) {
+				re = &RequestError{Status: http.StatusBadRequest, Message: "request does not match the API contract", Err: err}
+			}
+			v.log.LogAttrs(r.Context(), slog.LevelInfo, "invalid request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", re.Status), slog.String("message", re.Message))
+			if rt == nil || !v.forward {
+				if re.Status == http.StatusMethodNotAllowed {
+					w.Header().Set("Allow", strings.Join(v.methods[r.URL.Path], ", "))
+				}
+				WriteMessage(w, re.Status, re.Message)
+				return
+			}
+		}
+		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if verr := v.response(r.Context(), r, rt, rec.status, rec.header, rec.body.Bytes()); verr != nil {
+			var re *ResponseError
+			attrs := []slog.Attr{slog.String("route", rt.Method+" "+rt.Path), slog.Int("status", rec.status), slog.String("error", verr.Error())}
+			if errors.As(verr, &re) {
+				attrs = append(attrs, slog.String("failing_path", re.Path), slog.String("reason", re.Reason))
+			}
+			v.log.LogAttrs(r.Context(), slog.LevelError, "response violates the API contract", attrs...)
+			if v.strict {
+				WriteMessage(w, http.StatusInternalServerError, "internal error: the response did not match the API contract")
+				return
+			}
+		}
+		rec.flushTo(w)
+	})
+}
+
+// WriteMessage answers status with the JSON body {"message": msg}, the shape
+// of every error this module's servers send.
+func WriteMessage(w http.ResponseWriter, status int, msg string) {
+	b, err := json.Marshal(struct {
+		Message string `json:"message"`
+	}{msg})
+	if err != nil { // a string always marshals; keep the contract even so
+		b = []byte(`{"message":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// recorder buffers a response so it can be validated before any byte of it
+// is sent. The API's responses are small JSON documents, so buffering costs
+// little and lets strict mode replace a bad response whole.
+type recorder struct {
+	header      http.Header
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if r.wroteHeader {
+		return
+	}
+	r.wroteHeader = true
+	r.status = status
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(p)
+}
+
+func (r *recorder) flushTo(w http.ResponseWriter) {
+	dst := w.Header()
+	for k, vs := range r.header {
+		dst[k] = vs
+	}
+	w.WriteHeader(r.status)
+	_, _ = w.Write(r.body.Bytes())
+}
