@@ -66,6 +66,9 @@ func (a *Authenticator) Keys() int { return len(a.hashes) }
 // raw key, or the token of "Bearer <key>" (scheme case-insensitive).
 func KeyFromHeader(h string) string {
 	h = strings.TrimSpace(h)
+	if strings.EqualFold(h, "Bearer") {
+		return "" // a scheme without a token
+	}
 	if scheme, rest, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
 		return strings.TrimSpace(rest)
 	}
