@@ -213,3 +213,93 @@ type Notifier interface {
 	// blocking the sender) whenever work may be ready; it is closed when ctx ends.
 	Subscribe(ctx context.Context) <-chan struct{}
 }
+
+// Leased reports whether s is held by a worker under a lease
+// (ASSIGNED_CONNECTIONS or PROCESSING).
+func (s Status) Leased() bool { return s == StatusAssigned || s == StatusProcessing }
+
+// CheckLease reports ErrLeaseLost unless worker holds the lease of a task in
+// status cur whose lease owner is leaseOwner. Implementations share it so that
+// every backend answers the same error for the same situation: a lease that
+// was requeued, postponed, finished or taken by another worker is lost.
+func CheckLease(id string, cur Status, leaseOwner, worker string) error {
+	if !cur.Leased() || leaseOwner != worker {
+		return fmt.Errorf("task %s (status %s, lease %q) for worker %q: %w", id, cur, leaseOwner, worker, ErrLeaseLost)
+	}
+	return nil
+}
+
+// CheckMove applies the rules every Store enforces before a status change: a
+// non-empty worker must hold the lease (CheckLease), then the lifecycle must
+// allow cur -> to (a *TransitionError otherwise). An empty worker skips the
+// lease check (Fail of a task that never had a lease).
+func CheckMove(id string, cur Status, leaseOwner, worker string, to Status) error {
+	if worker != "" {
+		if err := CheckLease(id, cur, leaseOwner, worker); err != nil {
+			return err
+		}
+	}
+	if !CanTransition(cur, to) {
+		return &TransitionError{ID: id, From: cur, To: to}
+	}
+	return nil
+}
+
+// AdmitCandidate is a task that Admit may move to QUEUED.
+type AdmitCandidate struct {
+	ID      string
+	Owner   string
+	Created time.Time
+}
+
+// FairOrder chooses up to n candidates to admit, the same way in every
+// backend: each pick goes to the owner with the fewest active tasks (QUEUED,
+// ASSIGNED_CONNECTIONS or PROCESSING, counting the picks made so far), ties
+// going to the owner whose next candidate is oldest; within one owner the
+// oldest candidate goes first. Counting active tasks, not just this call's
+// picks, keeps the round-robin fair across calls: a key with a thousand
+// waiting tasks cannot fill a small queue while another key waits.
+// cands must be sorted oldest first (Created, then ID); active may be nil.
+func FairOrder(cands []AdmitCandidate, active map[string]int, n int) []string {
+	type queue struct {
+		owner  string
+		items  []AdmitCandidate
+		active int
+	}
+	var queues []*queue
+	byOwner := make(map[string]*queue)
+	for _, c := range cands {
+		q := byOwner[c.Owner]
+		if q == nil {
+			q = &queue{owner: c.Owner, active: active[c.Owner]}
+			byOwner[c.Owner] = q
+			queues = append(queues, q)
+		}
+		q.items = append(q.items, c)
+	}
+	older := func(a, b AdmitCandidate) bool {
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		return a.ID < b.ID
+	}
+	var picked []string
+	for len(picked) < n {
+		var best *queue
+		for _, q := range queues {
+			if len(q.items) == 0 {
+				continue
+			}
+			if best == nil || q.active < best.active || (q.active == best.active && older(q.items[0], best.items[0])) {
+				best = q
+			}
+		}
+		if best == nil {
+			break
+		}
+		picked = append(picked, best.items[0].ID)
+		best.items = best.items[1:]
+		best.active++
+	}
+	return picked
+}

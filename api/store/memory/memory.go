@@ -1,0 +1,365 @@
+// Package memory is an in-memory store.Store for tests and throwaway runs.
+// It keeps the same rules as the durable stores (lifecycle, leases, fair
+// admission, times at millisecond precision) so the shared suite in
+// storetest holds for it too; nothing survives the process.
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/internal/wake"
+)
+
+// Store is a goroutine-safe in-memory store.Store and store.Notifier.
+type Store struct {
+	mu     sync.Mutex
+	tasks  map[string]*entry
+	closed bool
+	hub    wake.Hub
+}
+
+type entry struct {
+	task  store.Task
+	audio []store.Audio
+}
+
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Notifier = (*Store)(nil)
+)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{tasks: make(map[string]*entry)}
+}
+
+// ms truncates t to the millisecond precision the durable stores keep, so
+// the memory store orders and compares times exactly as they do.
+func ms(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.UnixMilli(t.UnixMilli())
+}
+
+var errClosed = errors.New("memory store: closed")
+
+func (s *Store) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errClosed
+	}
+	return nil
+}
+
+func copyTask(t store.Task) store.Task {
+	t.Results = slices.Clone(t.Results)
+	if t.Results == nil && t.Status == store.StatusCompleted {
+		t.Results = []store.Result{}
+	}
+	return t
+}
+
+// Create inserts t in status CREATED; the lifecycle fields of t are ignored.
+func (s *Store) Create(ctx context.Context, t store.Task) error {
+	if t.ID == "" {
+		return errors.New("memory store: create: empty task id")
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.tasks[t.ID]; ok {
+		return fmt.Errorf("create task %s: %w", t.ID, store.ErrExists)
+	}
+	s.tasks[t.ID] = &entry{task: store.Task{
+		ID:      t.ID,
+		Owner:   t.Owner,
+		Model:   t.Model,
+		Params:  t.Params,
+		Status:  store.StatusCreated,
+		Created: ms(t.Created),
+	}}
+	s.hub.Signal()
+	return nil
+}
+
+// Get returns the task if owner created it.
+func (s *Store) Get(ctx context.Context, id, owner string) (store.Task, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.Task{}, err
+	}
+	defer s.mu.Unlock()
+	e, ok := s.tasks[id]
+	if !ok || e.task.Owner != owner {
+		return store.Task{}, fmt.Errorf("get task %s: %w", id, store.ErrNotFound)
+	}
+	return copyTask(e.task), nil
+}
+
+func older(a, b store.Task) int {
+	if c := a.Created.Compare(b.Created); c != 0 {
+		return c
+	}
+	switch {
+	case a.ID < b.ID:
+		return -1
+	case a.ID > b.ID:
+		return 1
+	}
+	return 0
+}
+
+// Admit moves CREATED and due POSTPONED tasks to QUEUED, fairly across owners.
+func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error) {
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	now := ms(opts.Now)
+	queued := 0
+	active := make(map[string]int)
+	var cands []store.Task
+	for _, e := range s.tasks {
+		t := e.task
+		switch {
+		case t.Status == store.StatusQueued:
+			queued++
+			active[t.Owner]++
+		case t.Status.Leased():
+			active[t.Owner]++
+		case t.Status == store.StatusCreated,
+			t.Status == store.StatusPostponed && !t.NotBefore.After(now):
+			cands = append(cands, t)
+		}
+	}
+	budget := len(cands)
+	if opts.Limit > 0 {
+		budget = min(budget, opts.Limit)
+	}
+	if opts.Capacity > 0 {
+		budget = min(budget, opts.Capacity-queued)
+	}
+	if budget <= 0 {
+		return 0, nil
+	}
+	slices.SortFunc(cands, older)
+	ac := make([]store.AdmitCandidate, len(cands))
+	for i, t := range cands {
+		ac[i] = store.AdmitCandidate{ID: t.ID, Owner: t.Owner, Created: t.Created}
+	}
+	picked := store.FairOrder(ac, active, budget)
+	for _, id := range picked {
+		t := &s.tasks[id].task
+		t.Status = store.StatusQueued
+		t.NotBefore = time.Time{}
+	}
+	if len(picked) > 0 {
+		s.hub.Signal()
+	}
+	return len(picked), nil
+}
+
+// Claim takes the oldest QUEUED task under a lease for opts.Worker.
+func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+	if opts.Worker == "" {
+		return store.Task{}, errors.New("memory store: claim: empty worker id")
+	}
+	if err := s.lock(ctx); err != nil {
+		return store.Task{}, err
+	}
+	defer s.mu.Unlock()
+	var best *store.Task
+	for _, e := range s.tasks {
+		if e.task.Status == store.StatusQueued && (best == nil || older(e.task, *best) < 0) {
+			best = &e.task
+		}
+	}
+	if best == nil {
+		return store.Task{}, store.ErrNoTask
+	}
+	best.Status = store.StatusAssigned
+	best.LeaseOwner = opts.Worker
+	best.LeaseUntil = ms(opts.LeaseUntil)
+	best.Attempts++
+	return copyTask(*best), nil
+}
+
+// move looks a task up, applies store.CheckMove and, if allowed, lets apply
+// change it, all under the lock.
+func (s *Store) move(ctx context.Context, id, worker string, to store.Status, apply func(e *entry)) error {
+	if worker == "" && to != store.StatusError {
+		return fmt.Errorf("move task %s to %s: empty worker: %w", id, to, store.ErrLeaseLost)
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	e, ok := s.tasks[id]
+	if !ok {
+		return fmt.Errorf("move task %s to %s: %w", id, to, store.ErrNotFound)
+	}
+	if err := store.CheckMove(id, e.task.Status, e.task.LeaseOwner, worker, to); err != nil {
+		return err
+	}
+	e.task.Status = to
+	apply(e)
+	return nil
+}
+
+// Start moves a claimed task to PROCESSING and extends its lease.
+func (s *Store) Start(ctx context.Context, id, worker string, leaseUntil time.Time) error {
+	return s.move(ctx, id, worker, store.StatusProcessing, func(e *entry) {
+		e.task.LeaseUntil = ms(leaseUntil)
+	})
+}
+
+// Heartbeat extends the lease of a task the worker still holds.
+func (s *Store) Heartbeat(ctx context.Context, id, worker string, leaseUntil time.Time) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	e, ok := s.tasks[id]
+	if !ok {
+		return fmt.Errorf("heartbeat task %s: %w", id, store.ErrNotFound)
+	}
+	if err := store.CheckLease(id, e.task.Status, e.task.LeaseOwner, worker); err != nil {
+		return err
+	}
+	e.task.LeaseUntil = ms(leaseUntil)
+	return nil
+}
+
+func endLease(t *store.Task) {
+	t.LeaseOwner = ""
+	t.LeaseUntil = time.Time{}
+}
+
+// Complete stores audio and finishes the task, once.
+func (s *Store) Complete(ctx context.Context, id, worker string, now time.Time, audio []store.Audio) error {
+	return s.move(ctx, id, worker, store.StatusCompleted, func(e *entry) {
+		e.audio = make([]store.Audio, len(audio))
+		e.task.Results = make([]store.Result, len(audio))
+		for i, a := range audio {
+			e.audio[i] = store.Audio{ContentType: a.ContentType, Data: slices.Clone(a.Data)}
+			e.task.Results[i] = store.Result{Index: i, ContentType: a.ContentType, Size: int64(len(a.Data))}
+		}
+		e.task.Finished = ms(now)
+		e.task.Reason = ""
+		endLease(&e.task)
+	})
+}
+
+// Postpone parks a PROCESSING task until notBefore.
+func (s *Store) Postpone(ctx context.Context, id, worker string, notBefore time.Time, reason string) error {
+	return s.move(ctx, id, worker, store.StatusPostponed, func(e *entry) {
+		e.task.NotBefore = ms(notBefore)
+		e.task.Reason = reason
+		endLease(&e.task)
+	})
+}
+
+// Fail ends the task in ERROR.
+func (s *Store) Fail(ctx context.Context, id, worker string, now time.Time, reason string) error {
+	return s.move(ctx, id, worker, store.StatusError, func(e *entry) {
+		e.task.Finished = ms(now)
+		e.task.Reason = reason
+		e.task.Results = nil
+		e.audio = nil
+		e.task.NotBefore = time.Time{}
+		endLease(&e.task)
+	})
+}
+
+// RequeueExpired returns tasks whose lease ended before now to QUEUED.
+func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) {
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	now = ms(now)
+	n := 0
+	for _, e := range s.tasks {
+		if e.task.Status.Leased() && e.task.LeaseUntil.Before(now) {
+			e.task.Status = store.StatusQueued
+			endLease(&e.task)
+			n++
+		}
+	}
+	if n > 0 {
+		s.hub.Signal()
+	}
+	return n, nil
+}
+
+// Audio returns one stored result file.
+func (s *Store) Audio(ctx context.Context, id string, index int) (store.Audio, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.Audio{}, err
+	}
+	defer s.mu.Unlock()
+	e, ok := s.tasks[id]
+	if !ok || index < 0 || index >= len(e.audio) {
+		return store.Audio{}, fmt.Errorf("audio %d of task %s: %w", index, id, store.ErrNotFound)
+	}
+	a := e.audio[index]
+	return store.Audio{ContentType: a.ContentType, Data: slices.Clone(a.Data)}, nil
+}
+
+// DeleteFinishedBefore removes terminal tasks that finished before t.
+func (s *Store) DeleteFinishedBefore(ctx context.Context, t time.Time) (int, error) {
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	t = ms(t)
+	n := 0
+	for id, e := range s.tasks {
+		if e.task.Status.Terminal() && e.task.Finished.Before(t) {
+			delete(s.tasks, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Counts returns the number of tasks in each of the seven statuses.
+func (s *Store) Counts(ctx context.Context) (map[store.Status]int, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	c := make(map[store.Status]int, len(store.Statuses))
+	for _, st := range store.Statuses {
+		c[st] = 0
+	}
+	for _, e := range s.tasks {
+		c[e.task.Status]++
+	}
+	return c, nil
+}
+
+// Subscribe implements store.Notifier: it signals after creates, admissions
+// and requeues.
+func (s *Store) Subscribe(ctx context.Context) <-chan struct{} {
+	return s.hub.Subscribe(ctx)
+}
+
+// Close makes every later call fail.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
