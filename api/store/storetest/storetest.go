@@ -693,7 +693,7 @@ func testCounts(t *testing.T, s store.Store) {
 	if err := s.Postpone(ctxT(t), p.ID, "w1", at(time.Hour), "x"); err != nil {
 		t.Fatalf("Postpone: %v", err)
 	}
-	processing(t, s, "w2")                      // +1 PROCESSING
+	processing(t, s, "w2")                       // +1 PROCESSING
 	mustCreate(t, s, NewTask(Owner("c"), at(0))) // +1 CREATED
 	mustCreate(t, s, NewTask(Owner("c"), at(0))) // +1 CREATED
 	after, err := s.Counts(ctxT(t))
