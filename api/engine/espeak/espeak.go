@@ -1,0 +1,237 @@
+// Package espeak produces real speech by running Debian's espeak-ng program.
+//
+// espeak-ng runs as a separate process (os/exec, no shell): the text goes in
+// on stdin, never on the command line, and a WAV comes back on stdout. Each
+// run has a timeout and the number of concurrent runs is bounded.
+package espeak
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/engine"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultBinary  = "espeak-ng"
+	DefaultTimeout = 60 * time.Second
+)
+
+// VoiceFor maps the API's built-in voices to espeak-ng voice+variant names:
+// the American English voice with its male3 and female3 variants (listed by
+// `espeak-ng --voices=variant`). An empty name is the API default, leo.
+func VoiceFor(name string) (string, bool) {
+	switch name {
+	case "", "leo":
+		return "en-us+m3", true
+	case "nora":
+		return "en-us+f3", true
+	}
+	return "", false
+}
+
+// ErrUnknownVoice is a permanent error: espeak-ng cannot render uploaded
+// voices, only the built-in ones of VoiceFor.
+var ErrUnknownVoice = errors.New("voice not available in espeak-ng")
+
+// Options configure the espeak engine.
+type Options struct {
+	// Binary is the program to run, a name looked up on PATH or a path.
+	Binary string
+	// Timeout bounds one run; a run that exceeds it is killed.
+	Timeout time.Duration
+	// MaxConcurrent bounds simultaneous runs (default: number of CPUs).
+	MaxConcurrent int
+}
+
+// Engine runs espeak-ng. It is safe for concurrent use.
+type Engine struct {
+	path    string
+	timeout time.Duration
+	slots   chan struct{}
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// New finds the espeak-ng program and returns an engine that runs it. It
+// fails when the program is not found.
+func New(opts Options) (*Engine, error) {
+	if opts.Binary == "" {
+		opts.Binary = DefaultBinary
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = runtime.NumCPU()
+	}
+	path, err := exec.LookPath(opts.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("espeak: finding %q: %w", opts.Binary, err)
+	}
+	return &Engine{path: path, timeout: opts.Timeout, slots: make(chan struct{}, opts.MaxConcurrent)}, nil
+}
+
+// Name is "espeak".
+func (e *Engine) Name() string { return "espeak" }
+
+// Path is the program the engine runs.
+func (e *Engine) Path() string { return e.path }
+
+// Prosody is how a request's sampling parameters, which mean something to a
+// neural model like Chatterbox, are rendered by espeak-ng's formant synthesis.
+type Prosody struct {
+	// PitchRange is the SSML <prosody range> in percent of the voice's normal
+	// range: temperature 0.8 (the API default) is 100 %, 0 is a monotone,
+	// 1 is 125 %. More temperature, more varied intonation.
+	PitchRange int
+	// Amplitude is espeak-ng -a (0–200, espeak default 100): exaggeration 0.5
+	// (default) is 100, 0 is 60, 1 is 140. More exaggeration, more emphasis.
+	Amplitude int
+	// Speed is espeak-ng -s in words per minute: cfg_weight 0.5 (the API
+	// default) is 150, a conversational rate a little slower than espeak's
+	// own brisk 175; 0 is 105, 1 is 195. As with Chatterbox, a lower
+	// cfg_weight gives slower, more deliberate speech.
+	Speed int
+}
+
+// ProsodyFor maps a request's temperature, exaggeration and cfg_weight (each
+// 0–1; values outside are clamped) to espeak-ng prosody.
+func ProsodyFor(req engine.Request) Prosody {
+	clamp := func(v float64) float64 {
+		if math.IsNaN(v) {
+			return 0.5
+		}
+		return min(max(v, 0), 1)
+	}
+	return Prosody{
+		PitchRange: int(math.Round(125 * clamp(req.Temperature))),
+		Amplitude:  int(math.Round(100 + 80*(clamp(req.Exaggeration)-0.5))),
+		Speed:      int(math.Round(150 * (0.7 + 0.6*clamp(req.CfgWeight)))),
+	}
+}
+
+// args is the command line of one run; the text itself goes on stdin.
+func args(voice string, p Prosody) []string {
+	return []string{
+		"--stdin", "--stdout", "-m", // read all of stdin, WAV on stdout, SSML input
+		"-v", voice,
+		"-a", strconv.Itoa(p.Amplitude),
+		"-s", strconv.Itoa(p.Speed),
+	}
+}
+
+// ssml wraps text in the prosody element; the text is XML-escaped so that
+// markup in user input is spoken as text, never interpreted.
+func ssml(text string, p Prosody) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<speak><prosody range="%d%%">`, p.PitchRange)
+	for _, r := range text {
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&apos;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteString("</prosody></speak>")
+	return b.String()
+}
+
+// maxStderr bounds how much of espeak-ng's stderr an error message quotes.
+const maxStderr = 512
+
+// Synthesize runs espeak-ng once. A missing program, a run killed by the
+// timeout or a signal, or a context that ends while waiting for a slot are
+// transient (engine.ErrUnavailable); an unknown voice, a run that exits with
+// an error or output that is not a WAV are permanent.
+func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
+	voice, ok := VoiceFor(req.Voice)
+	if !ok {
+		return engine.Audio{}, fmt.Errorf("espeak: voice %q: %w (built-in voices: leo, nora)", req.Voice, ErrUnknownVoice)
+	}
+	select {
+	case e.slots <- struct{}{}:
+		defer func() { <-e.slots }()
+	case <-ctx.Done():
+		return engine.Audio{}, fmt.Errorf("espeak: waiting for one of %d run slots: %w: %w", cap(e.slots), engine.ErrUnavailable, ctx.Err())
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	p := ProsodyFor(req)
+	cmd := exec.CommandContext(ctx, e.path, args(voice, p)...)
+	cmd.Stdin = strings.NewReader(ssml(req.Text, p))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// If espeak-ng left a child holding the pipes, stop waiting shortly after the kill.
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > maxStderr {
+			msg = msg[:maxStderr] + "…"
+		}
+		var exitErr *exec.ExitError
+		switch {
+		case ctx.Err() != nil:
+			return engine.Audio{}, fmt.Errorf("espeak: run of %s with voice %s stopped after at most %v: %w: %w", e.path, voice, e.timeout, engine.ErrUnavailable, ctx.Err())
+		case errors.As(err, &exitErr) && exitErr.ExitCode() == -1:
+			return engine.Audio{}, fmt.Errorf("espeak: %s with voice %s was killed (%v): %w", e.path, voice, err, engine.ErrUnavailable)
+		case errors.As(err, &exitErr):
+			return engine.Audio{}, fmt.Errorf("espeak: %s with voice %s failed: %w: %s", e.path, voice, err, msg)
+		default: // the program could not be started: gone, or not executable
+			return engine.Audio{}, fmt.Errorf("espeak: starting %s: %w: %w", e.path, engine.ErrUnavailable, err)
+		}
+	}
+	wav, err := patchStreamedWAV(stdout.Bytes())
+	if err != nil {
+		return engine.Audio{}, fmt.Errorf("espeak: output of %s with voice %s for %d characters: %w", e.path, voice, len(req.Text), err)
+	}
+	return engine.Audio{ContentType: "audio/wav", Data: wav}, nil
+}
+
+// patchStreamedWAV fixes the RIFF and data sizes that espeak-ng --stdout
+// writes as placeholders (0x7ffff024 / 0x7ffff000, since it cannot seek back
+// on a pipe), so players and ParseWAV see the real length. It expects the
+// data chunk to run to the end of the output, as espeak-ng writes it.
+func patchStreamedWAV(b []byte) ([]byte, error) {
+	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+		return nil, fmt.Errorf("%w: missing RIFF/WAVE signature in %d bytes", engine.ErrNotWAV, len(b))
+	}
+	for off := 12; off+8 <= len(b); {
+		id := string(b[off : off+4])
+		size := int64(binary.LittleEndian.Uint32(b[off+4 : off+8]))
+		if id == "data" {
+			binary.LittleEndian.PutUint32(b[off+4:off+8], uint32(len(b)-off-8))
+			binary.LittleEndian.PutUint32(b[4:8], uint32(len(b)-8))
+			if _, err := engine.ParseWAV(b); err != nil {
+				return nil, err
+			}
+			return b, nil
+		}
+		off += 8 + int(size) + int(size%2)
+		if int64(off) > int64(len(b)) || off < 0 {
+			break
+		}
+	}
+	return nil, fmt.Errorf("%w: no data chunk in %d bytes", engine.ErrNotWAV, len(b))
+}
