@@ -1,0 +1,180 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// maxErrorBody bounds how much of a failed download's body is read for the
+// error message.
+const maxErrorBody = 4 << 10
+
+// Download streams every result file of a COMPLETED task, in order, to w and
+// returns the number of bytes written. A task with several results yields
+// the files back to back; use DownloadURL per Result to keep them apart, or
+// DownloadFile.
+//
+// No API key is sent: result URLs are capability links (signed, expiring)
+// that carry their own authorisation. They may point at another host (a
+// CDN, object storage, another node of the service), and sending the key
+// there would hand a long-lived secret to whoever serves the file; some
+// pre-signed storage URLs also reject requests that carry an extra
+// Authorization header.
+func (c *Client) Download(ctx context.Context, task *Task, w io.Writer) (int64, error) {
+	if task == nil {
+		return 0, errors.New("download: nil task")
+	}
+	if task.Status != StatusCompleted || len(task.Results) == 0 {
+		return 0, fmt.Errorf("download: task %s is %s with %d results, want COMPLETED with results", task.ID, task.Status, len(task.Results))
+	}
+	var total int64
+	for i, r := range task.Results {
+		n, err := c.DownloadURL(ctx, r.URL, w)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("task %s result %d: %w", task.ID, i, err)
+		}
+	}
+	return total, nil
+}
+
+// DownloadURL streams one result URL to w and returns the bytes written. A
+// relative URL is resolved against the base URL. The request is retried
+// under the client's policy (it is a plain GET) as long as nothing has been
+// written to w yet; the API key is never sent (see Download).
+func (c *Client) DownloadURL(ctx context.Context, rawURL string, w io.Writer) (int64, error) {
+	ref, err := url.Parse(rawURL)
+	if err != nil {
+		return 0, fmt.Errorf("download %q: %w", rawURL, err)
+	}
+	u := c.baseURL.ResolveReference(ref)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return 0, fmt.Errorf("download %q: scheme %q is not http(s)", rawURL, u.Scheme)
+	}
+	for attempt := 1; ; attempt++ {
+		n, retry, err := c.downloadOnce(ctx, u.String(), w, attempt)
+		if err == nil || !retry || n > 0 || attempt >= c.retry.MaxAttempts {
+			return n, err
+		}
+		var apiErr *APIError
+		wait := c.backoff(attempt)
+		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+			if apiErr.RetryAfter > c.retry.MaxRetryAfter {
+				return n, err
+			}
+			wait = apiErr.RetryAfter
+		}
+		c.log.InfoContext(ctx, "retrying download", "url", redact(u), "attempt", attempt, "wait", wait, "err", err)
+		if serr := sleep(ctx, wait); serr != nil {
+			return 0, fmt.Errorf("download %s: %w (last error: %v)", redact(u), serr, err)
+		}
+	}
+}
+
+// downloadOnce makes one GET; retry says whether the failure is transient.
+func (c *Client) downloadOnce(ctx context.Context, u string, w io.Writer, attempt int) (n int64, retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, false, fmt.Errorf("download: %w", err)
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redact(req.URL)
+		}
+		return 0, ctx.Err() == nil, fmt.Errorf("download: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		ra, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return 0, resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, &APIError{
+			Operation:  "download",
+			StatusCode: resp.StatusCode,
+			Message:    errorMessage(body),
+			RetryAfter: ra,
+			Attempts:   attempt,
+		}
+	}
+	n, err = io.Copy(w, resp.Body)
+	if err != nil {
+		return n, ctx.Err() == nil, fmt.Errorf("download: after %d bytes: %w", n, err)
+	}
+	return n, false, nil
+}
+
+// DownloadFile writes the results of a COMPLETED task to files and returns
+// their paths: the first result goes to path, result i > 0 to path with
+// "-i" before the extension (out.wav, out-1.wav, ...). Each file is written
+// to a temporary name in the same directory and renamed when complete, so
+// an interrupted download never leaves a truncated file under the final
+// name.
+func (c *Client) DownloadFile(ctx context.Context, task *Task, path string) ([]string, error) {
+	if task == nil {
+		return nil, errors.New("download: nil task")
+	}
+	if task.Status != StatusCompleted || len(task.Results) == 0 {
+		return nil, fmt.Errorf("download: task %s is %s with %d results, want COMPLETED with results", task.ID, task.Status, len(task.Results))
+	}
+	paths := make([]string, 0, len(task.Results))
+	for i, r := range task.Results {
+		p := numberedPath(path, i)
+		if err := c.downloadToFile(ctx, r.URL, p); err != nil {
+			return paths, fmt.Errorf("task %s result %d: %w", task.ID, i, err)
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+func (c *Client) downloadToFile(ctx context.Context, rawURL, path string) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
+	if err != nil {
+		return fmt.Errorf("download to %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = c.DownloadURL(ctx, rawURL, f); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("download to %s: %w", path, err)
+	}
+	if err = os.Chmod(f.Name(), 0o644); err != nil {
+		return fmt.Errorf("download to %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("download to %s: %w", path, err)
+	}
+	return nil
+}
+
+func numberedPath(path string, i int) string {
+	if i == 0 {
+		return path
+	}
+	ext := filepath.Ext(path)
+	return fmt.Sprintf("%s-%d%s", strings.TrimSuffix(path, ext), i, ext)
+}
+
+// redact drops the query of a result URL for logs: its signature is the
+// capability itself.
+func redact(u *url.URL) string {
+	r := *u
+	r.RawQuery = ""
+	return r.String()
+}
