@@ -181,7 +181,12 @@ type StatusError struct {
 	Op   string
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("%s: unexpected status %d", e.Op, e.Code) }
+func (e *StatusError) Error() string {
+	if e.Code >= 200 && e.Code < 300 {
+		return fmt.Sprintf("%s: status %d without a valid JSON body", e.Op, e.Code)
+	}
+	return fmt.Sprintf("%s: unexpected status %d", e.Op, e.Code)
+}
 
 // Lifecycle returns the Op of the `lifecycle` scenario: create a task, then
 // wait (with wait) until it is terminal. An operation succeeds when the task
@@ -209,6 +214,10 @@ func Lifecycle(t Target, wait WaitFunc, taskTimeout time.Duration) Op {
 func failOutcome(err error) Outcome {
 	var se *StatusError
 	if errors.As(err, &se) {
+		if se.Code >= 200 && se.Code < 300 {
+			// A success status whose body is not the documented object.
+			return Outcome{Status: se.Code, Err: err, Kind: "bad_body"}
+		}
 		return Outcome{Status: se.Code, Err: err, Kind: "status"}
 	}
 	return Outcome{Err: err}

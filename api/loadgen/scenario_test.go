@@ -190,3 +190,30 @@ func TestLifecycleScenarioFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestLifecycleScenarioBadResultBody(t *testing.T) {
+	// create works, but the result call answers 200 with a body that is not
+	// a result object: the op must say so instead of counting a success.
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+CreatePath, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"id":"00000000-0000-4000-8000-000000000001"}`)
+	})
+	mux.HandleFunc("POST "+ResultPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprint(w, `COMPLETED`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	tg := testTarget(t, srv.URL, 1)
+	wait, err := PollWait(tg, time.Millisecond)
+	if err != nil {
+		t.Fatalf("PollWait: %v", err)
+	}
+	rep, err := Run(context.Background(), Config{Concurrency: 1, Duration: 30 * time.Second, Requests: 3}, Lifecycle(tg, wait, time.Second))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if rep.OK != 0 || rep.Errors["bad_body"] != 3 {
+		t.Errorf("ok=%d errors=%v, want 0 ok and bad_body: 3", rep.OK, rep.Errors)
+	}
+}
