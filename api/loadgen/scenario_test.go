@@ -12,10 +12,11 @@ import (
 	"time"
 )
 
-// fakeAPI is a tiny in-memory server of the two operations: a task created
-// with input "fail me" ends ERROR, any other completes after `polls` result
-// calls. It records the authorization header it saw.
+// fakeAPI is a tiny in-memory server of the two operations: with failAll
+// every task ends ERROR, otherwise each completes after `polls` result
+// calls. It records the authorization headers it saw.
 type fakeAPI struct {
+	failAll  bool
 	mu       sync.Mutex
 	polls    int
 	seen     map[string]int
@@ -32,7 +33,7 @@ func newFakeAPI(t *testing.T, polls int) (*fakeAPI, *httptest.Server) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+CreatePath, func(w http.ResponseWriter, r *http.Request) {
 		var body struct{ Input string }
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Input == "" {
 			http.Error(w, `{"message":"bad body"}`, http.StatusBadRequest)
 			return
 		}
@@ -63,7 +64,7 @@ func newFakeAPI(t *testing.T, polls int) (*fakeAPI, *httptest.Server) {
 		f.seen[body.ID]++
 		status := "QUEUED"
 		switch {
-		case in == "fail me":
+		case f.failAll && in != "":
 			status = "ERROR"
 		case f.seen[body.ID] > f.polls:
 			status = "COMPLETED"
@@ -133,11 +134,25 @@ func TestResultScenarioProbeFailures(t *testing.T) {
 }
 
 func TestLifecycleScenario(t *testing.T) {
+	waits := []struct {
+		name string
+		make func(Target, time.Duration) (WaitFunc, error)
+	}{
+		{"PollWait", PollWait},
+		{"ClientWait", ClientWait},
+	}
+	for _, w := range waits {
+		t.Run(w.name, func(t *testing.T) { testLifecycle(t, w.make) })
+	}
+}
+
+func testLifecycle(t *testing.T, makeWait func(Target, time.Duration) (WaitFunc, error)) {
+	t.Helper()
 	f, srv := newFakeAPI(t, 2)
 	tg := testTarget(t, srv.URL, 3)
-	wait, err := PollWait(tg, time.Millisecond)
+	wait, err := makeWait(tg, time.Millisecond)
 	if err != nil {
-		t.Fatalf("PollWait: %v", err)
+		t.Fatalf("wait: %v", err)
 	}
 	rep, err := Run(context.Background(), Config{Concurrency: 3, Duration: 30 * time.Second, Requests: 12}, Lifecycle(tg, wait, 10*time.Second))
 	if err != nil {
@@ -158,19 +173,29 @@ func TestLifecycleScenario(t *testing.T) {
 }
 
 func TestLifecycleScenarioFailures(t *testing.T) {
-	_, srv := newFakeAPI(t, 0)
 	tests := []struct {
 		name     string
+		failAll  bool
 		wait     func(Target) WaitFunc
 		wantKind string
 	}{
-		{"task ends ERROR", func(Target) WaitFunc {
+		{"task ends ERROR", false, func(Target) WaitFunc {
 			return func(context.Context, string) (string, error) { return "ERROR", nil }
 		}, "task_error"},
-		{"wait times out", func(Target) WaitFunc {
+		{"wait times out", false, func(Target) WaitFunc {
 			return func(ctx context.Context, _ string) (string, error) { <-ctx.Done(); return "", ctx.Err() }
 		}, "timeout"},
-		{"poll meets 404", func(tg Target) WaitFunc {
+		{"client wait sees ERROR", true, func(tg Target) WaitFunc {
+			w, _ := ClientWait(tg, time.Millisecond)
+			return w
+		}, "task_error"},
+		{"client wait meets 404", false, func(tg Target) WaitFunc {
+			w, _ := ClientWait(tg, time.Millisecond)
+			return func(ctx context.Context, _ string) (string, error) {
+				return w(ctx, "00000000-0000-4000-8000-999999999999")
+			}
+		}, "status"},
+		{"poll meets 404", false, func(tg Target) WaitFunc {
 			w, _ := PollWait(tg, time.Millisecond)
 			return func(ctx context.Context, _ string) (string, error) {
 				return w(ctx, "00000000-0000-4000-8000-999999999999")
@@ -179,6 +204,8 @@ func TestLifecycleScenarioFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			f, srv := newFakeAPI(t, 0)
+			f.failAll = tt.failAll
 			tg := testTarget(t, srv.URL, 1)
 			rep, err := Run(context.Background(), Config{Concurrency: 1, Duration: 30 * time.Second, Requests: 2}, Lifecycle(tg, tt.wait(tg), 50*time.Millisecond))
 			if err != nil {

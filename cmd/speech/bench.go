@@ -22,6 +22,7 @@ type benchFlags struct {
 	timeout     time.Duration
 	taskID      string
 	poll        time.Duration
+	wait        string
 	taskTimeout time.Duration
 	json        bool
 }
@@ -38,7 +39,8 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	fs.IntVar(&f.requests, "requests", 1_000_000, "stop after this many operations in total")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "per-HTTP-request timeout")
 	fs.StringVar(&f.taskID, "task-id", "", "result scenario: use this existing task instead of creating one")
-	fs.DurationVar(&f.poll, "poll", 5*time.Millisecond, "lifecycle scenario: interval between result polls")
+	fs.DurationVar(&f.poll, "poll", 5*time.Millisecond, "lifecycle scenario: polling window (client: uniform in [0, poll); poll: fixed interval)")
+	fs.StringVar(&f.wait, "wait", "client", "lifecycle scenario: client (the api/client package's Wait) or poll (a fixed-interval loop on the generated client)")
 	fs.DurationVar(&f.taskTimeout, "task-timeout", time.Minute, "lifecycle scenario: longest wait for one task")
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON line")
 	fs.Usage = func() {
@@ -55,6 +57,9 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	case "result", "create", "lifecycle":
 	default:
 		return nil, fmt.Errorf("--scenario %q: want result, create or lifecycle", f.scenario)
+	}
+	if f.wait != "client" && f.wait != "poll" {
+		return nil, fmt.Errorf("--wait %q: want client or poll", f.wait)
 	}
 	if f.baseURL == "" {
 		return nil, errors.New("--base-url (or DISTRIBUTE_BASE_URL) is required")
@@ -106,7 +111,11 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		op = loadgen.Create(target)
 	case "lifecycle":
 		var wait loadgen.WaitFunc
-		wait, err = loadgen.PollWait(target, f.poll)
+		if f.wait == "poll" {
+			wait, err = loadgen.PollWait(target, f.poll)
+		} else {
+			wait, err = loadgen.ClientWait(target, f.poll)
+		}
 		op = loadgen.Lifecycle(target, wait, f.taskTimeout)
 	}
 	if err != nil {

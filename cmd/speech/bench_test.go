@@ -57,7 +57,8 @@ func TestBenchScenarios(t *testing.T) {
 		{"result creates one task then polls it", []string{"--scenario", "result", "--requests", "30"}, 1, 31},
 		{"result on a given task", []string{"--scenario", "result", "--requests", "20", "--task-id", "3f1b1a52-6a3e-4c1b-9d7e-2b8f0c1d2e3f"}, 0, 21},
 		{"create", []string{"--scenario", "create", "--requests", "25"}, 25, 0},
-		{"lifecycle", []string{"--scenario", "lifecycle", "--requests", "7"}, 7, 7},
+		{"lifecycle with the client's Wait", []string{"--scenario", "lifecycle", "--requests", "7"}, 7, 7},
+		{"lifecycle with the polling loop", []string{"--scenario", "lifecycle", "--wait", "poll", "--requests", "6"}, 6, 6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,6 +120,7 @@ func TestBenchRefusals(t *testing.T) {
 		{"unknown scenario", []string{"--base-url", srv.URL, "--api-key", "k", "--scenario", "soak"}, exitUsage, "--scenario"},
 		{"zero requests", []string{"--base-url", srv.URL, "--api-key", "k", "--requests", "0"}, exitUsage, "requests"},
 		{"zero duration", []string{"--base-url", srv.URL, "--api-key", "k", "--duration", "0s"}, exitUsage, "duration"},
+		{"unknown wait", []string{"--base-url", srv.URL, "--api-key", "k", "--wait", "sleep"}, exitUsage, "--wait"},
 		{"stray argument", []string{"--base-url", srv.URL, "--api-key", "k", "extra"}, exitUsage, "unexpected argument"},
 		{"set-up fails with wrong key", []string{"--base-url", srv.URL, "--api-key", "wrong", "--requests", "3"}, exitAPI, "status 401"},
 	}
