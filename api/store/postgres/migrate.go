@@ -9,9 +9,9 @@ import (
 )
 
 // migrations are applied in order, each once, recorded in schema_migrations.
-// Never edit a released entry: append a new one. Times are Unix nanoseconds
-// in bigint columns (NULL for the zero time) so a time.Time round-trips
-// exactly, as it does in the memory store.
+// Never edit a released entry: append a new one. Times are Unix
+// milliseconds in bigint columns (NULL for the zero time), the precision
+// every store keeps, so ordering and comparisons agree across backends.
 var migrations = []string{
 	1: `
 CREATE TABLE tasks (

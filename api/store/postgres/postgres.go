@@ -119,20 +119,21 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Time columns hold Unix nanoseconds; NULL is the zero time.
-func toNS(t time.Time) *int64 {
+// Time columns hold Unix milliseconds, the precision every store keeps;
+// NULL is the zero time.
+func toMS(t time.Time) *int64 {
 	if t.IsZero() {
 		return nil
 	}
-	ns := t.UnixNano()
-	return &ns
+	ms := t.UnixMilli()
+	return &ms
 }
 
-func fromNS(ns *int64) time.Time {
-	if ns == nil {
+func fromMS(ms *int64) time.Time {
+	if ms == nil {
 		return time.Time{}
 	}
-	return time.Unix(0, *ns).UTC()
+	return time.UnixMilli(*ms)
 }
 
 // pgText reports whether PostgreSQL's text type can hold s (valid UTF-8
@@ -168,10 +169,13 @@ func scanTask(row pgx.Row, withResults bool) (store.Task, error) {
 		return store.Task{}, fmt.Errorf("decode params of task %s: %w", t.ID, err)
 	}
 	t.Status = store.Status(status)
-	t.Created = fromNS(&created)
-	t.Finished = fromNS(finished)
-	t.NotBefore = fromNS(notBefore)
-	t.LeaseUntil = fromNS(leaseUntil)
+	t.Created = fromMS(&created)
+	t.Finished = fromMS(finished)
+	t.NotBefore = fromMS(notBefore)
+	t.LeaseUntil = fromMS(leaseUntil)
+	if t.Status == store.StatusCompleted {
+		t.Results = []store.Result{} // a COMPLETED task reports a list, even an empty one
+	}
 	if len(results) > 0 {
 		var rows [][3]json.RawMessage
 		if err := json.Unmarshal(results, &rows); err != nil {
@@ -206,7 +210,7 @@ WITH ins AS (
 	ON CONFLICT (id) DO NOTHING
 	RETURNING id)
 SELECT count(*) FROM (SELECT pg_notify($6, '') FROM ins) AS woken`,
-		t.ID, t.Owner, cleanText(t.Model), string(params), t.Created.UnixNano(), s.channel).Scan(&n)
+		t.ID, t.Owner, cleanText(t.Model), string(params), t.Created.UnixMilli(), s.channel).Scan(&n)
 	if err != nil {
 		return fmt.Errorf("postgres: create task %s: %w", t.ID, err)
 	}
@@ -244,22 +248,20 @@ func prefixed(p, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-// admitLockClass keys the advisory lock that serialises Admit per schema,
-// so concurrent admitters on several nodes never push QUEUED past capacity.
-const admitLockClass = 0x5e7d
-
-// Admit moves CREATED tasks and due POSTPONED ones to QUEUED, round-robin
-// across owners: every owner's oldest waiting task goes before any owner's
-// second.
+// Admit moves CREATED tasks and due POSTPONED ones to QUEUED, in the
+// order store.FairOrder gives (the same in every backend): the owner with
+// the fewest active tasks goes next, oldest first within an owner.
 func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error) {
 	var moved int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// One admitter at a time per schema, so concurrent admitters on
+		// several nodes never push QUEUED past capacity.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, admitLockClass); err != nil {
 			return fmt.Errorf("lock admission: %w", err)
 		}
-		limit := int64(-1) // no limit
+		budget := int64(-1) // no bound
 		if opts.Limit > 0 {
-			limit = int64(opts.Limit)
+			budget = int64(opts.Limit)
 		}
 		if opts.Capacity > 0 {
 			var queued int64
@@ -267,25 +269,75 @@ func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 				return fmt.Errorf("count queued tasks: %w", err)
 			}
 			room := max(int64(opts.Capacity)-queued, 0)
-			if limit < 0 || room < limit {
-				limit = room
+			if budget < 0 || room < budget {
+				budget = room
 			}
 		}
-		if limit == 0 {
+		if budget == 0 {
 			return nil
 		}
-		tag, err := tx.Exec(ctx, `
-WITH cand AS (
-	SELECT id, created, row_number() OVER (PARTITION BY owner ORDER BY created, id) AS turn
+		// FairOrder never takes more than budget tasks from one owner, so
+		// each owner's first budget candidates are all it needs to see.
+		rows, err := tx.Query(ctx, `
+SELECT id, owner, created FROM (
+	SELECT id, owner, created, row_number() OVER (PARTITION BY owner ORDER BY created, id) AS turn
 	FROM tasks
 	WHERE status = 'CREATED' OR (status = 'POSTPONED' AND not_before <= $1)
-), pick AS (
-	SELECT id FROM cand ORDER BY turn, created, id LIMIT $2
-)
-UPDATE tasks t SET status = 'QUEUED', not_before = NULL
-FROM pick WHERE t.id = pick.id`, opts.Now.UnixNano(), nullLimit(limit))
+) c
+WHERE $2::bigint IS NULL OR turn <= $2
+ORDER BY created, id`, opts.Now.UnixMilli(), nullLimit(budget))
 		if err != nil {
-			return fmt.Errorf("admit tasks: %w", err)
+			return fmt.Errorf("list admission candidates: %w", err)
+		}
+		var (
+			cands   []store.AdmitCandidate
+			c       store.AdmitCandidate
+			created int64
+			owners  = map[string]bool{}
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&c.ID, &c.Owner, &created}, func() error {
+			c.Created = time.UnixMilli(created)
+			cands = append(cands, c)
+			owners[c.Owner] = true
+			return nil
+		}); err != nil {
+			return fmt.Errorf("list admission candidates: %w", err)
+		}
+		if len(cands) == 0 {
+			return nil
+		}
+		ownerList := make([]string, 0, len(owners))
+		for o := range owners {
+			ownerList = append(ownerList, o)
+		}
+		rows, err = tx.Query(ctx, `
+SELECT owner, count(*) FROM tasks
+WHERE status IN ('QUEUED', 'ASSIGNED_CONNECTIONS', 'PROCESSING') AND owner = ANY($1)
+GROUP BY owner`, ownerList)
+		if err != nil {
+			return fmt.Errorf("count active tasks per owner: %w", err)
+		}
+		active := make(map[string]int)
+		var (
+			owner string
+			n     int
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&owner, &n}, func() error {
+			active[owner] = n
+			return nil
+		}); err != nil {
+			return fmt.Errorf("count active tasks per owner: %w", err)
+		}
+		want := len(cands)
+		if budget > 0 && budget < int64(want) {
+			want = int(budget)
+		}
+		picked := store.FairOrder(cands, active, want)
+		tag, err := tx.Exec(ctx, `
+UPDATE tasks SET status = 'QUEUED', not_before = NULL
+WHERE id = ANY($1) AND status IN ('CREATED', 'POSTPONED')`, picked)
+		if err != nil {
+			return fmt.Errorf("queue %d tasks: %w", len(picked), err)
 		}
 		moved = int(tag.RowsAffected())
 		if moved > 0 {
@@ -301,7 +353,10 @@ FROM pick WHERE t.id = pick.id`, opts.Now.UnixNano(), nullLimit(limit))
 	return moved, nil
 }
 
-// nullLimit turns "no limit" into SQL's LIMIT NULL, which means ALL.
+// admitLockClass keys the advisory lock that serialises Admit per schema.
+const admitLockClass = 0x5e7d
+
+// nullLimit turns "no bound" into SQL NULL.
 func nullLimit(n int64) *int64 {
 	if n < 0 {
 		return nil
@@ -323,7 +378,7 @@ WHERE id = (
 	ORDER BY created, id
 	LIMIT 1
 	FOR UPDATE SKIP LOCKED)
-RETURNING `+taskCols, opts.Worker, toNS(opts.LeaseUntil))
+RETURNING `+taskCols, opts.Worker, toMS(opts.LeaseUntil))
 	t, err := scanTask(row, false)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Task{}, fmt.Errorf("postgres: claim for worker %s: %w", opts.Worker, store.ErrNoTask)
@@ -388,6 +443,11 @@ func (s *Store) guarded(ctx context.Context, op, id, worker string, to store.Sta
 	if !pgText(id) {
 		return fmt.Errorf("postgres: %s task %q: %w", op, id, store.ErrNotFound)
 	}
+	if worker == "" && to != store.StatusError {
+		// Only Fail may skip the lease check; anything else without a
+		// worker cannot hold a lease.
+		return fmt.Errorf("postgres: %s task %s without a worker: %w", op, id, store.ErrLeaseLost)
+	}
 	tag, err := s.pool.Exec(ctx, sql, args...)
 	if err != nil {
 		return fmt.Errorf("postgres: %s task %s: %w", op, id, err)
@@ -403,7 +463,7 @@ func (s *Store) Start(ctx context.Context, id, worker string, leaseUntil time.Ti
 	return s.guarded(ctx, "start", id, worker, store.StatusProcessing, `
 UPDATE tasks SET status = 'PROCESSING', lease_until = $3
 WHERE id = $1 AND lease_owner = $2 AND status = ANY($4)`,
-		id, worker, toNS(leaseUntil), sourcesOf(store.StatusProcessing, true))
+		id, worker, toMS(leaseUntil), sourcesOf(store.StatusProcessing, true))
 }
 
 // Heartbeat extends the lease of a task the worker still holds.
@@ -411,7 +471,7 @@ func (s *Store) Heartbeat(ctx context.Context, id, worker string, leaseUntil tim
 	return s.guarded(ctx, "heartbeat", id, worker, "", `
 UPDATE tasks SET lease_until = $3
 WHERE id = $1 AND lease_owner = $2 AND status = ANY($4)`,
-		id, worker, toNS(leaseUntil), leased)
+		id, worker, toMS(leaseUntil), leased)
 }
 
 // Complete stores the audio and moves the task to COMPLETED in one
@@ -422,6 +482,9 @@ func (s *Store) Complete(ctx context.Context, id, worker string, now time.Time, 
 	if !pgText(id) {
 		return fmt.Errorf("postgres: complete task %q: %w", id, store.ErrNotFound)
 	}
+	if worker == "" {
+		return fmt.Errorf("postgres: complete task %s without a worker: %w", id, store.ErrLeaseLost)
+	}
 	for i, a := range audio {
 		if !pgText(a.ContentType) {
 			return fmt.Errorf("postgres: complete task %s: audio %d: content type %q is not storable text", id, i, a.ContentType)
@@ -430,9 +493,9 @@ func (s *Store) Complete(ctx context.Context, id, worker string, now time.Time, 
 	var refusal error
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-UPDATE tasks SET status = 'COMPLETED', finished = $3, lease_owner = '', lease_until = NULL
+UPDATE tasks SET status = 'COMPLETED', finished = $3, reason = '', lease_owner = '', lease_until = NULL
 WHERE id = $1 AND lease_owner = $2 AND status = ANY($4)`,
-			id, worker, now.UnixNano(), sourcesOf(store.StatusCompleted, true))
+			id, worker, now.UnixMilli(), sourcesOf(store.StatusCompleted, true))
 		if err != nil {
 			return fmt.Errorf("mark completed: %w", err)
 		}
@@ -472,7 +535,7 @@ func (s *Store) Postpone(ctx context.Context, id, worker string, notBefore time.
 	err := s.guarded(ctx, "postpone", id, worker, store.StatusPostponed, `
 UPDATE tasks SET status = 'POSTPONED', not_before = $3, reason = $4, lease_owner = '', lease_until = NULL
 WHERE id = $1 AND lease_owner = $2 AND status = ANY($5)`,
-		id, worker, toNS(notBefore), cleanText(reason), sourcesOf(store.StatusPostponed, true))
+		id, worker, toMS(notBefore), cleanText(reason), sourcesOf(store.StatusPostponed, true))
 	if err != nil {
 		return err
 	}
@@ -487,12 +550,12 @@ func (s *Store) Fail(ctx context.Context, id, worker string, now time.Time, reas
 		return s.guarded(ctx, "fail", id, "", store.StatusError, `
 UPDATE tasks SET status = 'ERROR', finished = $2, reason = $3, lease_owner = '', lease_until = NULL, not_before = NULL
 WHERE id = $1 AND status = ANY($4)`,
-			id, now.UnixNano(), cleanText(reason), sourcesOf(store.StatusError, false))
+			id, now.UnixMilli(), cleanText(reason), sourcesOf(store.StatusError, false))
 	}
 	return s.guarded(ctx, "fail", id, worker, store.StatusError, `
 UPDATE tasks SET status = 'ERROR', finished = $3, reason = $4, lease_owner = '', lease_until = NULL, not_before = NULL
 WHERE id = $1 AND lease_owner = $2 AND status = ANY($5)`,
-		id, worker, now.UnixNano(), cleanText(reason), sourcesOf(store.StatusError, true))
+		id, worker, now.UnixMilli(), cleanText(reason), sourcesOf(store.StatusError, true))
 }
 
 // RequeueExpired sends tasks whose lease ended before now back to QUEUED
@@ -500,7 +563,7 @@ WHERE id = $1 AND lease_owner = $2 AND status = ANY($5)`,
 func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) {
 	tag, err := s.pool.Exec(ctx, `
 UPDATE tasks SET status = 'QUEUED', lease_owner = '', lease_until = NULL
-WHERE status = ANY($1) AND lease_until < $2`, leased, now.UnixNano())
+WHERE status = ANY($1) AND lease_until < $2`, leased, now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("postgres: requeue leases expired before %s: %w", now.Format(time.RFC3339Nano), err)
 	}
@@ -532,20 +595,23 @@ func (s *Store) Audio(ctx context.Context, id string, index int) (store.Audio, e
 // DeleteFinishedBefore deletes terminal tasks that finished before t; their
 // audio goes with them (ON DELETE CASCADE).
 func (s *Store) DeleteFinishedBefore(ctx context.Context, t time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM tasks WHERE status IN ('COMPLETED', 'ERROR') AND finished < $1`, t.UnixNano())
+	tag, err := s.pool.Exec(ctx, `DELETE FROM tasks WHERE status IN ('COMPLETED', 'ERROR') AND finished < $1`, t.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("postgres: delete tasks finished before %s: %w", t.Format(time.RFC3339Nano), err)
 	}
 	return int(tag.RowsAffected()), nil
 }
 
-// Counts returns the number of tasks in each status that has any.
+// Counts returns the number of tasks in each of the seven statuses.
 func (s *Store) Counts(ctx context.Context) (map[store.Status]int, error) {
 	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM tasks GROUP BY status`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: count tasks: %w", err)
 	}
-	out := make(map[store.Status]int)
+	out := make(map[store.Status]int, len(store.Statuses))
+	for _, st := range store.Statuses {
+		out[st] = 0
+	}
 	var (
 		status string
 		n      int
