@@ -86,7 +86,7 @@ func TimeFromUnix(v float64) time.Time {
 	if v > msThreshold {
 		micros = v * 1e3
 	}
-	if micros > math.MaxInt64/1000 {
+	if micros >= math.MaxInt64 {
 		return time.Time{}
 	}
 	return time.UnixMicro(int64(math.Round(micros)))
