@@ -1,0 +1,375 @@
+// Package openai forwards synthesis to any server that speaks OpenAI's
+// POST /v1/audio/speech: a self-hosted Chatterbox or Kokoro server, OpenAI
+// itself, or the vendor's own synchronous endpoint. The answer may be the
+// audio bytes or, in the vendor's synchronous form, a JSON list of {"url"}
+// objects whose audio the engine downloads.
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/engine"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultModel          = "tts-1"
+	DefaultResponseFormat = "wav"
+	DefaultTimeout        = 60 * time.Second
+	DefaultMaxAttempts    = 3
+	DefaultBackoff        = 500 * time.Millisecond
+	DefaultMaxBackoff     = 10 * time.Second
+	DefaultMaxAudioBytes  = 64 << 20
+)
+
+// Options configure the engine.
+type Options struct {
+	// BaseURL is the server's root; the engine posts to {BaseURL}/v1/audio/speech.
+	// A BaseURL that already ends in /v1 is accepted too.
+	BaseURL string
+	// APIKey, if set, is sent as "Authorization: Bearer <key>" to the base
+	// URL's host only, never to other hosts the JSON form points at.
+	APIKey string
+	// Model is the upstream model name sent for the API's "Chatterbox" model
+	// (e.g. "chatterbox", "kokoro", "tts-1").
+	Model string
+	// Voices maps API voices (leo, nora, uploaded ids) to upstream voice
+	// names; a voice without an entry is sent unchanged.
+	Voices map[string]string
+	// ResponseFormat is the requested audio format (default wav).
+	ResponseFormat string
+	// OmitProsody stops sending temperature, exaggeration and cfg_weight,
+	// for servers that reject fields OpenAI does not define.
+	OmitProsody bool
+	// Timeout bounds each HTTP attempt (request and download).
+	Timeout time.Duration
+	// MaxAttempts bounds tries per HTTP call on network errors, 408, 429 and 5xx.
+	MaxAttempts int
+	// Backoff is the first wait between attempts; it doubles, with jitter,
+	// up to MaxBackoff. A Retry-After longer than MaxBackoff ends the retries
+	// at once with engine.ErrUnavailable, so the task is postponed instead of
+	// holding a worker.
+	Backoff, MaxBackoff time.Duration
+	// MaxAudioBytes bounds a response body.
+	MaxAudioBytes int64
+	// Client is the HTTP client (default: a new http.Client).
+	Client *http.Client
+}
+
+// Engine calls an OpenAI-compatible speech server. It is safe for concurrent use.
+type Engine struct {
+	opts     Options
+	endpoint *url.URL
+	// sleep waits between attempts; tests replace it to observe the waits.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// New checks opts and returns an engine. It makes no network call.
+func New(opts Options) (*Engine, error) {
+	base, err := url.Parse(opts.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("openai: base URL %q: want an absolute http or https URL (err: %v)", opts.BaseURL, err)
+	}
+	path := strings.TrimSuffix(base.Path, "/")
+	path = strings.TrimSuffix(path, "/v1")
+	endpoint := *base
+	endpoint.Path = path + "/v1/audio/speech"
+	endpoint.RawPath = ""
+	if opts.Model == "" {
+		opts.Model = DefaultModel
+	}
+	if opts.ResponseFormat == "" {
+		opts.ResponseFormat = DefaultResponseFormat
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = DefaultBackoff
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	if opts.MaxAudioBytes <= 0 {
+		opts.MaxAudioBytes = DefaultMaxAudioBytes
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{}
+	}
+	return &Engine{opts: opts, endpoint: &endpoint, sleep: sleepCtx}, nil
+}
+
+// Name is "openai".
+func (e *Engine) Name() string { return "openai" }
+
+// Endpoint is the URL the engine posts to.
+func (e *Engine) Endpoint() string { return e.endpoint.String() }
+
+type speechRequest struct {
+	Model          string   `json:"model"`
+	Input          string   `json:"input"`
+	Voice          string   `json:"voice"`
+	ResponseFormat string   `json:"response_format"`
+	Temperature    *float64 `json:"temperature,omitempty"`
+	Exaggeration   *float64 `json:"exaggeration,omitempty"`
+	CfgWeight      *float64 `json:"cfg_weight,omitempty"`
+}
+
+// Synthesize posts the request and returns the audio, downloading it when
+// the server answers with a JSON list of URLs. Network errors, timeouts,
+// 408, 429 and 5xx that persist through the retries wrap
+// engine.ErrUnavailable; other 4xx answers and unusable bodies are permanent.
+func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
+	voice := req.Voice
+	if voice == "" {
+		voice = "leo"
+	}
+	if v, ok := e.opts.Voices[voice]; ok {
+		voice = v
+	}
+	body := speechRequest{Model: e.opts.Model, Input: req.Text, Voice: voice, ResponseFormat: e.opts.ResponseFormat}
+	if !e.opts.OmitProsody {
+		body.Temperature, body.Exaggeration, body.CfgWeight = &req.Temperature, &req.Exaggeration, &req.CfgWeight
+	}
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return engine.Audio{}, fmt.Errorf("openai: encoding request: %w", err)
+	}
+	resp, err := e.do(ctx, http.MethodPost, e.endpoint, payload)
+	if err != nil {
+		return engine.Audio{}, err
+	}
+	if isJSON(resp.contentType) {
+		return e.download(ctx, resp.body)
+	}
+	return audioFrom(e.endpoint, resp)
+}
+
+// download fetches the audio of the vendor's synchronous JSON form,
+// [{"url": ...}, ...]; several WAV parts are joined into one file.
+func (e *Engine) download(ctx context.Context, body []byte) (engine.Audio, error) {
+	var items []struct {
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal(body, &items); err != nil {
+		return engine.Audio{}, fmt.Errorf("openai: JSON answer from %s is not a list of {url}: %w (body %q)", e.endpoint, err, snippet(body))
+	}
+	if len(items) == 0 {
+		return engine.Audio{}, fmt.Errorf("openai: JSON answer from %s lists no audio URLs", e.endpoint)
+	}
+	parts := make([]engine.Audio, 0, len(items))
+	for i, it := range items {
+		u, err := e.endpoint.Parse(it.URL)
+		if err != nil || it.URL == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return engine.Audio{}, fmt.Errorf("openai: audio URL %d %q from %s: want an http(s) URL (err: %v)", i, it.URL, e.endpoint, err)
+		}
+		resp, err := e.do(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return engine.Audio{}, err
+		}
+		a, err := audioFrom(u, resp)
+		if err != nil {
+			return engine.Audio{}, err
+		}
+		parts = append(parts, a)
+	}
+	if len(parts) == 1 {
+		return parts[0], nil
+	}
+	return joinWAV(parts)
+}
+
+type response struct {
+	contentType string
+	body        []byte
+}
+
+// retryable marks an attempt that may succeed if repeated.
+type retryable struct {
+	err        error
+	retryAfter time.Duration // from the server; 0 when it gave none
+}
+
+func (r *retryable) Error() string { return r.err.Error() }
+func (r *retryable) Unwrap() error { return r.err }
+
+// do runs one HTTP call with retries and backoff.
+func (e *Engine) do(ctx context.Context, method string, u *url.URL, payload []byte) (response, error) {
+	wait := e.opts.Backoff
+	var last *retryable
+	for attempt := 1; ; attempt++ {
+		resp, err := e.attempt(ctx, method, u, payload)
+		if err == nil {
+			return resp, nil
+		}
+		if !errors.As(err, &last) {
+			return response{}, err // permanent
+		}
+		if ctx.Err() != nil {
+			return response{}, fmt.Errorf("openai: %s %s: %w: %w", method, u.Redacted(), engine.ErrUnavailable, ctx.Err())
+		}
+		if attempt >= e.opts.MaxAttempts {
+			return response{}, fmt.Errorf("openai: %s %s failed %d times, last: %w: %w", method, u.Redacted(), attempt, engine.ErrUnavailable, last.err)
+		}
+		d := wait/2 + rand.N(wait/2+1) // jitter spreads retries of many workers
+		if last.retryAfter > 0 {
+			if last.retryAfter > e.opts.MaxBackoff {
+				return response{}, fmt.Errorf("openai: %s %s asks to retry after %v (more than %v): %w: %w", method, u.Redacted(), last.retryAfter, e.opts.MaxBackoff, engine.ErrUnavailable, last.err)
+			}
+			d = last.retryAfter
+		}
+		if err := e.sleep(ctx, d); err != nil {
+			return response{}, fmt.Errorf("openai: %s %s: waiting to retry: %w: %w", method, u.Redacted(), engine.ErrUnavailable, err)
+		}
+		wait = min(wait*2, e.opts.MaxBackoff)
+	}
+}
+
+func (e *Engine) attempt(ctx context.Context, method string, u *url.URL, payload []byte) (response, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	defer cancel()
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return response{}, fmt.Errorf("openai: building %s %s: %w", method, u.Redacted(), err)
+	}
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "audio/*, application/json")
+	// The key is for the configured server; links it hands out may point elsewhere.
+	if e.opts.APIKey != "" && u.Host == e.endpoint.Host && u.Scheme == e.endpoint.Scheme {
+		req.Header.Set("Authorization", "Bearer "+e.opts.APIKey)
+	}
+	resp, err := e.opts.Client.Do(req)
+	if err != nil {
+		return response{}, &retryable{err: fmt.Errorf("%s %s: %w", method, u.Redacted(), err)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, e.opts.MaxAudioBytes+1))
+	if err != nil {
+		return response{}, &retryable{err: fmt.Errorf("%s %s: reading body: %w", method, u.Redacted(), err)}
+	}
+	switch code := resp.StatusCode; {
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+		return response{}, &retryable{
+			err:        fmt.Errorf("%s %s: status %d: %s", method, u.Redacted(), code, snippet(data)),
+			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		}
+	case code < 200 || code > 299:
+		return response{}, fmt.Errorf("openai: %s %s: status %d: %s", method, u.Redacted(), code, snippet(data))
+	}
+	if int64(len(data)) > e.opts.MaxAudioBytes {
+		return response{}, fmt.Errorf("openai: %s %s: body larger than %d bytes", method, u.Redacted(), e.opts.MaxAudioBytes)
+	}
+	return response{contentType: resp.Header.Get("Content-Type"), body: data}, nil
+}
+
+// audioFrom turns a successful body into audio, refusing bodies that are
+// plainly not audio (empty, text, HTML).
+func audioFrom(u *url.URL, r response) (engine.Audio, error) {
+	if len(r.body) == 0 {
+		return engine.Audio{}, fmt.Errorf("openai: %s answered with an empty body", u.Redacted())
+	}
+	mt, _, _ := mime.ParseMediaType(r.contentType)
+	if len(r.body) >= 12 && string(r.body[0:4]) == "RIFF" && string(r.body[8:12]) == "WAVE" {
+		return engine.Audio{ContentType: "audio/wav", Data: r.body}, nil
+	}
+	if strings.HasPrefix(mt, "text/") || isJSON(mt) {
+		return engine.Audio{}, fmt.Errorf("openai: %s answered %s, not audio: %s", u.Redacted(), mt, snippet(r.body))
+	}
+	if mt == "" || mt == "application/octet-stream" {
+		mt = http.DetectContentType(r.body)
+	}
+	return engine.Audio{ContentType: mt, Data: r.body}, nil
+}
+
+func isJSON(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// joinWAV concatenates WAV parts with the same PCM format into one WAV.
+func joinWAV(parts []engine.Audio) (engine.Audio, error) {
+	var first engine.WAVInfo
+	var pcm []byte
+	for i, p := range parts {
+		w, err := engine.ParseWAV(p.Data)
+		if err != nil {
+			return engine.Audio{}, fmt.Errorf("openai: joining %d audio parts: part %d (%s): %w", len(parts), i, p.ContentType, err)
+		}
+		if i == 0 {
+			first = w
+		} else if w.Format != first.Format || w.Channels != first.Channels || w.SampleRate != first.SampleRate || w.BitsPerSample != first.BitsPerSample {
+			return engine.Audio{}, fmt.Errorf("openai: joining %d audio parts: part %d is %d Hz/%d bit/%d ch, part 0 is %d Hz/%d bit/%d ch",
+				len(parts), i, w.SampleRate, w.BitsPerSample, w.Channels, first.SampleRate, first.BitsPerSample, first.Channels)
+		}
+		pcm = append(pcm, p.Data[w.DataOffset:w.DataOffset+w.DataSize]...)
+	}
+	head := parts[0].Data[:first.DataOffset]
+	out := make([]byte, 0, len(head)+len(pcm))
+	out = append(append(out, head...), pcm...)
+	putUint32(out[4:], uint32(len(out)-8))
+	putUint32(out[first.DataOffset-4:], uint32(len(pcm)))
+	return engine.Audio{ContentType: "audio/wav", Data: out}, nil
+}
+
+func putUint32(b []byte, v uint32) {
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date; 0 if absent or invalid.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		// Clamp before multiplying so a huge value cannot overflow into a short wait.
+		return time.Duration(min(max(s, 0), 1<<20)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
+}
+
+func snippet(b []byte) string {
+	const n = 300
+	s := strings.TrimSpace(string(b))
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
