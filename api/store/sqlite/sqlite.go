@@ -1,0 +1,634 @@
+// Package sqlite is the embedded, durable store.Store: one SQLite file (pure
+// Go driver modernc.org/sqlite) in WAL mode with synchronous=FULL, so a task
+// whose Create returned survives kill -9 and power loss.
+//
+// Creates are group-committed: concurrent Create calls are written in one
+// transaction and each returns only after that transaction committed, which
+// turns one fsync per task into one fsync per batch. Every other write is a
+// short transaction on the single writer connection; reads use a separate
+// pool, which WAL lets run beside the writer. Several processes may open the
+// same file (SQLite's locks serialize their writers; busy_timeout waits).
+//
+// Times are stored as Unix milliseconds (0 = unset), audio in its own table
+// keyed by (task, index), and the schema version in PRAGMA user_version.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/internal/wake"
+)
+
+// maxBatch bounds one group commit so a flood of creates cannot hold the
+// writer for long.
+const maxBatch = 512
+
+// Store is a SQLite-backed store.Store and (in-process) store.Notifier.
+type Store struct {
+	w, r    *sql.DB // w: the single writer connection; r: readers
+	hub     wake.Hub
+	creates chan *createReq
+	closing chan struct{}
+	done    chan struct{}
+	once    sync.Once
+}
+
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Notifier = (*Store)(nil)
+)
+
+type createReq struct {
+	t      store.Task
+	params []byte
+	err    chan error
+}
+
+// migrations are applied in order; user_version records how many ran. Each
+// is idempotent (IF NOT EXISTS) so a process racing another at start-up
+// cannot break the schema.
+var migrations = []string{
+	`CREATE TABLE IF NOT EXISTS tasks (
+		id             TEXT PRIMARY KEY,
+		owner          TEXT NOT NULL,
+		model          TEXT NOT NULL,
+		params         TEXT NOT NULL,
+		status         TEXT NOT NULL,
+		created_ms     INTEGER NOT NULL,
+		finished_ms    INTEGER NOT NULL DEFAULT 0,
+		attempts       INTEGER NOT NULL DEFAULT 0,
+		not_before_ms  INTEGER NOT NULL DEFAULT 0,
+		lease_owner    TEXT NOT NULL DEFAULT '',
+		lease_until_ms INTEGER NOT NULL DEFAULT 0,
+		reason         TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX IF NOT EXISTS tasks_status_created ON tasks (status, created_ms, id);
+	CREATE INDEX IF NOT EXISTS tasks_status_owner ON tasks (status, owner, created_ms, id);
+	CREATE TABLE IF NOT EXISTS audio (
+		task_id      TEXT NOT NULL,
+		idx          INTEGER NOT NULL,
+		content_type TEXT NOT NULL,
+		data         BLOB NOT NULL,
+		PRIMARY KEY (task_id, idx)
+	);`,
+}
+
+// SchemaVersion is the user_version a fully migrated database has.
+const SchemaVersion = 1
+
+// Open opens (creating if needed) the database file at path and migrates it.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite store: invalid database path %q", path)
+	}
+	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite store: migrate %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite store: open readers for %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	s := &Store{
+		w: w, r: r,
+		creates: make(chan *createReq),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	go s.batcher()
+	return s, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	for {
+		tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: one migrator at a time
+		if err != nil {
+			return err
+		}
+		var v int
+		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if v > len(migrations) {
+			tx.Rollback()
+			return fmt.Errorf("database schema version %d is newer than this program's %d", v, len(migrations))
+		}
+		if v == len(migrations) {
+			return tx.Rollback()
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+}
+
+func toMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+var errClosed = errors.New("sqlite store: closed")
+
+// Create writes t in status CREATED as part of the next group commit and
+// returns once that commit is durable. If ctx ends first the task may or may
+// not have been written.
+func (s *Store) Create(ctx context.Context, t store.Task) error {
+	if t.ID == "" {
+		return errors.New("sqlite store: create: empty task id")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	params, err := json.Marshal(t.Params)
+	if err != nil {
+		return fmt.Errorf("sqlite store: create %s: encode params: %w", t.ID, err)
+	}
+	req := &createReq{t: t, params: params, err: make(chan error, 1)}
+	select {
+	case s.creates <- req:
+	case <-s.closing:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// batcher owns group commits: it takes every Create waiting at the moment it
+// is free and writes them in one transaction.
+func (s *Store) batcher() {
+	defer close(s.done)
+	for {
+		var batch []*createReq
+		select {
+		case r := <-s.creates:
+			batch = append(batch, r)
+		case <-s.closing:
+			return
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.creates:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.commitCreates(batch)
+	}
+}
+
+func (s *Store) commitCreates(batch []*createReq) {
+	// The batch outlives any one caller's ctx: callers that gave up simply
+	// stop listening.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	results := make([]error, len(batch))
+	err := func() error {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO tasks (id, owner, model, params, status, created_ms)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, r := range batch {
+			res, err := stmt.ExecContext(ctx, r.t.ID, r.t.Owner, r.t.Model, string(r.params), store.StatusCreated, toMS(r.t.Created))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				results[i] = fmt.Errorf("create task %s: %w", r.t.ID, store.ErrExists)
+			}
+		}
+		return tx.Commit()
+	}()
+	for i, r := range batch {
+		if err != nil {
+			r.err <- fmt.Errorf("sqlite store: create %s (batch of %d): %w", r.t.ID, len(batch), err)
+		} else {
+			r.err <- results[i]
+		}
+	}
+	if err == nil {
+		s.hub.Signal()
+	}
+}
+
+const taskCols = `id, owner, model, params, status, created_ms, finished_ms, attempts, not_before_ms, lease_owner, lease_until_ms, reason`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanTask(row scanner) (store.Task, error) {
+	var (
+		t                                  store.Task
+		params                             string
+		created, finished, notBefore, leas int64
+	)
+	if err := row.Scan(&t.ID, &t.Owner, &t.Model, &params, &t.Status, &created, &finished, &t.Attempts, &notBefore, &t.LeaseOwner, &leas, &t.Reason); err != nil {
+		return store.Task{}, err
+	}
+	if err := json.Unmarshal([]byte(params), &t.Params); err != nil {
+		return store.Task{}, fmt.Errorf("task %s: decode params: %w", t.ID, err)
+	}
+	t.Created, t.Finished, t.NotBefore, t.LeaseUntil = fromMS(created), fromMS(finished), fromMS(notBefore), fromMS(leas)
+	return t, nil
+}
+
+// Get returns the task if owner created it.
+func (s *Store) Get(ctx context.Context, id, owner string) (store.Task, error) {
+	t, err := scanTask(s.r.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = ? AND owner = ?`, id, owner))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Task{}, fmt.Errorf("get task %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Task{}, fmt.Errorf("sqlite store: get task %s: %w", id, err)
+	}
+	if t.Status != store.StatusCompleted {
+		return t, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT idx, content_type, length(data) FROM audio WHERE task_id = ? ORDER BY idx`, id)
+	if err != nil {
+		return store.Task{}, fmt.Errorf("sqlite store: get results of %s: %w", id, err)
+	}
+	defer rows.Close()
+	t.Results = []store.Result{}
+	for rows.Next() {
+		var r store.Result
+		if err := rows.Scan(&r.Index, &r.ContentType, &r.Size); err != nil {
+			return store.Task{}, fmt.Errorf("sqlite store: get results of %s: %w", id, err)
+		}
+		t.Results = append(t.Results, r)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Task{}, fmt.Errorf("sqlite store: get results of %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// Admit moves CREATED and due POSTPONED tasks to QUEUED, fairly across
+// owners (store.FairOrder). Each owner contributes at most budget
+// candidates, so the scan stays bounded by the budget per owner.
+func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: admit: %w", err)
+	}
+	defer tx.Rollback()
+	n, err := admit(ctx, tx, opts)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: admit: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite store: admit: commit: %w", err)
+	}
+	s.hub.Signal()
+	return n, nil
+}
+
+func admit(ctx context.Context, tx *sql.Tx, opts store.AdmitOptions) (int, error) {
+	active := make(map[string]int)
+	queued := 0
+	rows, err := tx.QueryContext(ctx, `SELECT owner, status, count(*) FROM tasks
+		WHERE status IN (?, ?, ?) GROUP BY owner, status`, store.StatusQueued, store.StatusAssigned, store.StatusProcessing)
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var owner string
+		var st store.Status
+		var c int
+		if err := rows.Scan(&owner, &st, &c); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		active[owner] += c
+		if st == store.StatusQueued {
+			queued += c
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	budget := -1 // unbounded
+	if opts.Limit > 0 {
+		budget = opts.Limit
+	}
+	if opts.Capacity > 0 {
+		free := opts.Capacity - queued
+		if budget < 0 || free < budget {
+			budget = free
+		}
+	}
+	if budget == 0 || budget < -1 {
+		return 0, nil
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT id, owner, created_ms FROM (
+			SELECT id, owner, created_ms,
+				ROW_NUMBER() OVER (PARTITION BY owner ORDER BY created_ms, id) AS rn
+			FROM tasks
+			WHERE status = ? OR (status = ? AND not_before_ms <= ?)
+		) WHERE ? < 0 OR rn <= ? ORDER BY created_ms, id`,
+		store.StatusCreated, store.StatusPostponed, toMS(opts.Now), budget, budget)
+	if err != nil {
+		return 0, err
+	}
+	var cands []store.AdmitCandidate
+	for rows.Next() {
+		var c store.AdmitCandidate
+		var created int64
+		if err := rows.Scan(&c.ID, &c.Owner, &created); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		c.Created = fromMS(created)
+		cands = append(cands, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if budget < 0 {
+		budget = len(cands)
+	}
+	picked := store.FairOrder(cands, active, budget)
+	if len(picked) == 0 {
+		return 0, nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `UPDATE tasks SET status = ?, not_before_ms = 0 WHERE id = ? AND status IN (?, ?)`)
+	if err != nil {
+		return 0, err
+	}
+	defer stmt.Close()
+	for _, id := range picked {
+		if _, err := stmt.ExecContext(ctx, store.StatusQueued, id, store.StatusCreated, store.StatusPostponed); err != nil {
+			return 0, fmt.Errorf("queue %s: %w", id, err)
+		}
+	}
+	return len(picked), nil
+}
+
+// Claim takes the oldest QUEUED task in one UPDATE ... RETURNING statement,
+// which SQLite's single writer makes atomic across goroutines and processes.
+func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+	if opts.Worker == "" {
+		return store.Task{}, errors.New("sqlite store: claim: empty worker id")
+	}
+	t, err := scanTask(s.w.QueryRowContext(ctx, `UPDATE tasks
+		SET status = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1
+		WHERE id = (SELECT id FROM tasks WHERE status = ? ORDER BY created_ms, id LIMIT 1)
+		RETURNING `+taskCols,
+		store.StatusAssigned, opts.Worker, toMS(opts.LeaseUntil), store.StatusQueued))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Task{}, store.ErrNoTask
+	}
+	if err != nil {
+		return store.Task{}, fmt.Errorf("sqlite store: claim for %s: %w", opts.Worker, err)
+	}
+	return t, nil
+}
+
+// move runs one checked status change in a transaction: it reads the task's
+// status and lease, applies store.CheckMove (or only the lease check when to
+// is empty, for heartbeats), then lets apply write.
+func (s *Store) move(ctx context.Context, op, id, worker string, to store.Status, apply func(tx *sql.Tx) error) error {
+	if worker == "" && to != store.StatusError {
+		return fmt.Errorf("%s task %s: empty worker: %w", op, id, store.ErrLeaseLost)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite store: %s task %s: %w", op, id, err)
+	}
+	defer tx.Rollback()
+	var cur store.Status
+	var leaseOwner string
+	err = tx.QueryRowContext(ctx, `SELECT status, lease_owner FROM tasks WHERE id = ?`, id).Scan(&cur, &leaseOwner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s task %s: %w", op, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite store: %s task %s: %w", op, id, err)
+	}
+	if to == "" {
+		err = store.CheckLease(id, cur, leaseOwner, worker)
+	} else {
+		err = store.CheckMove(id, cur, leaseOwner, worker, to)
+	}
+	if err != nil {
+		return err
+	}
+	if err := apply(tx); err != nil {
+		return fmt.Errorf("sqlite store: %s task %s: %w", op, id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite store: %s task %s: commit: %w", op, id, err)
+	}
+	return nil
+}
+
+// Start moves a claimed task to PROCESSING and extends its lease.
+func (s *Store) Start(ctx context.Context, id, worker string, leaseUntil time.Time) error {
+	return s.move(ctx, "start", id, worker, store.StatusProcessing, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, lease_until_ms = ? WHERE id = ?`, store.StatusProcessing, toMS(leaseUntil), id)
+		return err
+	})
+}
+
+// Heartbeat extends the lease of a task the worker still holds.
+func (s *Store) Heartbeat(ctx context.Context, id, worker string, leaseUntil time.Time) error {
+	return s.move(ctx, "heartbeat", id, worker, "", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE tasks SET lease_until_ms = ? WHERE id = ?`, toMS(leaseUntil), id)
+		return err
+	})
+}
+
+// Complete stores the audio and finishes the task in one transaction.
+func (s *Store) Complete(ctx context.Context, id, worker string, now time.Time, audio []store.Audio) error {
+	return s.move(ctx, "complete", id, worker, store.StatusCompleted, func(tx *sql.Tx) error {
+		for i, a := range audio {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO audio (task_id, idx, content_type, data) VALUES (?, ?, ?, ?)`, id, i, a.ContentType, a.Data); err != nil {
+				return fmt.Errorf("store audio %d: %w", i, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, finished_ms = ?, lease_owner = '', lease_until_ms = 0, reason = '' WHERE id = ?`,
+			store.StatusCompleted, toMS(now), id)
+		return err
+	})
+}
+
+// Postpone parks a PROCESSING task until notBefore.
+func (s *Store) Postpone(ctx context.Context, id, worker string, notBefore time.Time, reason string) error {
+	return s.move(ctx, "postpone", id, worker, store.StatusPostponed, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, not_before_ms = ?, reason = ?, lease_owner = '', lease_until_ms = 0 WHERE id = ?`,
+			store.StatusPostponed, toMS(notBefore), reason, id)
+		return err
+	})
+}
+
+// Fail ends the task in ERROR.
+func (s *Store) Fail(ctx context.Context, id, worker string, now time.Time, reason string) error {
+	return s.move(ctx, "fail", id, worker, store.StatusError, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM audio WHERE task_id = ?`, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, finished_ms = ?, reason = ?, not_before_ms = 0, lease_owner = '', lease_until_ms = 0 WHERE id = ?`,
+			store.StatusError, toMS(now), reason, id)
+		return err
+	})
+}
+
+// RequeueExpired returns tasks whose lease ended before now to QUEUED.
+func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE tasks SET status = ?, lease_owner = '', lease_until_ms = 0
+		WHERE status IN (?, ?) AND lease_until_ms < ?`,
+		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, toMS(now))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: requeue expired: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: requeue expired: %w", err)
+	}
+	if n > 0 {
+		s.hub.Signal()
+	}
+	return int(n), nil
+}
+
+// Audio returns one stored result file.
+func (s *Store) Audio(ctx context.Context, id string, index int) (store.Audio, error) {
+	var a store.Audio
+	err := s.r.QueryRowContext(ctx, `SELECT content_type, data FROM audio WHERE task_id = ? AND idx = ?`, id, index).Scan(&a.ContentType, &a.Data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Audio{}, fmt.Errorf("audio %d of task %s: %w", index, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Audio{}, fmt.Errorf("sqlite store: audio %d of task %s: %w", index, id, err)
+	}
+	return a, nil
+}
+
+// DeleteFinishedBefore removes terminal tasks that finished before t, with
+// their audio.
+func (s *Store) DeleteFinishedBefore(ctx context.Context, t time.Time) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: delete finished: %w", err)
+	}
+	defer tx.Rollback()
+	const expired = `SELECT id FROM tasks WHERE status IN (?, ?) AND finished_ms < ?`
+	args := []any{store.StatusCompleted, store.StatusError, toMS(t)}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM audio WHERE task_id IN (`+expired+`)`, args...); err != nil {
+		return 0, fmt.Errorf("sqlite store: delete finished audio: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE id IN (`+expired+`)`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: delete finished tasks: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: delete finished tasks: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite store: delete finished: commit: %w", err)
+	}
+	return int(n), nil
+}
+
+// Counts returns the number of tasks in each of the seven statuses.
+func (s *Store) Counts(ctx context.Context) (map[store.Status]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT status, count(*) FROM tasks GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: counts: %w", err)
+	}
+	defer rows.Close()
+	c := make(map[store.Status]int, len(store.Statuses))
+	for _, st := range store.Statuses {
+		c[st] = 0
+	}
+	for rows.Next() {
+		var st store.Status
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("sqlite store: counts: %w", err)
+		}
+		c[st] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite store: counts: %w", err)
+	}
+	return c, nil
+}
+
+// Subscribe implements store.Notifier for this process: it signals after
+// committed creates, admissions and requeues. Another process writing the
+// same file does not signal here; workers fall back to polling for that.
+func (s *Store) Subscribe(ctx context.Context) <-chan struct{} {
+	return s.hub.Subscribe(ctx)
+}
+
+// Close stops the group committer (creates waiting for it fail) and closes
+// the database.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.closing)
+		<-s.done
+		err = errors.Join(s.w.Close(), s.r.Close())
+	})
+	return err
+}

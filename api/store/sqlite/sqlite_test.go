@@ -1,0 +1,115 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/sqlite"
+	"github.com/distributeai/asyncspeech/api/store/storetest"
+)
+
+func open(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "tasks.db"))
+	})
+}
+
+// TestReopen checks that what a Create returned for survives closing and
+// reopening the file, and that migrating an up-to-date file changes nothing.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	s := open(t, path)
+	tk := storetest.NewTask(storetest.Owner("a"), time.UnixMilli(1_800_000_000_123))
+	if err := s.Create(context.Background(), tk); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Create(context.Background(), storetest.NewTask("a", time.Now())); err == nil {
+		t.Error("Create after Close: got nil error, want one")
+	}
+	s2 := open(t, path)
+	got, err := s2.Get(context.Background(), tk.ID, tk.Owner)
+	if err != nil {
+		t.Fatalf("Get after reopen: %v", err)
+	}
+	if got.Status != store.StatusCreated || !got.Created.Equal(tk.Created) || got.Params != tk.Params {
+		t.Errorf("after reopen: got %+v, want status CREATED, created %v, params %+v", got, tk.Created, tk.Params)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != sqlite.SchemaVersion {
+		t.Errorf("user_version: got %d, want %d", v, sqlite.SchemaVersion)
+	}
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal_mode: got %q, want wal", mode)
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct{ name, path string }{
+		{"empty", ""},
+		{"query in path", filepath.Join(dir, "x.db?mode=ro")},
+		{"missing directory", filepath.Join(dir, "no", "such", "dir", "x.db")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := sqlite.Open(context.Background(), c.path)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%q): got nil error, want one", c.path)
+			}
+		})
+	}
+	// A file from a newer program version is refused, not clobbered.
+	path := filepath.Join(dir, "future.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if s, err := sqlite.Open(context.Background(), path); err == nil {
+		s.Close()
+		t.Error("Open of schema version 99: got nil error, want one")
+	}
+}
+
+func TestCreateCanceled(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "tasks.db"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Create(ctx, storetest.NewTask("a", time.Now())); !errors.Is(err, context.Canceled) {
+		t.Errorf("Create with canceled ctx: got %v, want context.Canceled", err)
+	}
+}
