@@ -1,0 +1,210 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/auth"
+)
+
+type requestIDKey struct{}
+
+// RequestID returns the id the logging middleware gave the request ("" if
+// none).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// validRequestID reports whether a client-sent X-Request-Id may be reused:
+// short and printable ASCII, so it cannot forge log lines.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// statusWriter remembers the status and size of a response for the log and
+// whether anything was sent (for the recovery middleware).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// RequestLog gives every request an id (the client's X-Request-Id when sane,
+// else a random one), echoes it in the X-Request-Id response header, stores
+// it in the context (RequestID) and logs one line per request.
+func RequestLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes), slog.Duration("duration", time.Since(start)))
+	})
+}
+
+// Recover turns a panic in next into a 500 {"message"} that reveals nothing
+// of the cause (which is logged with its stack), so one bad request cannot
+// take the server down. http.ErrAbortHandler keeps its meaning.
+func Recover(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			log.LogAttrs(r.Context(), slog.LevelError, "panic serving request",
+				slog.String("request_id", RequestID(r.Context())), slog.String("path", r.URL.Path),
+				slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+			if sw.status != 0 {
+				// Part of a response is out; the connection is all that can
+				// still signal the failure.
+				panic(http.ErrAbortHandler)
+			}
+			writeError(w, r, log, &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("panic: %v", v)})
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// Gate answers 503 once closed: the server closes it when shutdown begins,
+// so requests that still arrive on open connections are refused cleanly
+// while in-flight ones finish.
+type Gate struct{ closed atomic.Bool }
+
+// Close makes the gate refuse every later request.
+func (g *Gate) Close() { g.closed.Store(true) }
+
+// Closed reports whether Close was called.
+func (g *Gate) Closed() bool { return g.closed.Load() }
+
+// Middleware wraps next with the gate.
+func (g *Gate) Middleware(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.Closed() {
+			w.Header().Set("Connection", "close")
+			w.Header().Set("Retry-After", "1")
+			writeError(w, r, log, &Error{Code: CodeUnavailable, Message: "server is shutting down; retry on another node or later"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody reads the whole body up front, at most max bytes, and answers
+// 413 beyond that; later readers get the buffered copy. Bodies of this API
+// are small JSON documents, so buffering costs little and every later layer
+// sees the same bytes.
+func limitBody(max int64, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tooLarge := &Error{Code: CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", max)}
+		if r.ContentLength > max {
+			writeError(w, r, log, tooLarge)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+			if err != nil {
+				var mb *http.MaxBytesError
+				if errors.As(err, &mb) {
+					writeError(w, r, log, tooLarge)
+					return
+				}
+				writeError(w, r, log, &Error{Code: CodeBadRequest, Message: "request body could not be read", Err: err})
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(data))
+			r.ContentLength = int64(len(data))
+			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireJSON answers 415 to a POST, PUT or PATCH whose content type is not
+// application/json (parameters such as charset are allowed).
+func requireJSON(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if err != nil || mt != "application/json" {
+				writeError(w, r, log, &Error{Code: CodeUnsupportedMedia, Message: fmt.Sprintf("content type must be application/json, got %q", truncate(r.Header.Get("Content-Type"), 64))})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate answers 401 to a request without an accepted key and stores
+// the key's owner identity in the context of the others.
+func authenticate(a *auth.Authenticator, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		owner, err := a.Authenticate(r.Header.Get("Authorization"))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="asyncspeech"`)
+			writeError(w, r, log, &Error{Code: CodeUnauthorized, Message: err.Error()})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(auth.WithOwner(r.Context(), owner)))
+	})
+}

@@ -1,0 +1,249 @@
+// Package api is the reference server's HTTP face: it implements the
+// generated strict server interface for the vendor's two operations on a
+// store.Store, and composes the middleware (request ids and logging, panic
+// recovery, shutdown gate, body limit, content type, auth, rate limit,
+// runtime validation) into one http.Handler.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/generated"
+)
+
+// LinkBuilder makes the URL a client downloads result file index of a task
+// from (api/results.Signer makes signed capability links).
+type LinkBuilder interface {
+	URL(taskID string, index int) string
+}
+
+// Options are a Server's dependencies; zero values get working defaults
+// except Links, which NewHandler requires.
+type Options struct {
+	// Links builds result URLs.
+	Links LinkBuilder
+	// Notify is called after a task is created, so idle workers wake.
+	Notify func()
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NewID returns a fresh task id, a UUIDv4; nil means uuid.NewRandom.
+	NewID func() (string, error)
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server implements the vendor's operations on a store.
+type Server struct {
+	st     store.Store
+	links  LinkBuilder
+	notify func()
+	now    func() time.Time
+	newID  func() (string, error)
+	log    *slog.Logger
+}
+
+var _ generated.StrictServerInterface = (*Server)(nil)
+
+// Defaults the server applies to a create request. The validator writes the
+// schema's plain defaults into the body already; voice sits inside anyOf,
+// where it does not, and the server must not depend on the validator anyway.
+const (
+	DefaultVoice        = "leo"
+	DefaultTemperature  = 0.8
+	DefaultExaggeration = 0.5
+	DefaultCfgWeight    = 0.5
+)
+
+// New returns a Server over st.
+func New(st store.Store, opts Options) *Server {
+	s := &Server{st: st, links: opts.Links, notify: opts.Notify, now: opts.Now, newID: opts.NewID, log: opts.Logger}
+	if s.notify == nil {
+		s.notify = func() {}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = func() (string, error) {
+			u, err := uuid.NewRandom()
+			return u.String(), err
+		}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s
+}
+
+func owner(ctx context.Context) (string, error) {
+	o, ok := auth.Owner(ctx)
+	if !ok {
+		// The auth middleware always sets an owner; reaching here means the
+		// handler was mounted without it.
+		return "", &Error{Code: CodeUnauthorized, Message: auth.ErrMissingKey.Error()}
+	}
+	return o, nil
+}
+
+func badCreate(msg string) generated.AsyncSpeechCreate400JSONResponse {
+	return generated.AsyncSpeechCreate400JSONResponse{Message: msg}
+}
+
+// AsyncSpeechCreate accepts a task: it applies the defaults, stores the
+// task as CREATED and returns its id.
+func (s *Server) AsyncSpeechCreate(ctx context.Context, req generated.AsyncSpeechCreateRequestObject) (generated.AsyncSpeechCreateResponseObject, error) {
+	own, err := owner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	if b == nil {
+		return badCreate("request body is required"), nil
+	}
+	// The validator has checked all of this already; the server checks the
+	// rules it relies on again so it stays correct when mounted without it.
+	if !b.Model.Valid() {
+		return badCreate(fmt.Sprintf("model: value is not one of the allowed values [%q]", generated.AsyncSpeechCreateJSONBodyModelChatterbox)), nil
+	}
+	if n := utf8.RuneCountInString(b.Input); n < 2 || n > 4096 {
+		return badCreate("input: length must be between 2 and 4096 characters"), nil
+	}
+	p := store.Params{
+		Input:        b.Input,
+		Voice:        DefaultVoice,
+		Temperature:  DefaultTemperature,
+		Exaggeration: DefaultExaggeration,
+		CfgWeight:    DefaultCfgWeight,
+	}
+	for _, f := range []struct {
+		name string
+		in   *float64
+		out  *float64
+	}{{"temperature", b.Temperature, &p.Temperature}, {"exaggeration", b.Exaggeration, &p.Exaggeration}, {"cfg_weight", b.CfgWeight, &p.CfgWeight}} {
+		if f.in == nil {
+			continue
+		}
+		if *f.in < 0 || *f.in > 1 {
+			return badCreate(f.name + ": number must be between 0 and 1"), nil
+		}
+		*f.out = *f.in
+	}
+	if b.Stream != nil {
+		// Accepted for compatibility; an async task has nothing to stream.
+		p.Stream = *b.Stream
+	}
+	if b.Voice != nil {
+		v, err := b.Voice.AsAsyncSpeechCreateJSONBodyVoice1()
+		if err != nil {
+			return badCreate("voice: value must be a string"), nil
+		}
+		if !generated.AsyncSpeechCreateJSONBodyVoice0(v).Valid() {
+			// Any other string names an uploaded voice file (file_id), and
+			// this server has no voice files.
+			return generated.AsyncSpeechCreate404JSONResponse{Message: fmt.Sprintf("voice %q not found: it is neither leo nor nora, and no uploaded voice file has this file_id", truncate(v, 64))}, nil
+		}
+		p.Voice = v
+	}
+	id, err := s.newID()
+	if err != nil {
+		return nil, &Error{Code: CodeUnavailable, Message: "could not accept the task; try again", Err: fmt.Errorf("new task id: %w", err)}
+	}
+	t := store.Task{ID: id, Owner: own, Model: string(b.Model), Params: p, Status: store.StatusCreated, Created: s.now()}
+	if err := s.st.Create(ctx, t); err != nil {
+		return nil, &Error{Code: CodeUnavailable, Message: "could not accept the task; try again", Err: fmt.Errorf("store task %s: %w", id, err)}
+	}
+	s.notify()
+	return generated.AsyncSpeechCreate200JSONResponse{Id: id}, nil
+}
+
+// AsyncSpeechResult returns the status and results of a task of the caller.
+// Another owner's task answers exactly like an unknown id.
+func (s *Server) AsyncSpeechResult(ctx context.Context, req generated.AsyncSpeechResultRequestObject) (generated.AsyncSpeechResultResponseObject, error) {
+	own, err := owner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		return nil, &Error{Code: CodeBadRequest, Message: "request body is required"}
+	}
+	// Ids are handed out in lowercase; the pattern also admits uppercase.
+	id := strings.ToLower(req.Body.Id)
+	if !validTaskID(id) {
+		return nil, &Error{Code: CodeBadRequest, Message: "id: must be a UUID version 4"}
+	}
+	t, err := s.st.Get(ctx, id, own)
+	if errors.Is(err, store.ErrNotFound) {
+		return generated.AsyncSpeechResult404JSONResponse{Message: fmt.Sprintf("task %s not found", id)}, nil
+	}
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "get task", slog.String("request_id", RequestID(ctx)), slog.String("task", id), slog.Any("error", err))
+		return generated.AsyncSpeechResult500JSONResponse{Message: "internal error"}, nil
+	}
+	resp := generated.AsyncSpeechResult200JSONResponse{
+		Id:      t.ID,
+		Status:  generated.AsyncSpeechResult200JSONResponseBodyStatus(t.Status),
+		Created: UnixSeconds(t.Created),
+		Model:   t.Model,
+		// Never nil: a nil slice encodes as null, which the schema refuses.
+		Results: make([]generated.AsyncSpeechResult200JSONResponseBody_Results, 0, len(t.Results)),
+	}
+	if !t.Finished.IsZero() {
+		f := UnixSeconds(t.Finished)
+		resp.Finished = &f
+	}
+	for _, r := range t.Results {
+		u := s.links.URL(t.ID, r.Index)
+		resp.Results = append(resp.Results, generated.AsyncSpeechResult200JSONResponseBody_Results{Url: &u})
+	}
+	return resp, nil
+}
+
+// UnixSeconds is how the API writes a time: Unix seconds as a float64 with
+// a millisecond fraction.
+func UnixSeconds(t time.Time) float64 {
+	return float64(t.UnixMilli()) / 1000
+}
+
+// validTaskID reports whether id is a UUID version 4 in the spec's form
+// (8-4-4-4-12 hex, version nibble 4, variant 8/9/a/b).
+func validTaskID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !isHex(c) {
+			return false
+		}
+	}
+	return id[14] == '4' && (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b' || id[19] == 'A' || id[19] == 'B')
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}

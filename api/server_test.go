@@ -1,0 +1,417 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/memory"
+)
+
+const (
+	keyA      = "key-a"
+	keyB      = "key-b"
+	unknownID = "3f1c2a9e-8b7d-4c6e-9f10-2a3b4c5d6e7f"
+)
+
+func TestBadInput(t *testing.T) {
+	s := newStack(t, stackConfig{})
+	json := "application/json"
+	big := `{"model":"Chatterbox","input":"` + strings.Repeat("a", 2<<20) + `"}`
+	tests := []struct {
+		name    string
+		path    string // "create" or "result"
+		ct      string
+		key     string
+		body    string
+		noBody  bool
+		want    int
+		wantMsg string
+	}{
+		{name: "create: missing body", path: "create", ct: json, noBody: true, want: 400, wantMsg: "request body is required"},
+		{name: "create: empty object", path: "create", ct: json, body: `{}`, want: 400, wantMsg: "property is required"},
+		{name: "create: extra property", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","speed":2}`, want: 400, wantMsg: `property "speed" is unsupported`},
+		{name: "create: input a number", path: "create", ct: json, body: `{"model":"Chatterbox","input":42}`, want: 400, wantMsg: "input: value must be a string"},
+		{name: "create: temperature a string", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","temperature":"hot"}`, want: 400, wantMsg: "temperature: value must be a number"},
+		{name: "create: stream a string", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","stream":"yes"}`, want: 400, wantMsg: "stream: value must be a boolean"},
+		{name: "create: voice a number", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","voice":1}`, want: 400, wantMsg: "voice:"},
+		{name: "create: body an array", path: "create", ct: json, body: `[]`, want: 400, wantMsg: "value must be an object"},
+		{name: "create: input of 1 character", path: "create", ct: json, body: `{"model":"Chatterbox","input":"a"}`, want: 400, wantMsg: "input: minimum string length is 2"},
+		{name: "create: input of 4097 characters", path: "create", ct: json, body: `{"model":"Chatterbox","input":"` + strings.Repeat("é", 4097) + `"}`, want: 400, wantMsg: "input: maximum string length is 4096"},
+		{name: "create: temperature above 1", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","temperature":1.01}`, want: 400, wantMsg: "temperature: number must be at most 1"},
+		{name: "create: exaggeration below 0", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","exaggeration":-0.5}`, want: 400, wantMsg: "exaggeration: number must be at least 0"},
+		{name: "create: cfg_weight 2", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","cfg_weight":2}`, want: 400, wantMsg: "cfg_weight: number must be at most 1"},
+		{name: "create: unknown model", path: "create", ct: json, body: `{"model":"Bark","input":"hi"}`, want: 400, wantMsg: "model: value is not one of the allowed values"},
+		{name: "create: model missing", path: "create", ct: json, body: `{"input":"hi"}`, want: 400, wantMsg: "model: property is required"},
+		{name: "create: unknown voice file", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","voice":"file-abc123"}`, want: 404, wantMsg: `voice "file-abc123" not found`},
+		{name: "create: not JSON", path: "create", ct: json, body: `model=Chatterbox`, want: 400, wantMsg: "not valid JSON"},
+		{name: "create: trailing garbage", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi"}}`, want: 400, wantMsg: "not valid JSON"},
+		{name: "create: invalid UTF-8", path: "create", ct: json, body: "{\"model\":\"Chatterbox\",\"input\":\"ab\xc3\x28\"}", want: 400, wantMsg: "not valid UTF-8"},
+		{name: "create: text/plain", path: "create", ct: "text/plain", body: `{"model":"Chatterbox","input":"hi"}`, want: 415, wantMsg: "content type must be application/json"},
+		{name: "create: no content type", path: "create", body: `{"model":"Chatterbox","input":"hi"}`, want: 415, wantMsg: "content type must be application/json"},
+		{name: "create: oversized body", path: "create", ct: json, body: big, want: 413, wantMsg: "larger than 1048576 bytes"},
+		{name: "create: no key", path: "create", ct: json, key: "-", body: `{"model":"Chatterbox","input":"hi"}`, want: 401, wantMsg: "missing API key"},
+		{name: "result: missing body", path: "result", ct: json, noBody: true, want: 400, wantMsg: "request body is required"},
+		{name: "result: empty object", path: "result", ct: json, body: `{}`, want: 400, wantMsg: "id: property is required"},
+		{name: "result: extra property", path: "result", ct: json, body: `{"id":"` + unknownID + `","x":1}`, want: 400, wantMsg: `property "x" is unsupported`},
+		{name: "result: id a number", path: "result", ct: json, body: `{"id":12}`, want: 400, wantMsg: "id: value must be a string"},
+		{name: "result: malformed id", path: "result", ct: json, body: `{"id":"not-a-uuid"}`, want: 400, wantMsg: "id: string doesn't match the regular expression"},
+		{name: "result: non-v4 id", path: "result", ct: json, body: `{"id":"6ba7b810-9dad-11d1-80b4-00c04fd430c8"}`, want: 400, wantMsg: "id: string doesn't match"},
+		{name: "result: unknown id", path: "result", ct: json, body: `{"id":"` + unknownID + `"}`, want: 404, wantMsg: "task " + unknownID + " not found"},
+		{name: "result: text/plain", path: "result", ct: "text/plain", body: `{"id":"` + unknownID + `"}`, want: 415, wantMsg: "content type"},
+		{name: "result: oversized body", path: "result", ct: json, body: `{"id":"` + strings.Repeat(" ", 2<<20) + `"}`, want: 413, wantMsg: "larger than"},
+		{name: "result: invalid UTF-8", path: "result", ct: json, body: "{\"id\":\"\xff\"}", want: 400, wantMsg: "not valid UTF-8"},
+		{name: "result: no key", path: "result", ct: json, key: "-", body: `{"id":"` + unknownID + `"}`, want: 401, wantMsg: "missing API key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s.t = t
+			key := tc.key
+			switch key {
+			case "":
+				key = keyA
+			case "-":
+				key = ""
+			}
+			var body []byte
+			if !tc.noBody {
+				body = []byte(tc.body)
+			}
+			r := s.do(http.MethodPost, "/async/speech/"+tc.path, key, tc.ct, body)
+			if r.status != tc.want {
+				t.Fatalf("status: got %d, want %d (body %.200s)", r.status, tc.want, r.body)
+			}
+			if msg := r.message(t); !strings.Contains(msg, tc.wantMsg) {
+				t.Errorf("message: got %q, want it to contain %q", msg, tc.wantMsg)
+			}
+			// The server keeps serving after every bad request.
+			s.createID(keyA)
+		})
+	}
+}
+
+// TestBareServerChecksToo runs the same kind of bad input through the stack
+// without the spec validator: the server's own checks keep every answer a
+// typed {"message"}, never a 500.
+func TestBareServerChecksToo(t *testing.T) {
+	s := newStack(t, stackConfig{bare: true})
+	tests := []struct {
+		name, path, body string
+		want             int
+	}{
+		{"input too short", "create", `{"model":"Chatterbox","input":"a"}`, 400},
+		{"unknown model", "create", `{"model":"Bark","input":"hi"}`, 400},
+		{"temperature above 1", "create", `{"model":"Chatterbox","input":"hi","temperature":3}`, 400},
+		{"input a number", "create", `{"model":"Chatterbox","input":3}`, 400},
+		{"voice a number", "create", `{"model":"Chatterbox","input":"hi","voice":3}`, 400},
+		{"unknown voice", "create", `{"model":"Chatterbox","input":"hi","voice":"v1"}`, 404},
+		{"broken JSON", "create", `{"model"`, 400},
+		{"malformed id", "result", `{"id":"nope"}`, 400},
+		{"non-v4 id", "result", `{"id":"6ba7b810-9dad-11d1-80b4-00c04fd430c8"}`, 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s.t = t
+			r := s.do(http.MethodPost, "/async/speech/"+tc.path, keyA, "application/json", []byte(tc.body))
+			if r.status != tc.want {
+				t.Fatalf("status: got %d, want %d (body %s)", r.status, tc.want, r.body)
+			}
+			r.message(t)
+		})
+	}
+}
+
+func TestCreateAppliesDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want store.Params
+	}{
+		{"all defaults", `{"model":"Chatterbox","input":"hello"}`,
+			store.Params{Input: "hello", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5}},
+		{"everything set", `{"model":"Chatterbox","input":"hello","voice":"nora","stream":true,"temperature":0,"exaggeration":1,"cfg_weight":0.25}`,
+			store.Params{Input: "hello", Voice: "nora", Stream: true, Temperature: 0, Exaggeration: 1, CfgWeight: 0.25}},
+		{"4096 characters", `{"model":"Chatterbox","input":"` + strings.Repeat("ü", 4096) + `"}`,
+			store.Params{Input: strings.Repeat("ü", 4096), Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t, stackConfig{})
+			r := s.create(keyA, tc.body)
+			if r.status != 200 {
+				t.Fatalf("create: got %d %s, want 200", r.status, r.body)
+			}
+			var out struct{ ID string }
+			if err := json.Unmarshal(r.body, &out); err != nil {
+				t.Fatal(err)
+			}
+			task, err := s.store.Get(context.Background(), out.ID, auth.OwnerOf(keyA))
+			if err != nil {
+				t.Fatalf("stored task: %v", err)
+			}
+			if task.Params != tc.want {
+				t.Errorf("params: got %+v, want %+v", task.Params, tc.want)
+			}
+			if task.Status != store.StatusCreated || task.Model != "Chatterbox" {
+				t.Errorf("got status %s model %q, want CREATED Chatterbox", task.Status, task.Model)
+			}
+		})
+	}
+}
+
+type resultBody struct {
+	ID       string   `json:"id"`
+	Status   string   `json:"status"`
+	Created  float64  `json:"created"`
+	Finished *float64 `json:"finished"`
+	Model    string   `json:"model"`
+	Results  []struct {
+		URL string `json:"url"`
+	} `json:"results"`
+}
+
+func TestResultLifecycle(t *testing.T) {
+	clock := time.Date(2026, 11, 24, 14, 0, 0, 123_000_000, time.UTC)
+	s := newStack(t, stackConfig{now: func() time.Time { return clock }})
+	id := s.createID(keyA)
+
+	r := s.result(keyA, id)
+	if r.status != 200 {
+		t.Fatalf("result: got %d %s, want 200", r.status, r.body)
+	}
+	if !strings.Contains(string(r.body), `"results":[]`) {
+		t.Errorf("results of a new task: got %s, want []", r.body)
+	}
+	var got resultBody
+	if err := json.Unmarshal(r.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != id || got.Status != "CREATED" || got.Model != "Chatterbox" || got.Finished != nil {
+		t.Errorf("got %+v, want id %s CREATED Chatterbox without finished", got, id)
+	}
+	if want := float64(clock.Unix()) + 0.123; got.Created != want {
+		t.Errorf("created: got %v, want %v (Unix seconds with ms fraction)", got.Created, want)
+	}
+
+	// Drive the task to COMPLETED the way a worker does.
+	ctx := context.Background()
+	st := s.store
+	if _, err := st.Admit(ctx, store.AdmitOptions{Now: clock, Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Claim(ctx, store.ClaimOptions{Worker: "w", Now: clock, LeaseUntil: clock.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Start(ctx, id, "w", clock.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	done := clock.Add(2500 * time.Millisecond)
+	audio := []store.Audio{{ContentType: "audio/wav", Data: []byte("RIFF")}, {ContentType: "audio/wav", Data: []byte("RIFF2")}}
+	if err := st.Complete(ctx, id, "w", done, audio); err != nil {
+		t.Fatal(err)
+	}
+	r = s.result(keyA, strings.ToUpper(id))
+	if r.status != 200 {
+		t.Fatalf("result after completion (id in uppercase): got %d %s, want 200", r.status, r.body)
+	}
+	got = resultBody{}
+	if err := json.Unmarshal(r.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := float64(clock.Unix()) + 2.623; got.Status != "COMPLETED" || got.Finished == nil || *got.Finished != want {
+		t.Errorf("got status %s finished %v, want COMPLETED %v", got.Status, got.Finished, want)
+	}
+	if len(got.Results) != 2 || got.Results[1].URL != (testLinks{}).URL(id, 1) {
+		t.Errorf("results: got %+v, want 2 links from the link builder", got.Results)
+	}
+}
+
+func TestIsolation(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		keys []string
+	}{{"dev mode", nil}, {"configured keys", []string{keyA, keyB}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			s := newStack(t, stackConfig{keys: mode.keys})
+			id := s.createID(keyA)
+			if r := s.result("Bearer "+keyA, id); r.status != 200 {
+				t.Fatalf("owner (as Bearer): got %d %s, want 200", r.status, r.body)
+			}
+			other := s.result(keyB, id)
+			if other.status != 404 {
+				t.Fatalf("other key: got %d %s, want 404", other.status, other.body)
+			}
+			// Same answer as for an id that exists for nobody, so the other
+			// key learns nothing.
+			if want := fmt.Sprintf(`{"message":"task %s not found"}`+"\n", id); string(other.body) != want {
+				t.Errorf("other key body: got %q, want %q", other.body, want)
+			}
+			if mode.keys != nil {
+				if r := s.result("key-c", id); r.status != 401 {
+					t.Errorf("unconfigured key: got %d, want 401", r.status)
+				}
+			}
+		})
+	}
+}
+
+func TestStoreFailures(t *testing.T) {
+	tests := []struct {
+		name   string
+		fs     *faultyStore
+		path   string
+		want   int
+		secret string
+	}{
+		{"create store down", &faultyStore{createErr: errors.New("disk on fire at /var/secret")}, "create", 503, "disk on fire"},
+		{"result store down", &faultyStore{getErr: errors.New("connection refused 10.0.0.7")}, "result", 500, "10.0.0.7"},
+		{"result panic", &faultyStore{getPanic: true}, "result", 500, "secret internals"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fs.Store = memory.New()
+			s := newStack(t, stackConfig{store: tc.fs})
+			var r reply
+			if tc.path == "create" {
+				r = s.create(keyA, `{"model":"Chatterbox","input":"hi"}`)
+			} else {
+				r = s.result(keyA, unknownID)
+			}
+			if r.status != tc.want {
+				t.Fatalf("got %d %s, want %d", r.status, r.body, tc.want)
+			}
+			if msg := r.message(t); strings.Contains(msg, tc.secret) {
+				t.Errorf("message %q leaks internal detail %q", msg, tc.secret)
+			}
+			if !strings.Contains(s.logs.String(), tc.secret) {
+				t.Errorf("log lacks the cause %q", tc.secret)
+			}
+			// Still serving.
+			if r := s.do(http.MethodPost, "/async/speech/result", keyA, "application/json", []byte(`{"id":"x"}`)); r.status != 400 {
+				t.Errorf("next request: got %d, want 400", r.status)
+			}
+		})
+	}
+}
+
+// TestOutOfSpecResponseCaught: a task whose status is outside the vendor's
+// enum makes the server produce a response the spec forbids; the response
+// validator replaces it with a 500 {"message"} and logs where it failed.
+func TestOutOfSpecResponseCaught(t *testing.T) {
+	fs := &faultyStore{Store: memory.New(), status: "HALF_DONE"}
+	s := newStack(t, stackConfig{store: fs})
+	id := s.createID(keyA)
+	r := s.result(keyA, id)
+	if r.status != 500 {
+		t.Fatalf("got %d %s, want 500", r.status, r.body)
+	}
+	if msg := r.message(t); strings.Contains(msg, "HALF_DONE") {
+		t.Errorf("message leaks the bad response: %q", msg)
+	}
+	if logs := s.logs.String(); !strings.Contains(logs, "response violates the API contract") || !strings.Contains(logs, "failing_path=/status") {
+		t.Errorf("violation not logged with its path: %s", logs)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Unix(1_800_000_000, 0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	s := newStack(t, stackConfig{handler: HandlerOptions{RateLimit: 0.5, RateBurst: 2, Now: now}})
+	for i := 0; i < 2; i++ {
+		if r := s.result(keyA, unknownID); r.status != 404 {
+			t.Fatalf("request %d within burst: got %d, want 404", i, r.status)
+		}
+	}
+	r := s.result(keyA, unknownID)
+	if r.status != 429 {
+		t.Fatalf("beyond burst: got %d, want 429", r.status)
+	}
+	if got := r.header.Get("Retry-After"); got != "2" {
+		t.Errorf("Retry-After: got %q, want 2 (one token at 0.5/s)", got)
+	}
+	r.message(t)
+	if r := s.result(keyB, unknownID); r.status != 404 {
+		t.Errorf("another key: got %d, want 404 (buckets are per key)", r.status)
+	}
+	mu.Lock()
+	clock = clock.Add(2 * time.Second)
+	mu.Unlock()
+	if r := s.result(keyA, unknownID); r.status != 404 {
+		t.Errorf("after refill: got %d, want 404", r.status)
+	}
+}
+
+func TestGate(t *testing.T) {
+	g := &Gate{}
+	s := newStack(t, stackConfig{handler: HandlerOptions{Gate: g}})
+	if r := s.result(keyA, unknownID); r.status != 404 {
+		t.Fatalf("open gate: got %d, want 404", r.status)
+	}
+	g.Close()
+	r := s.result(keyA, unknownID)
+	if r.status != 503 {
+		t.Fatalf("closed gate: got %d, want 503", r.status)
+	}
+	r.message(t)
+}
+
+func TestRequestID(t *testing.T) {
+	s := newStack(t, stackConfig{})
+	r := s.result(keyA, unknownID)
+	id := r.header.Get("X-Request-Id")
+	if len(id) != 16 {
+		t.Fatalf("X-Request-Id: got %q, want 16 hex digits", id)
+	}
+	if !strings.Contains(s.logs.String(), "request_id="+id) {
+		t.Errorf("log lacks request_id=%s", id)
+	}
+}
+
+func TestUnknownRoute(t *testing.T) {
+	s := newStack(t, stackConfig{})
+	r := s.do(http.MethodGet, "/async/speech/result", keyA, "", nil)
+	if r.status != 405 {
+		t.Fatalf("GET result: got %d, want 405", r.status)
+	}
+	r.message(t)
+	r = s.do(http.MethodPost, "/v1/audio/speech", keyA, "application/json", []byte(`{}`))
+	if r.status != 404 {
+		t.Fatalf("unknown path: got %d, want 404", r.status)
+	}
+	r.message(t)
+}
+
+func TestValidTaskID(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{unknownID, true},
+		{strings.ToUpper(unknownID), true},
+		{"6ba7b810-9dad-11d1-80b4-00c04fd430c8", false}, // version 1
+		{"3f1c2a9e-8b7d-4c6e-7f10-2a3b4c5d6e7f", false}, // variant 7
+		{"3f1c2a9e8b7d-4c6e-9f10-2a3b4c5d6e7f0", false},
+		{"3f1c2a9e-8b7d-4c6e-9f10-2a3b4c5d6e7g", false},
+		{"", false},
+	}
+	for _, tc := range tests {
+		if got := validTaskID(tc.id); got != tc.want {
+			t.Errorf("validTaskID(%q): got %v, want %v", tc.id, got, tc.want)
+		}
+	}
+}
+
+func TestNewHandlerNeedsLinks(t *testing.T) {
+	if _, err := NewHandler(New(memory.New(), Options{}), HandlerOptions{}); err == nil {
+		t.Error("NewHandler without Links: got nil error")
+	}
+}
