@@ -56,11 +56,11 @@ type stack struct {
 }
 
 type stackConfig struct {
-	store    store.Store
-	keys     []string
-	handler  HandlerOptions
-	now      func() time.Time
-	bare     bool // builds the stack without the spec validator
+	store   store.Store
+	keys    []string
+	handler HandlerOptions
+	now     func() time.Time
+	bare    bool // builds the stack without the spec validator
 }
 
 func newStack(t *testing.T, cfg stackConfig) *stack {
