@@ -1,0 +1,337 @@
+package contract_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/contract"
+)
+
+const (
+	keyA = "key-a"
+	keyB = "key-b"
+)
+
+// fastOptions polls quickly: the fake moves a task on with every poll.
+func fastOptions() contract.Options {
+	return contract.Options{APIKey: keyA, SecondKey: keyB, PollInterval: time.Millisecond, PollTimeout: 10 * time.Second}
+}
+
+func runSuite(t *testing.T, baseURL string, opts contract.Options) *contract.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rep, err := contract.Run(ctx, baseURL, opts)
+	if err != nil {
+		t.Fatalf("Run(%s): %v", baseURL, err)
+	}
+	return rep
+}
+
+func textOf(t *testing.T, rep *contract.Report) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatalf("WriteText: %v", err)
+	}
+	return b.String()
+}
+
+func namesWith(rep *contract.Report, o contract.Outcome) []string {
+	var out []string
+	for _, c := range rep.Checks {
+		if c.Outcome == o {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func TestHonestFakePassesEveryCheck(t *testing.T) {
+	f := newFakeServer(t, fakeFaults{}, keyA, keyB)
+	rep := runSuite(t, f.URL, fastOptions())
+	t.Logf("report:\n%s", textOf(t, rep))
+	for _, c := range rep.Checks {
+		if c.Outcome != contract.OutcomePass {
+			t.Errorf("check %s: got %s, want pass: %v", c.Name, c.Outcome, c.Messages)
+		}
+	}
+	if !rep.Passed() {
+		t.Errorf("Passed() = false, want true:\n%s", textOf(t, rep))
+	}
+	// The suite must have exercised each family of checks, not just a few.
+	for _, want := range []string{
+		"conformance.status", "conformance.content-type", "conformance.schema",
+		"notfound.result", "create.minimal", "create.all-fields",
+		"lifecycle.terminal", "lifecycle.order", "lifecycle.times", "lifecycle.fields", "lifecycle.results",
+		"results.audio", "auth.result.no-key", "auth.result.wrong-key", "auth.create.no-key", "auth.create.wrong-key",
+		"isolation.second-key",
+		"negative.result.id.required", "negative.result.id.type", "negative.result.id.pattern", "negative.result.id.pattern-near-miss",
+		"negative.result.body.additionalProperties", "negative.result.body.content-type", "negative.result.body.empty",
+		"negative.result.body.malformed-json", "negative.result.body.type",
+		"negative.create.model.required", "negative.create.input.required", "negative.create.model.enum",
+		"negative.create.input.minLength", "negative.create.input.maxLength",
+		"negative.create.temperature.minimum", "negative.create.temperature.maximum",
+		"negative.create.exaggeration.minimum", "negative.create.cfg_weight.maximum",
+		"negative.create.voice.type", "negative.create.stream.type", "negative.create.temperature.type",
+		"negative.create.body.additionalProperties",
+	} {
+		if rep.Check(want) == nil {
+			t.Errorf("check %s missing from the report", want)
+		}
+	}
+	if got := rep.Check("negative.create.voice.enum"); got != nil {
+		t.Errorf("check negative.create.voice.enum present; want none: voice's anyOf accepts any string")
+	}
+	requests, _ := f.counts()
+	if rep.Requests != requests {
+		t.Errorf("report counts %d requests, server saw %d", rep.Requests, requests)
+	}
+}
+
+func TestBrokenServersAreCaught(t *testing.T) {
+	tests := []struct {
+		name       string
+		faults     fakeFaults
+		wantFailed []string
+		// wantText appears in the messages of the first failed check.
+		wantText string
+	}{
+		{
+			name:       "undocumented field",
+			faults:     fakeFaults{extraField: true},
+			wantFailed: []string{"conformance.schema"},
+			wantText:   `"debug"`,
+		},
+		{
+			name:       "500 on a bad id",
+			faults:     fakeFaults{badID500: true},
+			wantFailed: []string{"negative.result.id.pattern", "negative.result.id.pattern-near-miss"},
+			wantText:   "got 500",
+		},
+		{
+			name:       "COMPLETED then QUEUED",
+			faults:     fakeFaults{regress: true},
+			wantFailed: []string{"lifecycle.order"},
+			wantText:   "QUEUED after COMPLETED",
+		},
+		{
+			name:       "open mode without --expect-open",
+			faults:     fakeFaults{openMode: true},
+			wantFailed: []string{"auth.result.wrong-key", "auth.create.wrong-key"},
+			wantText:   "open development mode",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeServer(t, tt.faults, keyA, keyB)
+			rep := runSuite(t, f.URL, fastOptions())
+			got := rep.Failed()
+			for _, name := range got {
+				t.Logf("%s: %v", name, rep.Check(name).Messages)
+			}
+			if !slices.Equal(got, tt.wantFailed) {
+				t.Fatalf("failed checks: got %v, want %v\n%s", got, tt.wantFailed, textOf(t, rep))
+			}
+			if rep.Passed() {
+				t.Errorf("Passed() = true, want false")
+			}
+			msgs := strings.Join(rep.Check(tt.wantFailed[0]).Messages, "\n")
+			if !strings.Contains(msgs, tt.wantText) {
+				t.Errorf("messages of %s: got %q, want them to mention %q", tt.wantFailed[0], msgs, tt.wantText)
+			}
+		})
+	}
+}
+
+func TestExpectOpenDowngradesToWarnings(t *testing.T) {
+	f := newFakeServer(t, fakeFaults{openMode: true})
+	opts := fastOptions()
+	opts.SecondKey = "" // in open mode the suite makes up its own second key
+	opts.ExpectOpen = true
+	rep := runSuite(t, f.URL, opts)
+	if !rep.Passed() {
+		t.Fatalf("Passed() = false, want true with ExpectOpen:\n%s", textOf(t, rep))
+	}
+	if got, want := namesWith(rep, contract.OutcomeWarn), []string{"auth.result.wrong-key", "auth.create.wrong-key"}; !slices.Equal(got, want) {
+		t.Errorf("warned checks: got %v, want %v", got, want)
+	}
+	if got := rep.Check("isolation.second-key").Outcome; got != contract.OutcomePass {
+		t.Errorf("isolation.second-key: got %s, want pass with a made-up second key", got)
+	}
+}
+
+func TestSkipCreateSendsNoCreate(t *testing.T) {
+	f := newFakeServer(t, fakeFaults{}, keyA, keyB)
+	opts := fastOptions()
+	opts.SkipCreate = true
+	rep := runSuite(t, f.URL, opts)
+	if _, creates := f.counts(); creates != 0 {
+		t.Errorf("server saw %d creates, want 0 with SkipCreate", creates)
+	}
+	// Nothing may even be sent to create: a broken server could accept it.
+	for _, c := range rep.Checks {
+		if c.Creates && (c.Outcome != contract.OutcomeSkip || c.Requests != 0) {
+			t.Errorf("check %s (creates): got %s with %d requests, want skip with 0", c.Name, c.Outcome, c.Requests)
+		}
+	}
+	if !rep.Passed() {
+		t.Errorf("Passed() = false, want true:\n%s", textOf(t, rep))
+	}
+	if got := rep.Check("negative.result.id.pattern").Outcome; got != contract.OutcomePass {
+		t.Errorf("negative.result.id.pattern: got %s, want pass (result checks still run)", got)
+	}
+}
+
+func TestMaxRequestsBoundsTheRun(t *testing.T) {
+	for _, max := range []int{1, 5, 12} {
+		t.Run(fmt.Sprintf("max=%d", max), func(t *testing.T) {
+			f := newFakeServer(t, fakeFaults{}, keyA, keyB)
+			opts := fastOptions()
+			opts.MaxRequests = max
+			rep := runSuite(t, f.URL, opts)
+			if requests, _ := f.counts(); requests > max {
+				t.Errorf("server saw %d requests, want <= %d", requests, max)
+			}
+			if rep.Requests > max {
+				t.Errorf("report says %d requests, want <= %d", rep.Requests, max)
+			}
+			skipped := namesWith(rep, contract.OutcomeSkip)
+			if len(skipped) == 0 {
+				t.Errorf("no check skipped with MaxRequests %d; want the rest skipped", max)
+			}
+			if !strings.Contains(strings.Join(rep.Check(skipped[len(skipped)-1]).Messages, " "), "budget") {
+				t.Errorf("last skipped check %s does not name the budget: %v", skipped[len(skipped)-1], rep.Check(skipped[len(skipped)-1]).Messages)
+			}
+			if !rep.Passed() {
+				t.Errorf("Passed() = false, want true (a spent budget is not a violation):\n%s", textOf(t, rep))
+			}
+		})
+	}
+}
+
+func TestUnreachableServerFails(t *testing.T) {
+	srv := httptest.NewServer(nil)
+	url := srv.URL
+	srv.Close()
+	rep := runSuite(t, url, fastOptions())
+	if rep.Passed() {
+		t.Fatalf("Passed() = true against a closed port, want false")
+	}
+	c := rep.Check("notfound.result")
+	if c.Outcome != contract.OutcomeFail || !strings.Contains(strings.Join(c.Messages, " "), "request failed") {
+		t.Errorf("notfound.result: got %s %v, want fail naming the request failure", c.Outcome, c.Messages)
+	}
+	if got := rep.Check("conformance.schema").Outcome; got != contract.OutcomeSkip {
+		t.Errorf("conformance.schema with no response: got %s, want skip", got)
+	}
+}
+
+func TestRunRejectsBadOptions(t *testing.T) {
+	tests := []struct {
+		name, base string
+		opts       contract.Options
+	}{
+		{"no key", "http://127.0.0.1:1", contract.Options{}},
+		{"no scheme", "127.0.0.1:8080", contract.Options{APIKey: "k"}},
+		{"ftp", "ftp://example.com", contract.Options{APIKey: "k"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := contract.Run(context.Background(), tt.base, tt.opts); err == nil {
+				t.Errorf("Run(%q): got nil error, want one", tt.base)
+			}
+		})
+	}
+}
+
+func TestReportRenderings(t *testing.T) {
+	f := newFakeServer(t, fakeFaults{badID500: true}, keyA, keyB)
+	opts := fastOptions()
+	opts.SecondKey = ""
+	rep := runSuite(t, f.URL, opts)
+
+	t.Run("text", func(t *testing.T) {
+		text := textOf(t, rep)
+		for _, want := range []string{"FAIL  negative.result.id.pattern", "SKIP  isolation.second-key", "FAILED: "} {
+			if !strings.Contains(text, want) {
+				t.Errorf("text report lacks %q:\n%s", want, text)
+			}
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		var b bytes.Buffer
+		if err := rep.WriteJSON(&b); err != nil {
+			t.Fatalf("WriteJSON: %v", err)
+		}
+		var back contract.Report
+		if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+			t.Fatalf("JSON report does not decode: %v", err)
+		}
+		if len(back.Checks) != len(rep.Checks) || back.Passed() {
+			t.Errorf("decoded JSON: got %d checks passed=%v, want %d checks passed=false", len(back.Checks), back.Passed(), len(rep.Checks))
+		}
+	})
+	t.Run("junit", func(t *testing.T) {
+		var b bytes.Buffer
+		if err := rep.WriteJUnit(&b); err != nil {
+			t.Fatalf("WriteJUnit: %v", err)
+		}
+		var doc struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+			Suites   []struct {
+				Cases []struct {
+					Name    string `xml:"name,attr"`
+					Failure *struct {
+						Message string `xml:"message,attr"`
+					} `xml:"failure"`
+					Skipped *struct{} `xml:"skipped"`
+				} `xml:"testcase"`
+			} `xml:"testsuite"`
+		}
+		if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
+			t.Fatalf("JUnit XML does not parse: %v\n%s", err, b.String())
+		}
+		n := rep.Counts()
+		if doc.Tests != len(rep.Checks) || doc.Failures != n[contract.OutcomeFail] {
+			t.Errorf("JUnit totals: got tests=%d failures=%d, want %d and %d", doc.Tests, doc.Failures, len(rep.Checks), n[contract.OutcomeFail])
+		}
+		var failed []string
+		for _, c := range doc.Suites[0].Cases {
+			if c.Failure != nil {
+				failed = append(failed, c.Name)
+				if c.Failure.Message == "" {
+					t.Errorf("testcase %s: failure without a message", c.Name)
+				}
+			}
+		}
+		if !slices.Equal(failed, rep.Failed()) {
+			t.Errorf("JUnit failed cases: got %v, want %v", failed, rep.Failed())
+		}
+	})
+}
+
+func TestCancelledRunReturnsPartialReport(t *testing.T) {
+	f := newFakeServer(t, fakeFaults{}, keyA, keyB)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep, err := contract.Run(ctx, f.URL, fastOptions())
+	if err == nil {
+		t.Fatalf("Run with a cancelled context: got nil error, want one")
+	}
+	if rep == nil || len(rep.Checks) == 0 {
+		t.Fatalf("Run with a cancelled context: got no partial report")
+	}
+	if rep.Passed() == false && len(rep.Failed()) > 0 {
+		t.Errorf("cancelled run failed checks %v; want them skipped", rep.Failed())
+	}
+}

@@ -1,0 +1,260 @@
+package contract_test
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// fakeFaults switch on one deliberate contract violation each.
+type fakeFaults struct {
+	// extraField: the result call's 200 carries an undocumented "debug" field.
+	extraField bool
+	// badID500: a result id that is not a UUIDv4 gets a 500 instead of a 4xx.
+	badID500 bool
+	// regress: the poll after COMPLETED says QUEUED (PROCESSING → COMPLETED → QUEUED).
+	regress bool
+	// openMode: any non-empty key is accepted (open development mode).
+	openMode bool
+}
+
+// fakeServer is a small, honest in-memory fake of the speech API, written
+// independently of the suite (its own hand-made validation), so that a pass
+// means the suite agrees with a second reading of the spec. Each result call
+// moves a task one lifecycle step on, so tests need no clock. fakeFaults
+// break it on purpose.
+type fakeServer struct {
+	URL    string
+	keys   map[string]bool
+	faults fakeFaults
+
+	mu       sync.Mutex
+	tasks    map[string]*fakeTask
+	creates  int
+	requests int
+}
+
+type fakeTask struct {
+	owner   string
+	polls   int
+	created float64
+	// regressed is set once the fake has broken the lifecycle.
+	regressed bool
+}
+
+var fakeLifecycle = []string{"CREATED", "QUEUED", "ASSIGNED_CONNECTIONS", "PROCESSING", "COMPLETED"}
+
+var uuidV4 = regexp.MustCompile(`^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}$`)
+
+// newFakeServer starts the fake; keys are the valid API keys.
+func newFakeServer(t testing.TB, faults fakeFaults, keys ...string) *fakeServer {
+	t.Helper()
+	f := &fakeServer{keys: map[string]bool{}, faults: faults, tasks: map[string]*fakeTask{}}
+	for _, k := range keys {
+		f.keys[k] = true
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /async/speech/create", f.handleCreate)
+	mux.HandleFunc("POST /async/speech/result", f.handleResult)
+	mux.HandleFunc("GET /audio/{file}", f.handleAudio)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.requests++
+		f.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	f.URL = srv.URL
+	return f
+}
+
+func (f *fakeServer) counts() (requests, creates int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests, f.creates
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeMessage(w http.ResponseWriter, status int, format string, a ...any) {
+	writeJSON(w, status, map[string]string{"message": fmt.Sprintf(format, a...)})
+}
+
+// admit checks auth and content type and decodes the body into an object;
+// it writes the error answer itself and returns ok=false.
+func (f *fakeServer) admit(w http.ResponseWriter, r *http.Request) (owner string, body map[string]any, ok bool) {
+	key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if key == "" || (!f.faults.openMode && !f.keys[key]) {
+		writeMessage(w, http.StatusUnauthorized, "missing or unknown API key")
+		return "", nil, false
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeMessage(w, http.StatusUnsupportedMediaType, "content type must be application/json")
+		return "", nil, false
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeMessage(w, http.StatusBadRequest, "unreadable body")
+		return "", nil, false
+	}
+	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
+		writeMessage(w, http.StatusBadRequest, "body must be a JSON object")
+		return "", nil, false
+	}
+	return key, body, true
+}
+
+func unknownField(body map[string]any, allowed ...string) string {
+	for k := range body {
+		found := false
+		for _, a := range allowed {
+			found = found || a == k
+		}
+		if !found {
+			return k
+		}
+	}
+	return ""
+}
+
+func (f *fakeServer) handleCreate(w http.ResponseWriter, r *http.Request) {
+	owner, body, ok := f.admit(w, r)
+	if !ok {
+		return
+	}
+	if k := unknownField(body, "model", "input", "voice", "stream", "temperature", "exaggeration", "cfg_weight"); k != "" {
+		writeMessage(w, http.StatusBadRequest, "%s: unknown property", k)
+		return
+	}
+	if m, ok := body["model"].(string); !ok || m != "Chatterbox" {
+		writeMessage(w, http.StatusBadRequest, "model: must be Chatterbox")
+		return
+	}
+	in, ok := body["input"].(string)
+	if n := utf8.RuneCountInString(in); !ok || n < 2 || n > 4096 {
+		writeMessage(w, http.StatusBadRequest, "input: must be a string of 2 to 4096 characters")
+		return
+	}
+	if v, present := body["voice"]; present {
+		if _, ok := v.(string); !ok {
+			writeMessage(w, http.StatusBadRequest, "voice: must be a string")
+			return
+		}
+	}
+	if v, present := body["stream"]; present {
+		if _, ok := v.(bool); !ok {
+			writeMessage(w, http.StatusBadRequest, "stream: must be a boolean")
+			return
+		}
+	}
+	for _, name := range []string{"temperature", "exaggeration", "cfg_weight"} {
+		v, present := body[name]
+		if !present {
+			continue
+		}
+		if n, ok := v.(float64); !ok || n < 0 || n > 1 {
+			writeMessage(w, http.StatusBadRequest, "%s: must be a number from 0 to 1", name)
+			return
+		}
+	}
+	id := fakeUUID()
+	now := float64(time.Now().UnixMilli()) / 1000
+	f.mu.Lock()
+	f.tasks[id] = &fakeTask{owner: owner, created: now}
+	f.creates++
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]string{"id": id})
+}
+
+func (f *fakeServer) handleResult(w http.ResponseWriter, r *http.Request) {
+	owner, body, ok := f.admit(w, r)
+	if !ok {
+		return
+	}
+	if k := unknownField(body, "id"); k != "" {
+		writeMessage(w, http.StatusBadRequest, "%s: unknown property", k)
+		return
+	}
+	id, ok := body["id"].(string)
+	if !ok {
+		writeMessage(w, http.StatusBadRequest, "id: required string")
+		return
+	}
+	if !uuidV4.MatchString(id) {
+		if f.faults.badID500 {
+			writeMessage(w, http.StatusInternalServerError, "internal error")
+			return
+		}
+		writeMessage(w, http.StatusBadRequest, "id: must be a UUIDv4")
+		return
+	}
+	f.mu.Lock()
+	t, found := f.tasks[id]
+	if !found || t.owner != owner {
+		f.mu.Unlock()
+		writeMessage(w, http.StatusNotFound, "task %s not found", id)
+		return
+	}
+	step := min(t.polls, len(fakeLifecycle)-1)
+	status := fakeLifecycle[step]
+	if f.faults.regress && (t.regressed || t.polls > len(fakeLifecycle)-1) {
+		status, t.regressed = "QUEUED", true
+	}
+	t.polls++
+	created := t.created
+	f.mu.Unlock()
+
+	resp := map[string]any{"id": id, "status": status, "created": created, "model": "Chatterbox", "results": []any{}}
+	if status == "COMPLETED" {
+		resp["finished"] = created + 0.25
+		resp["results"] = []any{map[string]string{"url": f.URL + "/audio/" + id + ".wav"}}
+	}
+	if f.faults.extraField {
+		resp["debug"] = "worker-7"
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// handleAudio serves a 10 ms silent WAV for any result.
+func (f *fakeServer) handleAudio(w http.ResponseWriter, r *http.Request) {
+	const rate, samples = 8000, 80
+	var b []byte
+	b = append(b, "RIFF"...)
+	b = binary.LittleEndian.AppendUint32(b, 36+samples*2)
+	b = append(b, "WAVEfmt "...)
+	b = binary.LittleEndian.AppendUint32(b, 16)
+	b = binary.LittleEndian.AppendUint16(b, 1) // PCM
+	b = binary.LittleEndian.AppendUint16(b, 1) // mono
+	b = binary.LittleEndian.AppendUint32(b, rate)
+	b = binary.LittleEndian.AppendUint32(b, rate*2)
+	b = binary.LittleEndian.AppendUint16(b, 2)
+	b = binary.LittleEndian.AppendUint16(b, 16)
+	b = append(b, "data"...)
+	b = binary.LittleEndian.AppendUint32(b, samples*2)
+	b = append(b, make([]byte, samples*2)...)
+	w.Header().Set("Content-Type", "audio/wav")
+	_, _ = w.Write(b)
+}
+
+func fakeUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

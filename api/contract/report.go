@@ -1,0 +1,200 @@
+package contract
+
+import (
+	"bufio"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Outcome is the verdict of one check.
+type Outcome string
+
+// The outcomes of a check. Only OutcomeFail makes a report fail.
+const (
+	OutcomePass Outcome = "pass"
+	// OutcomeWarn passed with a caveat the user should read (e.g. a server in
+	// open development mode run with ExpectOpen).
+	OutcomeWarn Outcome = "warn"
+	OutcomeFail Outcome = "fail"
+	// OutcomeSkip did not run: its preconditions were not met (no second key,
+	// SkipCreate, request budget spent, no completed task).
+	OutcomeSkip Outcome = "skip"
+)
+
+// CheckResult is the result of one named check.
+type CheckResult struct {
+	// Name is stable across runs, e.g. "negative.result.id.pattern".
+	Name string `json:"name"`
+	// Category is the first segment of Name (conformance, create, lifecycle, ...).
+	Category    string `json:"category"`
+	Description string `json:"description"`
+	// Creates marks checks that create tasks, which cost money on the live API.
+	Creates  bool          `json:"creates"`
+	Outcome  Outcome       `json:"outcome"`
+	Messages []string      `json:"messages,omitempty"`
+	Requests int           `json:"requests"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Report is the outcome of one suite run.
+type Report struct {
+	BaseURL  string        `json:"base_url"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	// Requests is the number of HTTP requests the suite sent.
+	Requests int           `json:"requests"`
+	Checks   []CheckResult `json:"checks"`
+}
+
+// Counts returns how many checks ended with each outcome.
+func (r *Report) Counts() map[Outcome]int {
+	c := map[Outcome]int{}
+	for _, ch := range r.Checks {
+		c[ch.Outcome]++
+	}
+	return c
+}
+
+// Passed reports whether no check failed.
+func (r *Report) Passed() bool { return r.Counts()[OutcomeFail] == 0 }
+
+// Check returns the result of the check named name, or nil.
+func (r *Report) Check(name string) *CheckResult {
+	for i := range r.Checks {
+		if r.Checks[i].Name == name {
+			return &r.Checks[i]
+		}
+	}
+	return nil
+}
+
+// Failed returns the names of the failed checks, in run order.
+func (r *Report) Failed() []string {
+	var out []string
+	for _, c := range r.Checks {
+		if c.Outcome == OutcomeFail {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// WriteText renders the report for people: one line per check, messages
+// indented under it, a summary line last.
+func (r *Report) WriteText(w io.Writer) error {
+	width := 0
+	for _, c := range r.Checks {
+		width = max(width, len(c.Name))
+	}
+	bw := bufio.NewWriter(w)
+	for _, c := range r.Checks {
+		mark := ""
+		if c.Creates {
+			mark = " [creates]"
+		}
+		fmt.Fprintf(bw, "%-4s  %-*s  %s%s\n", strings.ToUpper(string(c.Outcome)), width, c.Name, c.Description, mark)
+		for _, m := range c.Messages {
+			fmt.Fprintf(bw, "      - %s\n", m)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	n := r.Counts()
+	verdict := "PASSED"
+	if !r.Passed() {
+		verdict = "FAILED"
+	}
+	_, err := fmt.Fprintf(w, "\n%s: %d checks against %s: %d passed, %d warnings, %d failed, %d skipped; %d requests in %s\n",
+		verdict, len(r.Checks), r.BaseURL, n[OutcomePass], n[OutcomeWarn], n[OutcomeFail], n[OutcomeSkip], r.Requests, r.Duration.Round(time.Millisecond))
+	return err
+}
+
+// WriteJSON renders the report as one indented JSON document.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// JUnit XML, as CI systems read it.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr"`
+	Cases     []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitMessage `xml:"failure,omitempty"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit renders the report as JUnit XML: one testsuite, one testcase per
+// check, classname the check's category; warnings pass with their messages in
+// system-out.
+func (r *Report) WriteJUnit(w io.Writer) error {
+	secs := func(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+	n := r.Counts()
+	suite := junitSuite{
+		Name:      "asyncspeech contract " + r.BaseURL,
+		Tests:     len(r.Checks),
+		Failures:  n[OutcomeFail],
+		Skipped:   n[OutcomeSkip],
+		Time:      secs(r.Duration),
+		Timestamp: r.Started.UTC().Format(time.RFC3339),
+	}
+	for _, c := range r.Checks {
+		jc := junitCase{Name: c.Name, Classname: "contract." + c.Category, Time: secs(c.Duration)}
+		text := strings.Join(c.Messages, "\n")
+		first := c.Description
+		if len(c.Messages) > 0 {
+			first = c.Messages[0]
+		}
+		switch c.Outcome {
+		case OutcomeFail:
+			jc.Failure = &junitMessage{Message: first, Text: text}
+		case OutcomeSkip:
+			jc.Skipped = &junitMessage{Message: first}
+		default:
+			jc.SystemOut = text
+		}
+		suite.Cases = append(suite.Cases, jc)
+	}
+	doc := junitSuites{Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped, Time: suite.Time, Suites: []junitSuite{suite}}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("contract: write JUnit XML: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
