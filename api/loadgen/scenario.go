@@ -88,39 +88,67 @@ func snippet(b []byte) string {
 	return string(b)
 }
 
+// Probe is what the result scenario's set-up saw of its task.
+type Probe struct {
+	// ID is the task the scenario reads.
+	ID string
+	// Status is the task's status in the set-up call; the measured calls
+	// return the same unless the task was still moving.
+	Status string
+	// Created reports whether the set-up created the task.
+	Created bool
+}
+
 // Result returns the Op of the `result` scenario: the result call on one
-// task, over and over. With an empty taskID it creates the task first. Before
-// returning it makes one call and checks the answer is a 200 JSON object with
-// an id and a status, so a misconfigured target fails loudly instead of
-// producing a fast table of 4xx. It returns the task id it uses.
-func Result(ctx context.Context, t Target, taskID string) (Op, string, error) {
+// task, over and over. With an empty taskID it creates the task first and
+// waits up to settle for it to finish, so the measured call is the steady
+// read of a finished task (a target without workers is measured on its
+// unfinished task once settle runs out). Before returning it makes one call
+// and checks the answer is a 200 JSON object with an id and a status, so a
+// misconfigured target fails loudly instead of producing a fast table of 4xx.
+func Result(ctx context.Context, t Target, taskID string, settle time.Duration) (Op, Probe, error) {
+	var p Probe
 	if taskID == "" {
 		id, err := CreateTask(ctx, t)
 		if err != nil {
-			return nil, "", err
+			return nil, p, err
 		}
-		taskID = id
+		taskID, p.Created = id, true
+		if settle > 0 {
+			wait, err := ClientWait(t, 10*time.Millisecond)
+			if err != nil {
+				return nil, p, err
+			}
+			wctx, cancel := context.WithTimeout(ctx, settle)
+			_, err = wait(wctx, id)
+			cancel()
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				return nil, p, fmt.Errorf("wait for set-up task %s: %w", id, err)
+			}
+		}
 	}
+	p.ID = taskID
 	body, err := json.Marshal(generated.AsyncSpeechResultJSONRequestBody{Id: taskID})
 	if err != nil {
-		return nil, "", fmt.Errorf("encode result request for %q: %w", taskID, err)
+		return nil, p, fmt.Errorf("encode result request for %q: %w", taskID, err)
 	}
 	status, resp, err := t.post(ctx, ResultPath, body, true)
 	if err != nil {
-		return nil, "", fmt.Errorf("probe result of %s at %s: %w", taskID, t.BaseURL, err)
+		return nil, p, fmt.Errorf("probe result of %s at %s: %w", taskID, t.BaseURL, err)
 	}
 	var got generated.AsyncSpeechResult200JSONResponseBody
 	if status != http.StatusOK {
-		return nil, "", fmt.Errorf("probe result of %s at %s: status %d: %s", taskID, t.BaseURL, status, snippet(resp))
+		return nil, p, fmt.Errorf("probe result of %s at %s: status %d: %s", taskID, t.BaseURL, status, snippet(resp))
 	}
 	if err := json.Unmarshal(resp, &got); err != nil || got.Id == "" || got.Status == "" {
-		return nil, "", fmt.Errorf("probe result of %s at %s: not a result object: %s (%v)", taskID, t.BaseURL, snippet(resp), err)
+		return nil, p, fmt.Errorf("probe result of %s at %s: not a result object: %s (%v)", taskID, t.BaseURL, snippet(resp), err)
 	}
+	p.Status = string(got.Status)
 	op := func(ctx context.Context, _ int) Outcome {
 		status, _, err := t.post(ctx, ResultPath, body, false)
 		return Outcome{Status: status, Err: err}
 	}
-	return op, taskID, nil
+	return op, p, nil
 }
 
 // Create returns the Op of the `create` scenario: one durable create per

@@ -78,14 +78,19 @@ func newFakeAPI(t *testing.T, polls int) (*fakeAPI, *httptest.Server) {
 }
 
 func TestResultScenario(t *testing.T) {
-	f, srv := newFakeAPI(t, 0)
+	// The task completes on its third result call: the set-up waits for
+	// it (three calls), then probes it and sees COMPLETED.
+	f, srv := newFakeAPI(t, 2)
 	tg := testTarget(t, srv.URL, 4)
-	op, id, err := Result(context.Background(), tg, "")
+	op, p, err := Result(context.Background(), tg, "", 5*time.Second)
 	if err != nil {
 		t.Fatalf("Result: %v", err)
 	}
-	if !strings.HasPrefix(id, "00000000-0000-4000-8000-") {
-		t.Errorf("task id = %q, want the one the server created", id)
+	if !strings.HasPrefix(p.ID, "00000000-0000-4000-8000-") || !p.Created {
+		t.Errorf("probe = %+v, want the task the server created", p)
+	}
+	if p.Status != "COMPLETED" {
+		t.Errorf("probe status = %q, want COMPLETED (set-up waits for the task)", p.Status)
 	}
 	rep, err := Run(context.Background(), Config{Concurrency: 4, Duration: 30 * time.Second, Requests: 50}, op)
 	if err != nil {
@@ -99,8 +104,8 @@ func TestResultScenario(t *testing.T) {
 	if f.creates != 1 {
 		t.Errorf("server saw %d creates, want 1 (setup only)", f.creates)
 	}
-	if f.results != 51 {
-		t.Errorf("server saw %d result calls, want 51 (one probe + 50)", f.results)
+	if f.results != 54 {
+		t.Errorf("server saw %d result calls, want 54 (three waits, one probe, 50 measured)", f.results)
 	}
 	if !f.authSeen["k"] || len(f.authSeen) != 1 {
 		t.Errorf("authorization headers seen = %v, want only the raw key %q", f.authSeen, "k")
@@ -125,7 +130,7 @@ func TestResultScenarioProbeFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := Result(context.Background(), testTarget(t, tt.base, 1), tt.id)
+			_, _, err := Result(context.Background(), testTarget(t, tt.base, 1), tt.id, time.Second)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("Result error = %v, want one containing %q", err, tt.wantErr)
 			}

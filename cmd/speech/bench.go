@@ -21,6 +21,7 @@ type benchFlags struct {
 	requests    int
 	timeout     time.Duration
 	taskID      string
+	settle      time.Duration
 	poll        time.Duration
 	wait        string
 	taskTimeout time.Duration
@@ -39,6 +40,7 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	fs.IntVar(&f.requests, "requests", 1_000_000, "stop after this many operations in total")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "per-HTTP-request timeout")
 	fs.StringVar(&f.taskID, "task-id", "", "result scenario: use this existing task instead of creating one")
+	fs.DurationVar(&f.settle, "settle", 30*time.Second, "result scenario: how long to wait for the created task to finish before measuring")
 	fs.DurationVar(&f.poll, "poll", 5*time.Millisecond, "lifecycle scenario: polling window (client: uniform in [0, poll); poll: fixed interval)")
 	fs.StringVar(&f.wait, "wait", "client", "lifecycle scenario: client (the api/client package's Wait) or poll (a fixed-interval loop on the generated client)")
 	fs.DurationVar(&f.taskTimeout, "task-timeout", time.Minute, "lifecycle scenario: longest wait for one task")
@@ -67,8 +69,8 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	if f.apiKey == "" {
 		return nil, errors.New("--api-key (or DISTRIBUTE_API_KEY) is required")
 	}
-	if f.timeout <= 0 || f.poll <= 0 || f.taskTimeout <= 0 {
-		return nil, errors.New("--timeout, --poll and --task-timeout must be positive")
+	if f.timeout <= 0 || f.poll <= 0 || f.taskTimeout <= 0 || f.settle < 0 {
+		return nil, errors.New("--timeout, --poll and --task-timeout must be positive, --settle not negative")
 	}
 	return f, nil
 }
@@ -102,10 +104,10 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	var op loadgen.Op
 	switch f.scenario {
 	case "result":
-		var id string
-		op, id, err = loadgen.Result(ctx, target, f.taskID)
-		if err == nil && !f.json {
-			fmt.Fprintf(e.stderr, "speech bench: result calls on task %s\n", id)
+		var p loadgen.Probe
+		op, p, err = loadgen.Result(ctx, target, f.taskID, f.settle)
+		if err == nil {
+			fmt.Fprintf(e.stderr, "speech bench: result calls on task %s (status %s)\n", p.ID, p.Status)
 		}
 	case "create":
 		op = loadgen.Create(target)

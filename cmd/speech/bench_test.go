@@ -54,7 +54,7 @@ func TestBenchScenarios(t *testing.T) {
 		wantCreates int64
 		wantResults int64
 	}{
-		{"result creates one task then polls it", []string{"--scenario", "result", "--requests", "30"}, 1, 31},
+		{"result creates one task, waits for it, then reads it", []string{"--scenario", "result", "--requests", "30"}, 1, 32},
 		{"result on a given task", []string{"--scenario", "result", "--requests", "20", "--task-id", "3f1b1a52-6a3e-4c1b-9d7e-2b8f0c1d2e3f"}, 0, 21},
 		{"create", []string{"--scenario", "create", "--requests", "25"}, 25, 0},
 		{"lifecycle with the client's Wait", []string{"--scenario", "lifecycle", "--requests", "7"}, 7, 7},
