@@ -1,0 +1,229 @@
+// Package results serves task audio at capability links: URLs that carry an
+// expiry and an HMAC-SHA256 signature, so a client can fetch its audio
+// without the API key (the vendor's results[].url is a plain link) while
+// nobody can guess or alter one. The audio lives in the store, so any node
+// with the same secret can serve any link.
+package results
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/store"
+)
+
+// MinSecretLen is the shortest signing secret NewSigner accepts.
+const MinSecretLen = 16
+
+// Errors of Verify.
+var (
+	// ErrBadSignature: the link was altered or signed with another secret.
+	ErrBadSignature = errors.New("result link signature is invalid")
+	// ErrExpired: the link was genuine but its expiry has passed.
+	ErrExpired = errors.New("result link has expired")
+)
+
+// Signer makes and checks result links.
+type Signer struct {
+	secret []byte
+	base   string
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+// Option configures a Signer.
+type Option func(*Signer)
+
+// WithNow sets the clock (default time.Now), for tests.
+func WithNow(now func() time.Time) Option {
+	return func(s *Signer) { s.now = now }
+}
+
+// NewSigner returns a Signer whose links start with publicURL (e.g.
+// "https://speech.example.com", the server's --public-url) and stay valid for
+// at least ttl. Every node serving the same links needs the same secret.
+func NewSigner(secret []byte, publicURL string, ttl time.Duration, opts ...Option) (*Signer, error) {
+	if len(secret) < MinSecretLen {
+		return nil, fmt.Errorf("results: signing secret is %d bytes, want at least %d", len(secret), MinSecretLen)
+	}
+	u, err := url.Parse(publicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("results: public URL %q: want an absolute http(s) URL without query (err: %v)", publicURL, err)
+	}
+	if ttl <= 0 {
+		return nil, fmt.Errorf("results: link lifetime %v: want a positive duration", ttl)
+	}
+	s := &Signer{secret: bytes.Clone(secret), base: strings.TrimSuffix(publicURL, "/"), ttl: ttl, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// URL returns the capability link for result file index of task taskID:
+// {publicURL}/results/{taskID}/{index}.wav?exp=<unix seconds>&sig=<hex>.
+// The expiry is rounded up to a whole minute (a whole second for lifetimes
+// under a minute) so that polling a task returns the same link for a while,
+// which lets clients and caches reuse it.
+func (s *Signer) URL(taskID string, index int) string {
+	exp := s.expiry(s.now())
+	return fmt.Sprintf("%s/results/%s/%d.wav?exp=%d&sig=%s", s.base, url.PathEscape(taskID), index, exp, s.sign(taskID, index, exp))
+}
+
+func (s *Signer) expiry(now time.Time) int64 {
+	step := int64(60)
+	if s.ttl < time.Minute {
+		step = 1
+	}
+	t := now.Add(s.ttl)
+	exp := t.Unix()
+	if t.After(time.Unix(exp, 0)) {
+		exp++ // round up: a link never lives less than ttl
+	}
+	if r := exp % step; r != 0 {
+		exp += step - r
+	}
+	return exp
+}
+
+// sign is the hex HMAC-SHA256 of the link's id, index and expiry, in an
+// unambiguous encoding (the id cannot contain the separator).
+func (s *Signer) sign(taskID string, index int, exp int64) string {
+	m := hmac.New(sha256.New, s.secret)
+	fmt.Fprintf(m, "asyncspeech-result-v1\x00%s\x00%d\x00%d", taskID, index, exp)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify checks a link's signature (in constant time) and then its expiry.
+func (s *Signer) Verify(taskID string, index int, exp int64, sig string) error {
+	got, err := hex.DecodeString(sig)
+	if err != nil || len(got) != sha256.Size || strings.ContainsRune(taskID, 0) {
+		return ErrBadSignature
+	}
+	want, _ := hex.DecodeString(s.sign(taskID, index, exp))
+	if !hmac.Equal(got, want) {
+		return ErrBadSignature
+	}
+	if now := s.now().Unix(); now >= exp {
+		return fmt.Errorf("%w at %s", ErrExpired, time.Unix(exp, 0).UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// maxIDLen bounds the task id read from a path; real ids are 36-character UUIDs.
+const maxIDLen = 128
+
+// Handler serves GET and HEAD {prefix}/results/{id}/{index}.wav from st,
+// checking the link with s. Errors are JSON {"message"}: 403 for a tampered
+// or expired link, 404 for a link to audio that does not exist (never
+// stored, or deleted by retention), 405 for other methods, 503 when the store
+// fails. Audio is served with its stored Content-Type, Content-Length, a
+// strong ETag, range support and Cache-Control private until the link expires.
+func Handler(st store.Store, s *Signer, logger *slog.Logger) http.Handler {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &handler{st: st, s: s, log: logger}
+}
+
+type handler struct {
+	st  store.Store
+	s   *Signer
+	log *slog.Logger
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "Result files are read with GET or HEAD.")
+		return
+	}
+	id, index, ok := parsePath(r.URL.Path)
+	if !ok {
+		writeError(w, http.StatusNotFound, "No such result file.")
+		return
+	}
+	q := r.URL.Query()
+	exp, err := strconv.ParseInt(q.Get("exp"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusForbidden, "This result link is invalid: it has no valid expiry. Fetch the task's result again for a fresh link.")
+		return
+	}
+	if err := h.s.Verify(id, index, exp, q.Get("sig")); err != nil {
+		if errors.Is(err, ErrExpired) {
+			writeError(w, http.StatusForbidden, "This result link has expired. Fetch the task's result again for a fresh link.")
+			return
+		}
+		writeError(w, http.StatusForbidden, "This result link is invalid: its signature does not match.")
+		return
+	}
+	a, err := h.st.Audio(r.Context(), id, index)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "This result file does not exist or has expired.")
+		return
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return // the client went away
+	case err != nil:
+		h.log.ErrorContext(r.Context(), "reading result audio", "task", id, "index", index, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "Result storage is unavailable; retry shortly.")
+		return
+	}
+	ct := a.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", ct)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	// Audio is immutable once a task completes and ids are never reused, so
+	// id, index and size identify the bytes without hashing them.
+	hd.Set("ETag", fmt.Sprintf(`"%s-%d-%d"`, id, index, len(a.Data)))
+	maxAge := max(exp-h.s.now().Unix(), 0)
+	hd.Set("Cache-Control", fmt.Sprintf("private, max-age=%d, immutable", maxAge))
+	hd.Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%d.wav"`, id, index))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.Data))
+}
+
+// parsePath reads .../results/{id}/{index}.wav, accepting any prefix so the
+// handler works behind a proxy that keeps a path prefix of the public URL.
+func parsePath(p string) (id string, index int, ok bool) {
+	parts := strings.Split(p, "/")
+	if len(parts) < 3 || parts[len(parts)-3] != "results" {
+		return "", 0, false
+	}
+	id, file := parts[len(parts)-2], parts[len(parts)-1]
+	num, found := strings.CutSuffix(file, ".wav")
+	if !found || id == "" || len(id) > maxIDLen {
+		return "", 0, false
+	}
+	index, err := strconv.Atoi(num)
+	// Only the canonical spelling: "01" or "+1" would name the same file twice.
+	if err != nil || index < 0 || strconv.Itoa(index) != num {
+		return "", 0, false
+	}
+	return id, index, true
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(struct {
+		Message string `json:"message"`
+	}{msg})
+}
