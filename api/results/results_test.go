@@ -45,7 +45,9 @@ func completedStore(t *testing.T, audio ...store.Audio) store.Store {
 	t.Cleanup(func() { st.Close() })
 	now := time.Now()
 	steps := []func() error{
-		func() error { return st.Create(ctx, store.Task{ID: taskID, Owner: "o", Model: "Chatterbox", Created: now}) },
+		func() error {
+			return st.Create(ctx, store.Task{ID: taskID, Owner: "o", Model: "Chatterbox", Created: now})
+		},
 		func() error { _, err := st.Admit(ctx, store.AdmitOptions{Now: now, Limit: 10}); return err },
 		func() error {
 			_, err := st.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: now.Add(time.Hour)})
