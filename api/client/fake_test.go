@@ -40,7 +40,9 @@ func newFakeAPI(steps ...client.Status) *fakeAPI {
 	mux.HandleFunc("POST /async/speech/create", f.create)
 	mux.HandleFunc("POST /async/speech/result", f.result)
 	mux.HandleFunc("GET /files/{id}", f.file)
-	f.Server = httptest.NewServer(mux)
+	// Started after f.Server is set: the handlers read f.URL.
+	f.Server = httptest.NewUnstartedServer(mux)
+	f.Start()
 	return f
 }
 

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/client"
@@ -67,18 +66,19 @@ func printTask(w io.Writer, t *client.Task, asJSON bool) {
 		printJSON(w, t)
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "id\t%s\n", t.ID)
-	fmt.Fprintf(tw, "status\t%s\n", t.Status)
-	fmt.Fprintf(tw, "model\t%s\n", t.Model)
-	fmt.Fprintf(tw, "created\t%s\n", formatTime(t.Created))
+	// Fixed-width labels, so the layout does not shift with the fields a
+	// status has and scripts may cut on column 11.
+	line := func(label, value string) { fmt.Fprintf(w, "%-10s%s\n", label, value) }
+	line("id", t.ID)
+	line("status", string(t.Status))
+	line("model", t.Model)
+	line("created", formatTime(t.Created))
 	if !t.Finished.IsZero() {
-		fmt.Fprintf(tw, "finished\t%s\n", formatTime(t.Finished))
+		line("finished", formatTime(t.Finished))
 	}
 	for _, u := range t.URLs() {
-		fmt.Fprintf(tw, "result\t%s\n", u)
+		line("result", u)
 	}
-	tw.Flush()
 }
 
 func formatTime(t time.Time) string {
