@@ -53,16 +53,20 @@ type specModel struct {
 	message *openapi3.Schema
 }
 
-// extensionStatuses are the statuses this project documents beyond the spec
-// (see docs/contract.md), each with a {"message"} body. 400 is an extension
-// only where the operation does not already document it (the result call).
-var extensionStatuses = []int{
-	http.StatusBadRequest,
-	http.StatusUnauthorized,
-	http.StatusRequestEntityTooLarge,
-	http.StatusUnsupportedMediaType,
-	http.StatusTooManyRequests,
-	http.StatusServiceUnavailable,
+// ExtensionStatuses are the statuses this project documents beyond the spec
+// (see docs/contract.md), each with a {"message"} body: 400 on the result
+// call for a malformed id (the spec documents 400 only for create), 401 for a
+// missing or unknown key, 413 for a body over the limit, 415 for a non-JSON
+// content type, 429 for a key over its rate, 503 while shutting down.
+func ExtensionStatuses() []int {
+	return []int{
+		http.StatusBadRequest,
+		http.StatusUnauthorized,
+		http.StatusRequestEntityTooLarge,
+		http.StatusUnsupportedMediaType,
+		http.StatusTooManyRequests,
+		http.StatusServiceUnavailable,
+	}
 }
 
 func loadSpec(ctx context.Context) (*specModel, error) {
@@ -124,7 +128,7 @@ func (m *specModel) documented(op *operation, status int) (inSpec, extension boo
 	if op.route.Operation.Responses.Status(status) != nil {
 		return true, false
 	}
-	for _, s := range extensionStatuses {
+	for _, s := range ExtensionStatuses() {
 		if s == status {
 			return false, true
 		}
