@@ -1,0 +1,195 @@
+package loadgen_test
+
+// The result call in-process, through successively fuller stacks, so the
+// cost of each layer shows as a ratio to the fixed-body ceiling measured in
+// the same run, and allocs/op of stack=full is "allocations per validated
+// result request":
+//
+//	go test -run '^$' -bench 'ResultCall' -benchmem -count 10 ./api/loadgen
+//
+// stack=ceiling         a handler writing a fixed valid body (bench/ceiling)
+// stack=handler         the generated strict handler over api.Server and the memory store
+// stack=handler+validate the same behind the spec validator (request and response)
+// stack=full            api.NewHandler: request id, logging, recovery, limits, auth, validator
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api"
+	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/loadgen"
+	"github.com/distributeai/asyncspeech/api/results"
+	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/memory"
+	"github.com/distributeai/asyncspeech/api/validate"
+	"github.com/distributeai/asyncspeech/generated"
+)
+
+const benchKey = "bench-key-0123456789"
+
+// discardWriter is a reusable ResponseWriter, so the benchmark counts the
+// stack's allocations and not a recorder's.
+type discardWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+func (w *discardWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+}
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+func (w *discardWriter) reset() { clear(w.h); w.status, w.n = 0, 0 }
+
+// completedTask stores one COMPLETED task of benchKey's owner and returns its id.
+func completedTask(b testing.TB, st store.Store) string {
+	b.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	t := store.Task{
+		ID: benchTaskID, Owner: auth.OwnerOf(benchKey), Model: "Chatterbox",
+		Params:  store.Params{Input: "The quick brown fox jumps over the lazy dog.", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5},
+		Status:  store.StatusCreated,
+		Created: now,
+	}
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"create", func() error { return st.Create(ctx, t) }},
+		{"admit", func() error { _, err := st.Admit(ctx, store.AdmitOptions{Now: now, Limit: 1}); return err }},
+		{"claim", func() error {
+			_, err := st.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: now.Add(time.Minute)})
+			return err
+		}},
+		{"start", func() error { return st.Start(ctx, t.ID, "w", now.Add(time.Minute)) }},
+		{"complete", func() error {
+			return st.Complete(ctx, t.ID, "w", now, []store.Audio{{ContentType: "audio/wav", Data: []byte("RIFF....WAVE")}})
+		}},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			b.Fatalf("%s bench task: %v", s.name, err)
+		}
+	}
+	return t.ID
+}
+
+func resultStacks(b testing.TB) []struct {
+	name string
+	h    http.Handler
+} {
+	b.Helper()
+	discard := slog.New(slog.DiscardHandler)
+	st := memory.New()
+	b.Cleanup(func() { st.Close() })
+	completedTask(b, st)
+	signer, err := results.NewSigner([]byte("0123456789abcdef0123456789abcdef"), "http://127.0.0.1:8080", 24*time.Hour)
+	if err != nil {
+		b.Fatalf("signer: %v", err)
+	}
+	srv := api.New(st, api.Options{Links: signer, Logger: discard})
+
+	ceilingBody := []byte(benchResultBody)
+	ceilingLen := strconv.Itoa(len(ceilingBody))
+	ceiling := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header()["Content-Type"] = []string{"application/json"}
+		w.Header()["Content-Length"] = []string{ceilingLen}
+		_, _ = w.Write(ceilingBody)
+	})
+
+	// The generated handler alone; the owner comes from a stand-in for the
+	// auth middleware that trusts the key.
+	mux := http.NewServeMux()
+	generated.HandlerWithOptions(generated.NewStrictHandler(srv, nil), generated.StdHTTPServerOptions{BaseRouter: mux})
+	owner := auth.OwnerOf(benchKey)
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(auth.WithOwner(r.Context(), owner)))
+	})
+
+	v, err := validate.New(context.Background(), validate.Options{Strict: true, ExtensionStatuses: api.ExtensionStatuses(), Logger: discard})
+	if err != nil {
+		b.Fatalf("validate.New: %v", err)
+	}
+	full, err := api.NewHandler(srv, api.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), StrictResponses: true})
+	if err != nil {
+		b.Fatalf("api.NewHandler: %v", err)
+	}
+	return []struct {
+		name string
+		h    http.Handler
+	}{
+		{"stack=ceiling", ceiling},
+		{"stack=handler", bare},
+		{"stack=handler+validate", v.Middleware(bare)},
+		{"stack=full", full},
+	}
+}
+
+func BenchmarkResultCall(b *testing.B) {
+	body := []byte(`{"id":"` + benchTaskID + `"}`)
+	for _, s := range resultStacks(b) {
+		b.Run(s.name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodPost, loadgen.ResultPath, nil)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", benchKey)
+			rd := bytes.NewReader(body)
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				rd.Reset(body)
+				req.Body = io.NopCloser(rd)
+				req.ContentLength = int64(len(body))
+				w.reset()
+				s.h.ServeHTTP(w, req)
+				if w.status != http.StatusOK || w.n == 0 {
+					b.Fatalf("%s answered %d with %d bytes, want 200 and a body", s.name, w.status, w.n)
+				}
+			}
+		})
+	}
+}
+
+func TestResultCallStacksAgree(t *testing.T) {
+	// The benchmark is only meaningful if every stack answers the same
+	// valid result: check each once, with the spec validator.
+	body := `{"id":"` + benchTaskID + `"}`
+	v, err := validate.New(context.Background(), validate.Options{Strict: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("validate.New: %v", err)
+	}
+	for _, s := range resultStacks(t) {
+		t.Run(s.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, loadgen.ResultPath, bytes.NewReader([]byte(body)))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", benchKey)
+			rec := httptest.NewRecorder()
+			s.h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d (%s), want 200", rec.Code, rec.Body)
+			}
+			vreq := httptest.NewRequest(http.MethodPost, loadgen.ResultPath, nil)
+			if err := v.Response(context.Background(), vreq, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+				t.Errorf("response violates openapi.json: %v\n%s", err, rec.Body)
+			}
+		})
+	}
+}
