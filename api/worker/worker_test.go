@@ -1,0 +1,535 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/engine"
+	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/memory"
+	"github.com/distributeai/asyncspeech/api/store/storetest"
+	"github.com/distributeai/asyncspeech/api/worker"
+)
+
+// flakyEngine fails with engine.ErrUnavailable the first failures times it
+// is called for a text, then returns the text as audio.
+type flakyEngine struct {
+	failures int
+	mu       sync.Mutex
+	calls    map[string]int
+}
+
+func (e *flakyEngine) Name() string { return "flaky-test-engine" }
+
+func (e *flakyEngine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.calls == nil {
+		e.calls = make(map[string]int)
+	}
+	e.calls[req.Text]++
+	if e.calls[req.Text] <= e.failures {
+		return engine.Audio{}, fmt.Errorf("flaky engine, call %d: %w", e.calls[req.Text], engine.ErrUnavailable)
+	}
+	return engine.Audio{ContentType: "audio/wav", Data: []byte("audio:" + req.Text)}, nil
+}
+
+func (e *flakyEngine) count(text string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calls[text]
+}
+
+// funcEngine adapts a function to engine.Engine.
+type funcEngine func(ctx context.Context, req engine.Request) (engine.Audio, error)
+
+func (f funcEngine) Name() string { return "func-test-engine" }
+func (f funcEngine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
+	return f(ctx, req)
+}
+
+// recorder collects OnTransition calls per task.
+type recorder struct {
+	mu   sync.Mutex
+	seen map[string][]store.Status
+}
+
+func (r *recorder) record(id string, to store.Status) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil {
+		r.seen = make(map[string][]store.Status)
+	}
+	r.seen[id] = append(r.seen[id], to)
+}
+
+func (r *recorder) of(id string) []store.Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.seen[id])
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// fastOptions are short timings so tests take milliseconds.
+func fastOptions() worker.Options {
+	return worker.Options{
+		Workers:        2,
+		Lease:          time.Second,
+		HeartbeatEvery: 100 * time.Millisecond,
+		Timeout:        5 * time.Second,
+		MaxAttempts:    5,
+		Backoff:        worker.Backoff{Base: time.Millisecond, Max: 4 * time.Millisecond},
+		PollInterval:   10 * time.Millisecond,
+		Logger:         quietLogger(),
+	}
+}
+
+// start runs a pool until the test ends.
+func start(t *testing.T, st store.Store, eng engine.Engine, opts worker.Options) *worker.Pool {
+	t.Helper()
+	p := worker.New(st, eng, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return within 10s of cancel")
+		}
+	})
+	return p
+}
+
+func create(t *testing.T, st store.Store, owner, text string) store.Task {
+	t.Helper()
+	tk := storetest.NewTask(storetest.Owner(owner), time.Now())
+	tk.Params.Input = text
+	if err := st.Create(context.Background(), tk); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	return tk
+}
+
+// waitStatus polls until the task reaches a terminal status or want.
+func waitStatus(t *testing.T, st store.Store, tk store.Task, want store.Status, within time.Duration) store.Task {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got, err := st.Get(context.Background(), tk.ID, tk.Owner)
+		if err != nil {
+			t.Fatalf("Get(%s): %v", tk.ID, err)
+		}
+		if got.Status == want {
+			return got
+		}
+		if got.Status.Terminal() || time.Now().After(deadline) {
+			t.Fatalf("task %s: got status %s (reason %q), want %s within %v", tk.ID, got.Status, got.Reason, want, within)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// withQueued inserts the QUEUED step the store guarantees before every claim
+// (Claim only takes QUEUED tasks; admission reports counts, not ids), so the
+// full path of a task can be checked against the lifecycle.
+func withQueued(seen []store.Status) []store.Status {
+	path := []store.Status{store.StatusCreated}
+	for _, s := range seen {
+		if s == store.StatusAssigned {
+			path = append(path, store.StatusQueued)
+		}
+		path = append(path, s)
+	}
+	return path
+}
+
+func checkLegal(t *testing.T, path []store.Status) {
+	t.Helper()
+	for i := 1; i < len(path); i++ {
+		if !store.CanTransition(path[i-1], path[i]) {
+			t.Errorf("step %d: %s -> %s is not a legal transition (path %v)", i, path[i-1], path[i], path)
+		}
+	}
+}
+
+func TestLifecycleWithPostpone(t *testing.T) {
+	st := memory.New()
+	eng := &flakyEngine{failures: 2}
+	var rec recorder
+	opts := fastOptions()
+	opts.OnTransition = rec.record
+	start(t, st, eng, opts)
+	tk := create(t, st, "a", "hello there")
+	got := waitStatus(t, st, tk, store.StatusCompleted, 5*time.Second)
+
+	want := []store.Status{
+		store.StatusCreated,
+		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
+		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
+		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusCompleted,
+	}
+	path := withQueued(rec.of(tk.ID))
+	if !slices.Equal(path, want) {
+		t.Errorf("path: got %v, want %v", path, want)
+	}
+	checkLegal(t, path)
+	if got.Attempts != 3 || eng.count("hello there") != 3 {
+		t.Errorf("got %d attempts and %d engine calls, want 3 and 3", got.Attempts, eng.count("hello there"))
+	}
+	a, err := st.Audio(context.Background(), tk.ID, 0)
+	if err != nil || string(a.Data) != "audio:hello there" || a.ContentType != "audio/wav" {
+		t.Errorf("Audio: got %s %q, %v, want audio/wav \"audio:hello there\"", a.ContentType, a.Data, err)
+	}
+	if len(got.Results) != 1 || got.Finished.IsZero() {
+		t.Errorf("completed task: got %d results, finished %v, want 1 result and finished set", len(got.Results), got.Finished)
+	}
+}
+
+func TestOutcomes(t *testing.T) {
+	cases := []struct {
+		name        string
+		eng         engine.Engine
+		maxAttempts int
+		timeout     time.Duration
+		want        store.Status
+		wantReason  string
+		wantPath    []store.Status
+	}{
+		{
+			name: "permanent error",
+			eng: funcEngine(func(context.Context, engine.Request) (engine.Audio, error) {
+				return engine.Audio{}, errors.New("voice not supported")
+			}),
+			maxAttempts: 5,
+			want:        store.StatusError,
+			wantReason:  "voice not supported",
+			wantPath:    []store.Status{store.StatusCreated, store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusError},
+		},
+		{
+			name:        "unavailable until attempts run out",
+			eng:         &flakyEngine{failures: 100},
+			maxAttempts: 2,
+			want:        store.StatusError,
+			wantReason:  "after 2 attempts",
+			wantPath: []store.Status{store.StatusCreated, store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
+				store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusError},
+		},
+		{
+			name: "timeout is transient",
+			eng: funcEngine(func(ctx context.Context, _ engine.Request) (engine.Audio, error) {
+				<-ctx.Done()
+				return engine.Audio{}, ctx.Err()
+			}),
+			maxAttempts: 2,
+			timeout:     30 * time.Millisecond,
+			want:        store.StatusError,
+			wantReason:  "exceeded",
+			wantPath: []store.Status{store.StatusCreated, store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
+				store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusError},
+		},
+		{
+			name: "empty audio",
+			eng: funcEngine(func(context.Context, engine.Request) (engine.Audio, error) {
+				return engine.Audio{ContentType: "audio/wav"}, nil
+			}),
+			maxAttempts: 5,
+			want:        store.StatusError,
+			wantReason:  "no audio",
+			wantPath:    []store.Status{store.StatusCreated, store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusError},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := memory.New()
+			var rec recorder
+			opts := fastOptions()
+			opts.MaxAttempts = c.maxAttempts
+			if c.timeout > 0 {
+				opts.Timeout = c.timeout
+			}
+			opts.OnTransition = rec.record
+			start(t, st, c.eng, opts)
+			tk := create(t, st, "a", "text")
+			got := waitStatus(t, st, tk, c.want, 5*time.Second)
+			if !strings.Contains(got.Reason, c.wantReason) {
+				t.Errorf("reason: got %q, want it to contain %q", got.Reason, c.wantReason)
+			}
+			if len(got.Results) != 0 || got.Finished.IsZero() {
+				t.Errorf("ERROR task: got %d results, finished %v, want none and finished set", len(got.Results), got.Finished)
+			}
+			path := withQueued(rec.of(tk.ID))
+			if !slices.Equal(path, c.wantPath) {
+				t.Errorf("path: got %v, want %v", path, c.wantPath)
+			}
+			checkLegal(t, path)
+		})
+	}
+}
+
+func TestBackoffDelay(t *testing.T) {
+	b := worker.Backoff{Base: time.Second, Max: 10 * time.Second}
+	for _, c := range []struct {
+		attempt int
+		want    time.Duration
+	}{{1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {4, 8 * time.Second}, {5, 10 * time.Second}, {50, 10 * time.Second}} {
+		if got := b.Delay(c.attempt); got != c.want {
+			t.Errorf("Delay(%d): got %v, want %v", c.attempt, got, c.want)
+		}
+	}
+}
+
+// TestExpiredLeaseRecovered: a task claimed by a worker that died is
+// requeued when its lease ends and completed by the pool.
+func TestExpiredLeaseRecovered(t *testing.T) {
+	st := memory.New()
+	tk := create(t, st, "a", "orphan")
+	ctx := context.Background()
+	if _, err := st.Admit(ctx, store.AdmitOptions{Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Claim(ctx, store.ClaimOptions{Worker: "dead-node/0", Now: time.Now(), LeaseUntil: time.Now().Add(50 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	var requeued atomic.Int64
+	opts := fastOptions()
+	opts.Lease = 200 * time.Millisecond
+	opts.RequeueEvery = 20 * time.Millisecond
+	opts.OnRequeue = func(n int) { requeued.Add(int64(n)) }
+	start(t, st, &flakyEngine{}, opts)
+	got := waitStatus(t, st, tk, store.StatusCompleted, 5*time.Second)
+	if got.Attempts != 2 || requeued.Load() != 1 {
+		t.Errorf("got %d attempts, %d requeued, want 2 and 1", got.Attempts, requeued.Load())
+	}
+}
+
+// TestHeartbeatKeepsLease: an engine run four times longer than the lease
+// is not requeued, because heartbeats extend the lease.
+func TestHeartbeatKeepsLease(t *testing.T) {
+	st := memory.New()
+	var calls atomic.Int64
+	eng := funcEngine(func(ctx context.Context, req engine.Request) (engine.Audio, error) {
+		calls.Add(1)
+		select {
+		case <-time.After(400 * time.Millisecond):
+			return engine.Audio{ContentType: "audio/wav", Data: []byte("slow")}, nil
+		case <-ctx.Done():
+			return engine.Audio{}, ctx.Err()
+		}
+	})
+	opts := fastOptions()
+	opts.Lease = 100 * time.Millisecond
+	opts.HeartbeatEvery = 20 * time.Millisecond
+	opts.RequeueEvery = 10 * time.Millisecond
+	start(t, st, eng, opts)
+	tk := create(t, st, "a", "slow")
+	got := waitStatus(t, st, tk, store.StatusCompleted, 5*time.Second)
+	if got.Attempts != 1 || calls.Load() != 1 {
+		t.Errorf("got %d attempts, %d engine calls, want 1 and 1", got.Attempts, calls.Load())
+	}
+}
+
+// TestCapacityAndFairness: with a queue of one and one worker, a quiet
+// owner's tasks overtake a busy owner's backlog, and the queue never holds
+// more than its capacity.
+func TestCapacityAndFairness(t *testing.T) {
+	st := memory.New()
+	const capacity = 1
+	var mu sync.Mutex
+	var order []string
+	var overCapacity atomic.Int64
+	eng := funcEngine(func(ctx context.Context, req engine.Request) (engine.Audio, error) {
+		c, err := st.Counts(ctx)
+		if err != nil {
+			return engine.Audio{}, err
+		}
+		if c[store.StatusQueued] > capacity {
+			overCapacity.Add(1)
+		}
+		mu.Lock()
+		order = append(order, req.Text)
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		return engine.Audio{ContentType: "audio/wav", Data: []byte(req.Text)}, nil
+	})
+	// Tasks exist before the pool starts, so the order is the admitter's choice.
+	var busy []store.Task
+	for i := range 10 {
+		busy = append(busy, create(t, st, "busy", fmt.Sprint("busy", i)))
+	}
+	time.Sleep(2 * time.Millisecond)
+	quiet := []store.Task{create(t, st, "quiet", "quiet0"), create(t, st, "quiet", "quiet1")}
+	opts := fastOptions()
+	opts.Workers = 1
+	opts.QueueCapacity = capacity
+	start(t, st, eng, opts)
+	for _, tk := range append(busy, quiet...) {
+		waitStatus(t, st, tk, store.StatusCompleted, 5*time.Second)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if overCapacity.Load() > 0 {
+		t.Errorf("queue exceeded capacity %d during %d engine runs", capacity, overCapacity.Load())
+	}
+	for _, q := range []string{"quiet0", "quiet1"} {
+		if i := slices.Index(order, q); i < 0 || i > 4 {
+			t.Errorf("%s ran at position %d of %v, want within the first 5 (fair admission)", q, i, order)
+		}
+	}
+}
+
+// hiddenNotifier hides the memory store's Notifier, like a store without one.
+type hiddenNotifier struct{ store.Store }
+
+// TestNotifyWakesIdlePool: with polling effectively off, Notify alone gets a
+// new task processed at once.
+func TestNotifyWakesIdlePool(t *testing.T) {
+	cases := []struct {
+		name   string
+		st     store.Store
+		notify bool
+	}{
+		{"store notifier", memory.New(), false},
+		{"Notify call", hiddenNotifier{memory.New()}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			opts := fastOptions()
+			opts.PollInterval = time.Hour
+			p := start(t, c.st, &flakyEngine{}, opts)
+			time.Sleep(20 * time.Millisecond) // let the pool go idle
+			tk := create(t, c.st, "a", "wake up")
+			if c.notify {
+				p.Notify()
+			}
+			waitStatus(t, c.st, tk, store.StatusCompleted, 2*time.Second)
+		})
+	}
+}
+
+// fakeClock is a settable clock for Options.Now.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestRetentionJanitor(t *testing.T) {
+	st := memory.New()
+	clock := &fakeClock{now: time.UnixMilli(1_800_000_000_000)}
+	opts := fastOptions()
+	opts.Now = clock.Now
+	opts.Retention = time.Hour
+	opts.JanitorEvery = 5 * time.Millisecond
+	start(t, st, &flakyEngine{}, opts)
+	tk := create(t, st, "a", "short lived")
+	waitStatus(t, st, tk, store.StatusCompleted, 5*time.Second)
+	time.Sleep(30 * time.Millisecond) // several janitor runs within the TTL
+	if _, err := st.Get(context.Background(), tk.ID, tk.Owner); err != nil {
+		t.Fatalf("Get within retention: %v", err)
+	}
+	clock.Advance(time.Hour + time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := st.Get(context.Background(), tk.ID, tk.Owner)
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Get after retention: got %v, want ErrNotFound within 5s", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := st.Audio(context.Background(), tk.ID, 0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Audio after retention: got %v, want ErrNotFound", err)
+	}
+}
+
+// TestGracefulStop: an engine run in flight when Run's ctx ends either
+// finishes and is recorded (within StopGrace), or is cancelled and its lease
+// released for an immediate requeue.
+func TestGracefulStop(t *testing.T) {
+	cases := []struct {
+		name     string
+		runFor   time.Duration
+		grace    time.Duration
+		want     store.Status
+		requeued int
+	}{
+		{"finishes within grace", 150 * time.Millisecond, 5 * time.Second, store.StatusCompleted, 0},
+		{"cancelled after grace", time.Hour, 20 * time.Millisecond, store.StatusProcessing, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := memory.New()
+			running := make(chan struct{}, 1)
+			eng := funcEngine(func(ctx context.Context, req engine.Request) (engine.Audio, error) {
+				running <- struct{}{}
+				select {
+				case <-time.After(c.runFor):
+					return engine.Audio{ContentType: "audio/wav", Data: []byte("done")}, nil
+				case <-ctx.Done():
+					return engine.Audio{}, ctx.Err()
+				}
+			})
+			opts := fastOptions()
+			opts.Lease = time.Minute
+			opts.StopGrace = c.grace
+			p := worker.New(st, eng, opts)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx) }()
+			tk := create(t, st, "a", "in flight")
+			select {
+			case <-running:
+			case <-time.After(5 * time.Second):
+				t.Fatal("engine not called within 5s")
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return within 10s")
+			}
+			got, err := st.Get(context.Background(), tk.ID, tk.Owner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != c.want {
+				t.Errorf("after stop: got status %s, want %s", got.Status, c.want)
+			}
+			n, err := st.RequeueExpired(context.Background(), time.Now())
+			if err != nil || n != c.requeued {
+				t.Errorf("RequeueExpired right after stop: got %d, %v, want %d (lease one minute, released only if cancelled)", n, err, c.requeued)
+			}
+		})
+	}
+}
