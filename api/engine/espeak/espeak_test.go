@@ -378,3 +378,21 @@ func TestPatchStreamedWAV(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSynthesize measures one espeak-ng run for a sentence; compare it
+// with api/engine/tone's BenchmarkSynthesize, the same sentence without speech.
+func BenchmarkSynthesize(b *testing.B) {
+	if _, err := exec.LookPath(DefaultBinary); err != nil {
+		b.Skipf("espeak-ng is not on PATH: %v", err)
+	}
+	e, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := defaults("The quick brown fox jumps over the lazy dog.", "leo")
+	for b.Loop() {
+		if _, err := e.Synthesize(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
