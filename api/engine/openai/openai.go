@@ -42,6 +42,9 @@ type Options struct {
 	// APIKey, if set, is sent as "Authorization: Bearer <key>" to the base
 	// URL's host only, never to other hosts the JSON form points at.
 	APIKey string
+	// RawKey sends "Authorization: <key>" without "Bearer ", as the vendor's
+	// own examples do.
+	RawKey bool
 	// Model is the upstream model name sent for the API's "Chatterbox" model
 	// (e.g. "chatterbox", "kokoro", "tts-1").
 	Model string
@@ -259,7 +262,11 @@ func (e *Engine) attempt(ctx context.Context, method string, u *url.URL, payload
 	req.Header.Set("Accept", "audio/*, application/json")
 	// The key is for the configured server; links it hands out may point elsewhere.
 	if e.opts.APIKey != "" && u.Host == e.endpoint.Host && u.Scheme == e.endpoint.Scheme {
-		req.Header.Set("Authorization", "Bearer "+e.opts.APIKey)
+		if e.opts.RawKey {
+			req.Header.Set("Authorization", e.opts.APIKey)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+e.opts.APIKey)
+		}
 	}
 	resp, err := e.opts.Client.Do(req)
 	if err != nil {

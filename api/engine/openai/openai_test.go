@@ -73,6 +73,12 @@ func TestAudioBytes(t *testing.T) {
 			wantAuth: "Bearer sk-1",
 		},
 		{
+			name:     "raw key, as the vendor's examples send it",
+			opts:     Options{BaseURL: srv.URL, APIKey: "sk-2", RawKey: true},
+			wantBody: map[string]any{"model": DefaultModel, "input": "Hello there.", "voice": "nora", "response_format": "wav", "temperature": 0.8, "exaggeration": 0.25, "cfg_weight": 0.5},
+			wantAuth: "sk-2",
+		},
+		{
 			name:     "base ending in /v1, no key, prosody omitted",
 			opts:     Options{BaseURL: srv.URL + "/v1/", OmitProsody: true},
 			wantBody: map[string]any{"model": DefaultModel, "input": "Hello there.", "voice": "nora", "response_format": "wav"},
