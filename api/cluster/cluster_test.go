@@ -24,7 +24,7 @@ const apiKey = "cluster-test-key"
 
 // cluster is a set of speechd processes sharing one PostgreSQL schema.
 type cluster struct {
-	t      *testing.T
+	t      testing.TB
 	bin    string
 	store  string // postgres URL with the test's search_path
 	env    []string
@@ -32,7 +32,7 @@ type cluster struct {
 	client *client
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	url := pgtest.URL(t) // skips without SPEECH_TEST_POSTGRES
 	if testing.Short() {

@@ -21,7 +21,7 @@ import (
 
 // buildSpeechd compiles cmd/speechd once per test binary into a temporary
 // directory and returns the executable's path.
-func buildSpeechd(t *testing.T) string {
+func buildSpeechd(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "speechd-cluster-")
@@ -92,7 +92,7 @@ var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:\[\]a-z]+)`)
 
 // start runs speechd with args and env and waits for its "listening on"
 // line. The process is killed when the test ends.
-func start(t *testing.T, bin, name string, env []string, args ...string) *node {
+func start(t testing.TB, bin, name string, env []string, args ...string) *node {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)

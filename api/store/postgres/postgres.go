@@ -559,11 +559,12 @@ WHERE id = $1 AND lease_owner = $2 AND status = ANY($5)`,
 }
 
 // RequeueExpired sends tasks whose lease ended before now back to QUEUED
-// and wakes idle workers to take them.
+// and wakes idle workers to take them. A lease given without an end (the
+// zero time, stored as NULL) counts as ended, as in the other stores.
 func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) {
 	tag, err := s.pool.Exec(ctx, `
 UPDATE tasks SET status = 'QUEUED', lease_owner = '', lease_until = NULL
-WHERE status = ANY($1) AND lease_until < $2`, leased, now.UnixMilli())
+WHERE status = ANY($1) AND (lease_until IS NULL OR lease_until < $2)`, leased, now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("postgres: requeue leases expired before %s: %w", now.Format(time.RFC3339Nano), err)
 	}

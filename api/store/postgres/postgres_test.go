@@ -513,3 +513,24 @@ func TestNotify(t *testing.T) {
 		t.Error("Subscribe channel still open after Close, want closed")
 	}
 }
+
+// TestRequeueLeaseWithoutEnd: a claim with a zero LeaseUntil must not pin
+// the task forever; the zero time is long past.
+func TestRequeueLeaseWithoutEnd(t *testing.T) {
+	t.Parallel()
+	st := open(t, pgtest.URL(t))
+	ctx := context.Background()
+	task := newTask(1, "o")
+	if err := st.Create(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Admit(ctx, store.AdmitOptions{Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Claim(ctx, store.ClaimOptions{Worker: "w", Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.RequeueExpired(ctx, t0); err != nil || n != 1 {
+		t.Fatalf("RequeueExpired: got %d, %v; want 1", n, err)
+	}
+}
