@@ -35,7 +35,8 @@ import (
 type Options struct {
 	// Doc is the OpenAPI document to validate against. Nil means a private
 	// copy of the module's embedded openapi.json. The Validator clears its
-	// servers (host matching would reject every request) and must own it.
+	// servers (host matching would reject every request) and security
+	// requirements (auth is checked elsewhere), so it must own the document.
 	Doc *openapi3.T
 	// Strict replaces a response that violates the document with a 500
 	// {"message"}. Off, violations are only logged and the response passes.
@@ -77,6 +78,10 @@ func New(ctx context.Context, opts Options) (*Validator, error) {
 		}
 	}
 	doc.Servers = nil
+	// Authentication is the server's job (api/auth): the validator checks
+	// shapes only, so the security requirements are dropped from its copy
+	// instead of being evaluated, per request, against a no-op check.
+	doc.Security = nil
 	v := &Validator{
 		doc:     doc,
 		routes:  map[string]*routers.Route{},
@@ -106,6 +111,7 @@ func New(ctx context.Context, opts Options) (*Validator, error) {
 			return nil, fmt.Errorf("validate: path %q has a template; only literal paths are supported", path)
 		}
 		for method, op := range item.Operations() {
+			op.Security = nil
 			v.routes[method+" "+path] = &routers.Route{
 				Spec: doc, Path: path, PathItem: item, Method: method, Operation: op,
 			}
