@@ -96,6 +96,14 @@ func channelName(schema string) string {
 // Pool exposes the connection pool, for health checks and tests.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
+// Ping checks that the database answers, for readiness probes.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
 // Close stops the listener and pending wake-up timers and closes the pool.
 func (s *Store) Close() error {
 	s.mu.Lock()

@@ -424,6 +424,9 @@ func TestMigrateConcurrently(t *testing.T) {
 	}
 	// Reopening an up-to-date schema is a no-op.
 	again := open(t, url)
+	if err := again.Ping(context.Background()); err != nil {
+		t.Errorf("Ping after re-open: %v", err)
+	}
 	if err := again.Create(context.Background(), newTask(1, "o")); err != nil {
 		t.Errorf("Create after re-open: %v", err)
 	}
