@@ -168,10 +168,12 @@ func (c *Client) backoff(attempt int) time.Duration {
 
 // jitter returns a uniform random duration in [0, min(max, start·2^n)).
 func jitter(randN func(int64) int64, start, max time.Duration, n int) time.Duration {
-	window := max
-	if n < 62 && start<<n > 0 && start<<n < max {
-		window = start << n
+	// Doubling step by step cannot overflow: it stops at max.
+	window := start
+	for i := 0; i < n && window < max; i++ {
+		window *= 2
 	}
+	window = min(window, max)
 	if window <= 0 {
 		return 0
 	}

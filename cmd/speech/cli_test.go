@@ -402,3 +402,29 @@ func mustCreate(t *testing.T, speech func(...string) (int, string, string), text
 	}
 	return strings.TrimSpace(out)
 }
+
+func TestHoistGlobalFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []string
+		want []string
+	}{
+		{"none", []string{"say", "hi"}, []string{"say", "hi"}},
+		{"separate values", []string{"--api-key", "k", "-base-url", "http://h", "create", "hi"}, []string{"create", "--api-key", "k", "-base-url", "http://h", "hi"}},
+		{"with =", []string{"--base-url=http://h", "wait", "id"}, []string{"wait", "--base-url=http://h", "id"}},
+		{"other flags stay", []string{"-h"}, []string{"-h"}},
+		{"no subcommand", []string{"--api-key", "k"}, []string{"--api-key", "k"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := hoistGlobalFlags(tc.in); strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("hoistGlobalFlags(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	srv := newCLIServer(t)
+	code, out, stderr := runCLI(t, nil, false, "--api-key", "cli-key", "--base-url", srv.URL, "create", "global flags first")
+	if code != exitOK || len(strings.TrimSpace(out)) != 36 {
+		t.Errorf("global flags before the command: exit %d stdout %q stderr %q, want 0 and an id", code, out, stderr)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -68,6 +69,7 @@ func main() {
 
 func run(ctx context.Context, e *env, args []string) int {
 	cmds := commands()
+	args = hoistGlobalFlags(args)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(e.stderr, cmds)
 		if len(args) == 0 {
@@ -84,8 +86,31 @@ func run(ctx context.Context, e *env, args []string) int {
 	return c.run(ctx, e, args[1:])
 }
 
+// hoistGlobalFlags lets the global flags --api-key and --base-url come
+// before the subcommand (`speech --base-url URL say ...`) by moving them
+// after it, where each subcommand's own flag set parses them.
+func hoistGlobalFlags(args []string) []string {
+	var globals []string
+	for len(args) > 0 {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		if !strings.HasPrefix(args[0], "-") || (name != "api-key" && name != "base-url") {
+			break
+		}
+		n := 1
+		if !hasValue && len(args) > 1 {
+			n = 2
+		}
+		globals = append(globals, args[:n]...)
+		args = args[n:]
+	}
+	if len(globals) == 0 || len(args) == 0 {
+		return append(globals, args...)
+	}
+	return append(append([]string{args[0]}, globals...), args[1:]...)
+}
+
 func usage(w io.Writer, cmds map[string]command) {
-	fmt.Fprintln(w, "usage: speech <command> [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: speech [--api-key KEY] [--base-url URL] <command> [flags]\n\ncommands:")
 	for _, name := range []string{"create", "result", "wait", "say", "contract", "proxy", "bench"} {
 		fmt.Fprintf(w, "  %-9s %s\n", name, cmds[name].summary)
 	}
