@@ -45,7 +45,9 @@ func WithStatusCallback(fn func(*Task)) WaitOption {
 // returned with a nil error; an ERROR task is returned together with a
 // *TaskFailedError. The context is the only time limit: give it a deadline
 // (or cancel it) to stop waiting, and Wait returns the context's error at
-// once, wrapped, with the last task seen.
+// once, wrapped, with the last task seen. Each poll is a Result call with
+// its own retries; a poll that still fails after them (a 404, a server down
+// for longer than the retry policy covers) ends the wait with that error.
 //
 // The window between polls starts at 250 ms, doubles up to 5 s and starts
 // over whenever the status changes, since a task that moves is likely to
