@@ -1,0 +1,190 @@
+// Package metrics exposes speechd's Prometheus metrics: HTTP requests by
+// route and status, request latency, engine runs, status transitions, and
+// the store's tasks by status and queue depth (read from the store when
+// scraped, so every node of a cluster reports the shared queue).
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/distributeai/asyncspeech/api/store"
+)
+
+// Metrics holds one registry (no global state) and its collectors.
+type Metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	engineRuns  *prometheus.CounterVec
+	engineTime  prometheus.Histogram
+	transitions *prometheus.CounterVec
+}
+
+// Route returns the route label of a request path. Paths outside speechd's
+// routes count as "other", so a scanner probing random paths cannot blow up
+// the label set.
+func Route(path string) string {
+	switch path {
+	case "/async/speech/create", "/async/speech/result", "/healthz", "/readyz", "/metrics":
+		return path
+	}
+	if strings.HasPrefix(path, "/results/") {
+		return "/results/"
+	}
+	return "other"
+}
+
+// New registers the collectors. st, when non-nil, is asked for task counts
+// at each scrape (with scrapeTimeout).
+func New(st store.Store, scrapeTimeout time.Duration, log *slog.Logger) *Metrics {
+	if log == nil {
+		log = slog.Default()
+	}
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "speechd_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "speechd_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
+		engineRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "speechd_engine_runs_total", Help: "Speech engine runs by outcome (ok or error).",
+		}, []string{"outcome"}),
+		engineTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "speechd_engine_run_duration_seconds", Help: "Speech engine run time.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "speechd_task_transitions_total", Help: "Task status changes made by this node's workers.",
+		}, []string{"status"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.engineRuns, m.engineTime, m.transitions,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if st != nil {
+		m.reg.MustRegister(&storeCollector{
+			st: st, timeout: scrapeTimeout, log: log,
+			tasks: prometheus.NewDesc("speechd_tasks", "Tasks in the store by status.", []string{"status"}, nil),
+			queue: prometheus.NewDesc("speechd_queue_depth", "Tasks waiting for a worker: CREATED, QUEUED and POSTPONED.", nil, nil),
+			up:    prometheus.NewDesc("speechd_store_up", "1 if the store answered the last scrape, else 0.", nil, nil),
+		})
+	}
+	return m
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Registry returns the registry, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObserveEngine records one engine run.
+func (m *Metrics) ObserveEngine(d time.Duration, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.engineRuns.WithLabelValues(outcome).Inc()
+	m.engineTime.Observe(d.Seconds())
+}
+
+// ObserveTransition records a status change made by a worker.
+func (m *Metrics) ObserveTransition(to store.Status) {
+	m.transitions.WithLabelValues(string(to)).Inc()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+	w.ResponseWriter.WriteHeader(s)
+}
+
+func (w *statusRecorder) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Middleware counts and times every request next serves.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		route := Route(r.URL.Path)
+		defer func() {
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			method := r.Method
+			switch method {
+			case http.MethodGet, http.MethodHead, http.MethodPost:
+			default:
+				method = "other"
+			}
+			m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+			m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// storeCollector reads task counts from the store at scrape time.
+type storeCollector struct {
+	st      store.Store
+	timeout time.Duration
+	log     *slog.Logger
+
+	tasks, queue, up *prometheus.Desc
+}
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.tasks
+	ch <- c.queue
+	ch <- c.up
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	timeout := c.timeout
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
+	// Collect has no context of its own; the timeout keeps a slow store
+	// from hanging the scrape.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	counts, err := c.st.Counts(ctx)
+	if err != nil {
+		c.log.Warn("metrics: read task counts", "error", err)
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
+	for _, s := range store.Statuses {
+		ch <- prometheus.MustNewConstMetric(c.tasks, prometheus.GaugeValue, float64(counts[s]), string(s))
+	}
+	depth := counts[store.StatusCreated] + counts[store.StatusQueued] + counts[store.StatusPostponed]
+	ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(depth))
+}
