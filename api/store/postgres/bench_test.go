@@ -2,26 +2,29 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/postgres"
 	"github.com/distributeai/asyncspeech/api/store/postgres/pgtest"
 	"github.com/distributeai/asyncspeech/api/store/sqlite"
+	"github.com/distributeai/asyncspeech/api/worker"
 )
 
-// BenchmarkStoreThroughput measures, at the store level and in one
-// process, how many tasks per second a deployment creates and completes:
-// SQLite on one node beside PostgreSQL with 1, 2 and 3 "nodes" (separate
-// connection pools, as separate processes have), each node running
-// benchWorkers worker loops (admit, claim, start, complete with a 4 KiB
-// result). The engine costs nothing, so this is the coordination ceiling.
+// BenchmarkStoreThroughput measures, in one process, how many tasks per
+// second a deployment creates and completes: SQLite on one node beside
+// PostgreSQL with 1, 2 and 3 "nodes" (separate connection pools and
+// worker.Pools, as separate processes have), each node running a
+// worker.Pool of benchWorkers workers. The engine answers at once with
+// 4 KiB, so this is the store's and the worker's ceiling; the
+// multi-process figure is BenchmarkCluster in api/cluster.
 // The figures are reported as creates/s and completes/s; compare them to
 // the sqlite case of the same run, not across machines.
 //
@@ -66,9 +69,10 @@ func BenchmarkStoreThroughput(b *testing.B) {
 			for i := range nodes {
 				nodes[i] = tc.open(b)
 			}
+			done := runPools(b, nodes)
 			var created, completed time.Duration
 			for b.Loop() {
-				c, d := runThroughput(b, nodes, benchTasks)
+				c, d := runThroughput(b, nodes, done, benchTasks)
 				created += c
 				completed += d
 			}
@@ -84,21 +88,59 @@ const (
 	benchWorkers  = 4
 )
 
-// runThroughput creates n tasks through the nodes round-robin, then lets
-// every node's workers drain them; it returns both phases' durations.
-func runThroughput(b *testing.B, nodes []store.Store, n int) (createdIn, completedIn time.Duration) {
+// fixedEngine answers at once with a 4 KiB payload, so the benchmark
+// measures the store and the worker machinery, not synthesis.
+type fixedEngine struct{}
+
+func (fixedEngine) Name() string { return "fixed-4k-test-engine" }
+func (fixedEngine) Synthesize(context.Context, engine.Request) (engine.Audio, error) {
+	return engine.Audio{ContentType: "audio/wav", Data: make([]byte, 4096)}, nil
+}
+
+// runPools starts one worker.Pool per node, as each speechd process runs
+// one, and returns a counter of completed tasks.
+func runPools(b *testing.B, nodes []store.Store) *atomic.Int64 {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for i, st := range nodes {
+		p := worker.New(st, fixedEngine{}, worker.Options{
+			Workers:      benchWorkers,
+			PollInterval: 100 * time.Millisecond,
+			Logger:       slog.New(slog.DiscardHandler),
+			WorkerID:     fmt.Sprint("node", i),
+			OnTransition: func(_ string, to store.Status) {
+				if to == store.StatusCompleted {
+					done.Add(1)
+				}
+			},
+		})
+		wg.Go(func() {
+			if err := p.Run(ctx); err != nil {
+				b.Errorf("worker pool %d: %v", i, err)
+			}
+		})
+	}
+	b.Cleanup(func() { cancel(); wg.Wait() })
+	return &done
+}
+
+// runThroughput creates n tasks through the nodes round-robin from
+// benchCreators goroutines while the pools work, and returns how long the
+// creates took and how long until the last of them completed.
+func runThroughput(b *testing.B, nodes []store.Store, done *atomic.Int64, n int) (createdIn, completedIn time.Duration) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	owner := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	target := done.Load() + int64(n)
 	var next atomic.Int64
-	start := time.Now()
 	var wg sync.WaitGroup
-	errc := make(chan error, benchCreators+len(nodes)*benchWorkers)
+	errc := make(chan error, benchCreators)
+	start := time.Now()
 	for c := range benchCreators {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := next.Add(1) - 1
 				if i >= int64(n) {
@@ -112,59 +154,21 @@ func runThroughput(b *testing.B, nodes []store.Store, n int) (createdIn, complet
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	createdIn = time.Since(start)
-
-	start = time.Now()
-	var done atomic.Int64
-	audio := []store.Audio{{ContentType: "audio/wav", Data: make([]byte, 4096)}}
-	for ni, st := range nodes {
-		for w := range benchWorkers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				worker := fmt.Sprintf("node%d-w%d", ni, w)
-				for done.Load() < int64(n) && ctx.Err() == nil {
-					now := time.Now()
-					t, err := st.Claim(ctx, store.ClaimOptions{Worker: worker, Now: now, LeaseUntil: now.Add(time.Minute)})
-					if errors.Is(err, store.ErrNoTask) {
-						if k, err := st.Admit(ctx, store.AdmitOptions{Now: now, Limit: 64}); err != nil {
-							errc <- err
-							return
-						} else if k == 0 {
-							time.Sleep(time.Millisecond)
-						}
-						continue
-					}
-					if err != nil {
-						errc <- err
-						return
-					}
-					if err := st.Start(ctx, t.ID, worker, now.Add(time.Minute)); err != nil {
-						errc <- err
-						return
-					}
-					if err := st.Complete(ctx, t.ID, worker, time.Now(), audio); err != nil {
-						errc <- err
-						return
-					}
-					done.Add(1)
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	completedIn = time.Since(start)
 	close(errc)
 	for err := range errc {
 		b.Fatal(err)
 	}
-	if got := done.Load(); got != int64(n) {
-		b.Fatalf("completed %d tasks, want %d", got, n)
+	for done.Load() < target {
+		if ctx.Err() != nil {
+			b.Fatalf("completed %d of %d tasks in time", n-int(target-done.Load()), n)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	return createdIn, completedIn
+	return createdIn, time.Since(start)
 }
 
 func openPG(url string) (*postgres.Store, error) {
