@@ -2,11 +2,124 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/client"
+	"github.com/distributeai/asyncspeech/api/contract"
 )
 
-// runContract is a placeholder until the subcommand lands.
-func runContract(_ context.Context, e *env, _ []string) int {
-	fmt.Fprintln(e.stderr, "speech contract: not implemented yet")
-	return exitUsage
+// envSecondKey holds the second key for the cross-key isolation check.
+const envSecondKey = "DISTRIBUTE_SECOND_API_KEY"
+
+// runContract runs the contract suite against a server and prints its
+// report: exit 0 when every check passed (warnings and skips included), 1 on
+// any violation, 2 on a usage error.
+func runContract(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("speech contract", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	baseURL := fs.String("base-url", "", "server to check (default $"+client.EnvBaseURL+"; there is deliberately no default: the live API bills created tasks)")
+	apiKey := fs.String("api-key", "", "API key (default $"+client.EnvAPIKey+")")
+	secondKey := fs.String("second-key", "", "a second valid key, for the cross-key isolation check (default $"+envSecondKey+")")
+	junit := fs.String("junit", "", "also write the report as JUnit XML to this file")
+	asJSON := fs.Bool("json", false, "print the report as JSON instead of text")
+	skipCreate := fs.Bool("skip-create", false, "skip every check that creates a task (tasks cost money on the live API)")
+	maxRequests := fs.Int("max-requests", 400, "stop sending requests after this many; the remaining checks are skipped")
+	expectOpen := fs.Bool("expect-open", false, "the server runs in open development mode: an accepted unknown key is a warning, not a failure")
+	pollTimeout := fs.Duration("poll-timeout", 3*time.Minute, "how long to wait for created tasks to reach COMPLETED or ERROR")
+	verbose := fs.Bool("v", false, "log every request to stderr")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: speech contract --base-url URL --api-key KEY [flags]\n\n"+
+			"Runs the contract suite (see docs/contract.md) and prints one line per named check.\n"+
+			"Exit status: 0 all checks passed, 1 a check failed, 2 usage error.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "speech contract: unexpected arguments %q\n", pos)
+		fs.Usage()
+		return exitUsage
+	}
+	if *baseURL == "" {
+		*baseURL = e.getenv(client.EnvBaseURL)
+	}
+	if *apiKey == "" {
+		*apiKey = e.getenv(client.EnvAPIKey)
+	}
+	if *secondKey == "" {
+		*secondKey = e.getenv(envSecondKey)
+	}
+	if *baseURL == "" || *apiKey == "" {
+		fmt.Fprintf(e.stderr, "speech contract: --base-url and --api-key are required (or $%s and $%s)\n", client.EnvBaseURL, client.EnvAPIKey)
+		return exitUsage
+	}
+	if *maxRequests <= 0 || *pollTimeout <= 0 {
+		fmt.Fprintln(e.stderr, "speech contract: --max-requests and --poll-timeout must be positive")
+		return exitUsage
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	opts := contract.Options{
+		APIKey:      *apiKey,
+		SecondKey:   *secondKey,
+		SkipCreate:  *skipCreate,
+		ExpectOpen:  *expectOpen,
+		MaxRequests: *maxRequests,
+		PollTimeout: *pollTimeout,
+		Logger:      slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+	}
+	rep, err := contract.Run(ctx, *baseURL, opts)
+	if rep == nil {
+		fmt.Fprintf(e.stderr, "speech contract: %v\n", err)
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "speech contract: %v (the report below is partial)\n", err)
+	}
+	if *asJSON {
+		err = rep.WriteJSON(e.stdout)
+	} else {
+		err = rep.WriteText(e.stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "speech contract: write report: %v\n", err)
+		return exitFailure
+	}
+	if *junit != "" {
+		if err := writeJUnit(*junit, rep); err != nil {
+			fmt.Fprintf(e.stderr, "speech contract: %v\n", err)
+			return exitFailure
+		}
+	}
+	if !rep.Passed() || ctx.Err() != nil {
+		return exitFailure
+	}
+	return exitOK
+}
+
+func writeJUnit(path string, rep *contract.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	if err := rep.WriteJUnit(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write JUnit report %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write JUnit report %s: %w", path, err)
+	}
+	return nil
 }

@@ -1,0 +1,131 @@
+package contract_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api"
+	"github.com/distributeai/asyncspeech/api/contract"
+	"github.com/distributeai/asyncspeech/api/proxy"
+	"github.com/distributeai/asyncspeech/api/speechtest"
+)
+
+// TestReferenceServerPassesEveryCheck is what CI shows: the reference server
+// (api, worker, results, tone engine, in-process) keeps the contract.
+func TestReferenceServerPassesEveryCheck(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts []speechtest.Option
+	}{
+		{"memory", nil},
+		{"sqlite", []speechtest.Option{speechtest.WithSQLite()}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := speechtest.NewServer(t, append(tt.opts, speechtest.WithKeys(keyA, keyB))...)
+			// Hold the two created tasks back for a few polls (one after a
+			// transient engine failure), so the lifecycle checks judge real
+			// sequences, not a task already COMPLETED at its first poll.
+			srv.NextTakesPolls(3)
+			srv.Next(speechtest.Script{Postpone: 1, Polls: 4})
+			rep := runSuite(t, srv.URL, fastOptions())
+			for _, c := range rep.Checks {
+				if c.Outcome != contract.OutcomePass {
+					t.Errorf("check %s: got %s, want pass: %v", c.Name, c.Outcome, c.Messages)
+				}
+			}
+			for _, m := range rep.Check("lifecycle.terminal").Messages {
+				if !strings.Contains(m, "→") {
+					t.Errorf("lifecycle.terminal: %q shows one status, want a sequence", m)
+				}
+			}
+			if t.Failed() || testing.Verbose() {
+				t.Logf("report:\n%s", textOf(t, rep))
+			}
+		})
+	}
+}
+
+func TestReferenceServerInOpenMode(t *testing.T) {
+	srv := speechtest.NewServer(t, speechtest.WithOpenMode())
+	opts := fastOptions()
+	opts.APIKey, opts.SecondKey = srv.Key, ""
+
+	strict := runSuite(t, srv.URL, opts)
+	if got, want := strict.Failed(), []string{"auth.result.wrong-key", "auth.create.wrong-key"}; !slices.Equal(got, want) {
+		t.Errorf("open mode without ExpectOpen: failed %v, want %v", got, want)
+	}
+
+	opts.ExpectOpen = true
+	open := runSuite(t, srv.URL, opts)
+	if !open.Passed() {
+		t.Errorf("open mode with ExpectOpen: failed %v, want none\n%s", open.Failed(), textOf(t, open))
+	}
+	if got := open.Check("isolation.second-key").Outcome; got != contract.OutcomePass {
+		t.Errorf("isolation.second-key in open mode: got %s, want pass (any key owns its own tasks)", got)
+	}
+}
+
+// The suite's documented extension statuses must be the reference server's.
+func TestExtensionStatusesMatchTheReferenceServer(t *testing.T) {
+	got, want := contract.ExtensionStatuses(), api.ExtensionStatuses()
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("contract.ExtensionStatuses() = %v, api.ExtensionStatuses() = %v; keep them equal", got, want)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The suite through the strict proxy in front of the reference server: the
+// proxy must not get in the way (every check passes) and must see nothing
+// wrong with the server's answers, while it logs the suite's deliberately
+// invalid requests.
+func TestSuiteThroughStrictProxy(t *testing.T) {
+	srv := speechtest.NewServer(t, speechtest.WithKeys(keyA, keyB))
+	up, _ := url.Parse(srv.URL)
+	var logs lockedBuffer
+	h, err := proxy.New(context.Background(), up, proxy.Options{Strict: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatalf("proxy.New: %v", err)
+	}
+	p := httptest.NewServer(h)
+	defer p.Close()
+
+	opts := fastOptions()
+	opts.PollTimeout = 20 * time.Second
+	rep := runSuite(t, p.URL, opts)
+	if !rep.Passed() {
+		t.Errorf("through the strict proxy: failed %v\n%s", rep.Failed(), textOf(t, rep))
+	}
+	out := logs.String()
+	if strings.Contains(out, "response violates") {
+		t.Errorf("proxy logged a response violation of the reference server:\n%s", out)
+	}
+	if !strings.Contains(out, "invalid request") || !strings.Contains(out, "request_id=") {
+		t.Errorf("proxy did not log the suite's invalid requests with request ids:\n%s", out)
+	}
+}

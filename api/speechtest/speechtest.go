@@ -1,0 +1,471 @@
+// Package speechtest starts the reference speech server in-process for
+// tests of code that calls Distribute.AI's asynchronous speech API:
+//
+//	srv := speechtest.NewServer(t)
+//	c, _ := client.New(client.WithBaseURL(srv.URL), client.WithAPIKey(srv.Key))
+//
+// The server is the real one (api, api/worker, api/results) on embedded
+// storage (memory by default, SQLite in t.TempDir() with WithSQLite), with
+// the tone engine instead of speech and a lifecycle tuned for tests: workers
+// poll every few milliseconds and a POSTPONED task is retried after
+// milliseconds, not seconds. It is closed when the test ends.
+//
+// Outcomes can be scripted for the next created task: srv.FailNext() ends it
+// in ERROR, srv.PostponeNext(n) makes its first n engine runs fail
+// transiently (POSTPONED, then retried), and srv.NextTakesPolls(n) keeps it
+// unfinished for its first n result calls and finished from the next one.
+package speechtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api"
+	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/engine"
+	"github.com/distributeai/asyncspeech/api/engine/tone"
+	"github.com/distributeai/asyncspeech/api/results"
+	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/memory"
+	"github.com/distributeai/asyncspeech/api/store/sqlite"
+	"github.com/distributeai/asyncspeech/api/worker"
+)
+
+// Server is a running reference server.
+type Server struct {
+	// URL is the base URL of the API (http://127.0.0.1:PORT).
+	URL string
+	// Key is a valid API key; with WithOpenMode any non-empty key works and
+	// Key is still one of them.
+	Key string
+	// Keys are all configured keys (nil in open mode).
+	Keys []string
+	// Store is the server's store, for assertions on stored tasks.
+	Store store.Store
+
+	scripts *scripts
+}
+
+type config struct {
+	keys    []string
+	open    bool
+	sqlite  bool
+	logger  *slog.Logger
+	workers int
+	delay   time.Duration
+	now     func() time.Time
+}
+
+// Option configures NewServer.
+type Option func(*config)
+
+// WithKeys configures the valid API keys (default: one random key, in
+// Server.Key).
+func WithKeys(keys ...string) Option {
+	return func(c *config) { c.keys = append([]string(nil), keys...) }
+}
+
+// WithOpenMode runs the server in open development mode: any non-empty key
+// is accepted and owns its own tasks.
+func WithOpenMode() Option { return func(c *config) { c.open = true } }
+
+// WithSQLite stores tasks in a SQLite file in t.TempDir() instead of memory.
+func WithSQLite() Option { return func(c *config) { c.sqlite = true } }
+
+// WithLogger sends the server's logs to l (default: discarded).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithEngineDelay makes every engine run take at least d, so tests can see
+// the PROCESSING status (default 0).
+func WithEngineDelay(d time.Duration) Option { return func(c *config) { c.delay = d } }
+
+// WithClock sets the clock the server and workers stamp tasks with (default
+// time.Now). Timers (polling, backoff) still run on real time.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// NewServer starts a reference server for the test and stops it (workers
+// first, then HTTP, then the store) when the test ends.
+func NewServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	cfg := &config{workers: 2}
+	for _, o := range opts {
+		o(cfg)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	s := &Server{}
+	switch {
+	case cfg.open:
+		s.Key = "speechtest-" + randomHex(8)
+	case len(cfg.keys) == 0:
+		s.Key = "speechtest-" + randomHex(16)
+		s.Keys = []string{s.Key}
+	default:
+		s.Key = cfg.keys[0]
+		s.Keys = cfg.keys
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var st store.Store
+	if cfg.sqlite {
+		sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "speechtest.db"))
+		if err != nil {
+			cancel()
+			t.Fatalf("speechtest: open SQLite store: %v", err)
+		}
+		st = sq
+	} else {
+		st = memory.New()
+	}
+	s.scripts = newScripts()
+	s.Store = st
+	tracked := &claimTracker{Store: st, scripts: s.scripts}
+
+	mux := http.NewServeMux()
+	hsrv := httptest.NewUnstartedServer(mux)
+	publicURL := "http://" + hsrv.Listener.Addr().String()
+	signer, err := results.NewSigner([]byte("speechtest-"+randomHex(16)), publicURL, time.Hour, results.WithNow(cfg.now))
+	if err != nil {
+		cancel()
+		t.Fatalf("speechtest: result signer: %v", err)
+	}
+	eng := &ScriptedEngine{Base: tone.New(tone.Options{Delay: cfg.delay, MaxDuration: time.Second}), scripts: s.scripts}
+	pool := worker.New(tracked, eng, worker.Options{
+		// One worker makes "the task being synthesized" unambiguous for the
+		// scripted engine (see claimTracker).
+		Workers:      1,
+		Lease:        10 * time.Second,
+		Timeout:      30 * time.Second,
+		MaxAttempts:  maxPostpones + 2,
+		Backoff:      worker.Backoff{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond},
+		PollInterval: 5 * time.Millisecond,
+		RequeueEvery: 50 * time.Millisecond,
+		StopGrace:    time.Second,
+		Now:          cfg.now,
+		Logger:       cfg.logger,
+		WorkerID:     "speechtest",
+	})
+	var authn *auth.Authenticator
+	if !cfg.open {
+		authn = auth.New(s.Keys)
+	}
+	apiSrv := api.New(st, api.Options{Links: signer, Notify: pool.Notify, Now: cfg.now, Logger: cfg.logger, NewID: s.scripts.newID})
+	h, err := api.NewHandler(apiSrv, api.HandlerOptions{Logger: cfg.logger, Auth: authn, StrictResponses: true})
+	if err != nil {
+		cancel()
+		t.Fatalf("speechtest: API handler: %v", err)
+	}
+	mux.Handle("/results/", results.Handler(st, signer, cfg.logger))
+	mux.Handle("/", s.scripts.countPolls(st, h))
+	hsrv.Start()
+	s.URL = hsrv.URL
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := pool.Run(ctx); err != nil {
+			t.Errorf("speechtest: worker pool: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		s.scripts.releaseAll()
+		cancel()
+		<-done
+		hsrv.Close()
+		if err := st.Close(); err != nil {
+			t.Errorf("speechtest: close store: %v", err)
+		}
+	})
+	return s
+}
+
+// maxPostpones bounds PostponeNext so the task still completes within the
+// worker's attempt limit.
+const maxPostpones = 5
+
+// FailNext makes the next created task end in ERROR (its engine run fails
+// permanently).
+func (s *Server) FailNext() { s.scripts.push(script{fail: true}) }
+
+// PostponeNext makes the first times engine runs of the next created task
+// fail transiently: it goes POSTPONED, is retried after a few milliseconds,
+// and completes on run times+1. times is capped at 5.
+func (s *Server) PostponeNext(times int) {
+	s.scripts.push(script{postpone: min(max(times, 0), maxPostpones)})
+}
+
+// NextTakesPolls keeps the next created task unfinished for its first n
+// result calls: its engine run waits for the n-th call, and call n+1 waits
+// (up to 10 s) until the task is finished, so it sees COMPLETED (or ERROR,
+// combined with FailNext-like scripts via Next).
+func (s *Server) NextTakesPolls(n int) { s.scripts.push(script{polls: max(n, 0)}) }
+
+// Script is an outcome for one task; combine fields with Next.
+type Script struct {
+	// Fail ends the task in ERROR.
+	Fail bool
+	// Postpone is the number of transient engine failures before it runs
+	// (capped at 5).
+	Postpone int
+	// Polls is the number of result calls that see it unfinished.
+	Polls int
+}
+
+// Next scripts the next created task.
+func (s *Server) Next(sc Script) {
+	s.scripts.push(script{fail: sc.Fail, postpone: min(max(sc.Postpone, 0), maxPostpones), polls: max(sc.Polls, 0)})
+}
+
+// ScriptedEngine wraps an engine (the tone engine in NewServer) and applies
+// the scripted outcome of the task being run, if it has one; unscripted
+// tasks go straight to Base.
+type ScriptedEngine struct {
+	Base    engine.Engine
+	scripts *scripts
+}
+
+// Name reports the wrapped engine's name, marked as scripted.
+func (e *ScriptedEngine) Name() string { return "scripted(" + e.Base.Name() + ")" }
+
+// Synthesize applies the script of the task the worker claimed last.
+func (e *ScriptedEngine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
+	b := e.scripts.current()
+	if b == nil {
+		return e.Base.Synthesize(ctx, req)
+	}
+	b.mu.Lock()
+	runs := b.runs
+	b.runs++
+	b.mu.Unlock()
+	if runs < b.s.postpone {
+		return engine.Audio{}, fmt.Errorf("speechtest: scripted transient failure %d of %d: %w", runs+1, b.s.postpone, engine.ErrUnavailable)
+	}
+	if b.s.polls > 0 {
+		select {
+		case <-b.released:
+		case <-ctx.Done():
+			return engine.Audio{}, fmt.Errorf("speechtest: waiting for %d polls: %w", b.s.polls, ctx.Err())
+		}
+	}
+	if b.s.fail {
+		return engine.Audio{}, errors.New("speechtest: scripted permanent failure")
+	}
+	return e.Base.Synthesize(ctx, req)
+}
+
+type script struct {
+	fail     bool
+	postpone int
+	polls    int
+}
+
+// binding is a script attached to a task id.
+type binding struct {
+	s        script
+	mu       sync.Mutex
+	runs     int
+	polls    int
+	released chan struct{} // closed when the task has been polled s.polls times
+	once     sync.Once
+}
+
+func (b *binding) release() { b.once.Do(func() { close(b.released) }) }
+
+// scripts holds pending scripts (for the next created tasks) and the
+// bindings of created tasks. Scripts attach to a task when its id is made,
+// before the task is stored, so a worker can never run it unscripted.
+type scripts struct {
+	mu      sync.Mutex
+	pending []script
+	byID    map[string]*binding
+	claimed string // id of the task the (single) worker claimed last
+}
+
+func newScripts() *scripts { return &scripts{byID: map[string]*binding{}} }
+
+func (s *scripts) push(sc script) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = append(s.pending, sc)
+}
+
+// newID is the server's task id generator: a UUIDv4 that takes the next
+// pending script with it.
+func (s *scripts) newID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	id := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) > 0 {
+		bd := &binding{s: s.pending[0], released: make(chan struct{})}
+		if bd.s.polls == 0 {
+			bd.release()
+		}
+		s.byID[id] = bd
+		s.pending = s.pending[1:]
+	}
+	return id, nil
+}
+
+func (s *scripts) lookup(id string) *binding {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byID[id]
+}
+
+func (s *scripts) setClaimed(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.claimed = id
+}
+
+func (s *scripts) current() *binding {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byID[s.claimed]
+}
+
+func (s *scripts) releaseAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.byID {
+		b.release()
+	}
+}
+
+// claimTracker is the store as the worker sees it: it notes which task the
+// worker claimed, so the scripted engine knows whose run it is (the engine
+// request carries no task id). With one worker the last claim is the run.
+type claimTracker struct {
+	store.Store
+	scripts *scripts
+}
+
+// Claim records the claimed task's id.
+func (c *claimTracker) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+	t, err := c.Store.Claim(ctx, opts)
+	if err == nil {
+		c.scripts.setClaimed(t.ID)
+	}
+	return t, err
+}
+
+// Subscribe passes the store's wake-ups through, so workers do not fall
+// back to polling.
+func (c *claimTracker) Subscribe(ctx context.Context) <-chan struct{} {
+	if n, ok := c.Store.(store.Notifier); ok {
+		return n.Subscribe(ctx)
+	}
+	ch := make(chan struct{})
+	go func() { <-ctx.Done(); close(ch) }()
+	return ch
+}
+
+// countPolls counts successful result calls of scripted tasks: the n-th
+// releases the task's engine run, and later ones wait until the task is
+// finished so they see its terminal status.
+func (s *scripts) countPolls(st store.Store, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/async/speech/result" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		_ = r.Body.Close()
+		if err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var req struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(body, &req)
+		b := s.lookup(strings.ToLower(req.ID))
+		if b == nil || b.s.polls == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		b.mu.Lock()
+		due := b.polls >= b.s.polls
+		b.mu.Unlock()
+		if due {
+			waitFinished(r.Context(), st, req.ID, auth.OwnerOf(auth.KeyFromHeader(r.Header.Get("Authorization"))))
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		if sw.status != http.StatusOK {
+			return
+		}
+		b.mu.Lock()
+		b.polls++
+		if b.polls >= b.s.polls {
+			b.release()
+		}
+		b.mu.Unlock()
+	})
+}
+
+// waitFinished waits (at most 10 s) until the owner's task is terminal.
+func waitFinished(ctx context.Context, st store.Store, id, owner string) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		t, err := st.Get(ctx, strings.ToLower(id), owner)
+		if err != nil || t.Status.Terminal() {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if !w.wrote {
+		w.status, w.wrote = status, true
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(p)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
