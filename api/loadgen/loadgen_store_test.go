@@ -9,11 +9,13 @@ package loadgen_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
+	"github.com/distributeai/asyncspeech/api/store/sqlite"
 )
 
 // benchStore names one Store implementation under benchmark.
@@ -26,6 +28,13 @@ type benchStore struct {
 func benchStores() []benchStore {
 	return []benchStore{
 		{"store=memory", func(*testing.B) store.Store { return memory.New() }},
+		{"store=sqlite", func(b *testing.B) store.Store {
+			st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "tasks.db"))
+			if err != nil {
+				b.Fatalf("sqlite.Open: %v", err)
+			}
+			return st
+		}},
 	}
 }
 
