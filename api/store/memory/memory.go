@@ -18,10 +18,13 @@ import (
 
 // Store is a goroutine-safe in-memory store.Store and store.Notifier.
 type Store struct {
-	mu     sync.Mutex
-	tasks  map[string]*entry
-	closed bool
-	hub    wake.Hub
+	mu    sync.Mutex
+	tasks map[string]*entry
+	// byStatus indexes tasks by status so that admission, claims and
+	// requeues scan only the tasks they can touch, not every finished one.
+	byStatus map[store.Status]map[string]*entry
+	closed   bool
+	hub      wake.Hub
 }
 
 type entry struct {
@@ -36,7 +39,18 @@ var (
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{tasks: make(map[string]*entry)}
+	s := &Store{tasks: make(map[string]*entry), byStatus: make(map[store.Status]map[string]*entry)}
+	for _, st := range store.Statuses {
+		s.byStatus[st] = make(map[string]*entry)
+	}
+	return s
+}
+
+// setStatus changes a task's status and keeps the index in step.
+func (s *Store) setStatus(e *entry, to store.Status) {
+	delete(s.byStatus[e.task.Status], e.task.ID)
+	e.task.Status = to
+	s.byStatus[to][e.task.ID] = e
 }
 
 // ms truncates t to the millisecond precision the durable stores keep, so
@@ -82,7 +96,7 @@ func (s *Store) Create(ctx context.Context, t store.Task) error {
 	if _, ok := s.tasks[t.ID]; ok {
 		return fmt.Errorf("create task %s: %w", t.ID, store.ErrExists)
 	}
-	s.tasks[t.ID] = &entry{task: store.Task{
+	e := &entry{task: store.Task{
 		ID:      t.ID,
 		Owner:   t.Owner,
 		Model:   t.Model,
@@ -90,6 +104,8 @@ func (s *Store) Create(ctx context.Context, t store.Task) error {
 		Status:  store.StatusCreated,
 		Created: ms(t.Created),
 	}}
+	s.tasks[t.ID] = e
+	s.byStatus[store.StatusCreated][t.ID] = e
 	s.hub.Signal()
 	return nil
 }
@@ -127,20 +143,20 @@ func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 	}
 	defer s.mu.Unlock()
 	now := ms(opts.Now)
-	queued := 0
+	queued := len(s.byStatus[store.StatusQueued])
 	active := make(map[string]int)
+	for _, st := range []store.Status{store.StatusQueued, store.StatusAssigned, store.StatusProcessing} {
+		for _, e := range s.byStatus[st] {
+			active[e.task.Owner]++
+		}
+	}
 	var cands []store.Task
-	for _, e := range s.tasks {
-		t := e.task
-		switch {
-		case t.Status == store.StatusQueued:
-			queued++
-			active[t.Owner]++
-		case t.Status.Leased():
-			active[t.Owner]++
-		case t.Status == store.StatusCreated,
-			t.Status == store.StatusPostponed && !t.NotBefore.After(now):
-			cands = append(cands, t)
+	for _, e := range s.byStatus[store.StatusCreated] {
+		cands = append(cands, e.task)
+	}
+	for _, e := range s.byStatus[store.StatusPostponed] {
+		if !e.task.NotBefore.After(now) {
+			cands = append(cands, e.task)
 		}
 	}
 	budget := len(cands)
@@ -160,9 +176,9 @@ func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 	}
 	picked := store.FairOrder(ac, active, budget)
 	for _, id := range picked {
-		t := &s.tasks[id].task
-		t.Status = store.StatusQueued
-		t.NotBefore = time.Time{}
+		e := s.tasks[id]
+		s.setStatus(e, store.StatusQueued)
+		e.task.NotBefore = time.Time{}
 	}
 	if len(picked) > 0 {
 		s.hub.Signal()
@@ -179,16 +195,17 @@ func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task,
 		return store.Task{}, err
 	}
 	defer s.mu.Unlock()
-	var best *store.Task
-	for _, e := range s.tasks {
-		if e.task.Status == store.StatusQueued && (best == nil || older(e.task, *best) < 0) {
-			best = &e.task
+	var be *entry
+	for _, e := range s.byStatus[store.StatusQueued] {
+		if be == nil || older(e.task, be.task) < 0 {
+			be = e
 		}
 	}
-	if best == nil {
+	if be == nil {
 		return store.Task{}, store.ErrNoTask
 	}
-	best.Status = store.StatusAssigned
+	s.setStatus(be, store.StatusAssigned)
+	best := &be.task
 	best.LeaseOwner = opts.Worker
 	best.LeaseUntil = ms(opts.LeaseUntil)
 	best.Attempts++
@@ -212,7 +229,7 @@ func (s *Store) move(ctx context.Context, id, worker string, to store.Status, ap
 	if err := store.CheckMove(id, e.task.Status, e.task.LeaseOwner, worker, to); err != nil {
 		return err
 	}
-	e.task.Status = to
+	s.setStatus(e, to)
 	apply(e)
 	return nil
 }
@@ -290,11 +307,13 @@ func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) 
 	defer s.mu.Unlock()
 	now = ms(now)
 	n := 0
-	for _, e := range s.tasks {
-		if e.task.Status.Leased() && e.task.LeaseUntil.Before(now) {
-			e.task.Status = store.StatusQueued
-			endLease(&e.task)
-			n++
+	for _, st := range []store.Status{store.StatusAssigned, store.StatusProcessing} {
+		for _, e := range s.byStatus[st] {
+			if e.task.LeaseUntil.Before(now) {
+				s.setStatus(e, store.StatusQueued)
+				endLease(&e.task)
+				n++
+			}
 		}
 	}
 	if n > 0 {
@@ -325,10 +344,13 @@ func (s *Store) DeleteFinishedBefore(ctx context.Context, t time.Time) (int, err
 	defer s.mu.Unlock()
 	t = ms(t)
 	n := 0
-	for id, e := range s.tasks {
-		if e.task.Status.Terminal() && e.task.Finished.Before(t) {
-			delete(s.tasks, id)
-			n++
+	for _, st := range []store.Status{store.StatusCompleted, store.StatusError} {
+		for id, e := range s.byStatus[st] {
+			if e.task.Finished.Before(t) {
+				delete(s.byStatus[st], id)
+				delete(s.tasks, id)
+				n++
+			}
 		}
 	}
 	return n, nil
@@ -342,10 +364,7 @@ func (s *Store) Counts(ctx context.Context) (map[store.Status]int, error) {
 	defer s.mu.Unlock()
 	c := make(map[store.Status]int, len(store.Statuses))
 	for _, st := range store.Statuses {
-		c[st] = 0
-	}
-	for _, e := range s.tasks {
-		c[e.task.Status]++
+		c[st] = len(s.byStatus[st])
 	}
 	return c, nil
 }
