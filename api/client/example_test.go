@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,33 @@ import (
 // Each example starts its own fake server (fakeAPI, in fake_test.go) so it
 // runs offline; a real program passes nothing and gets the vendor's server
 // and the key from DISTRIBUTE_API_KEY.
+
+// The whole asynchronous flow: text in, WAV file out.
+func Example() {
+	srv := newFakeAPI()
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	// A real program calls client.New() and leaves key and server to
+	// DISTRIBUTE_API_KEY and DISTRIBUTE_BASE_URL.
+	c, err := client.New(client.WithAPIKey("my-key"), client.WithBaseURL(srv.URL))
+	if err != nil {
+		log.Fatal(err)
+	}
+	task, err := c.Speak(ctx, client.CreateParams{Input: "Hello, world."})
+	if err == nil {
+		_, err = c.DownloadFile(ctx, task, filepath.Join(dir, "hello.wav"))
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "hello.wav"))
+	fmt.Println(task.Status, string(b[:4]))
+	// Output: COMPLETED RIFF
+}
 
 func ExampleNew() {
 	srv := newFakeAPI()
