@@ -1,0 +1,149 @@
+package daemon
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Roles a speechd process can take.
+const (
+	RoleAll    = "all"    // API and workers
+	RoleAPI    = "api"    // API only: accepts and answers tasks, runs no engine
+	RoleWorker = "worker" // workers only: runs tasks; serves results, health and metrics
+)
+
+// Config is everything speechd can be told; cmd/speechd fills it from flags
+// and environment. Zero values take the defaults of Default().
+type Config struct {
+	// Addr is the listen address; port 0 picks a free port.
+	Addr string
+	// PublicURL is the base of result URLs; empty means http://<bound addr>.
+	PublicURL string
+	// Data is the data directory (SQLite database, link secret).
+	Data string
+	// Store is "sqlite", "memory" or a postgres:// URL.
+	Store string
+	// Engine is auto, espeak, tone or openai.
+	Engine string
+	// OpenAIURL, OpenAIKey, OpenAIModel, OpenAIRawKey configure the openai engine.
+	OpenAIURL    string
+	OpenAIKey    string
+	OpenAIModel  string
+	OpenAIRawKey bool
+	// Keys are the accepted API keys; none (and no KeysFile) means open
+	// development mode.
+	Keys []string
+	// KeysFile holds more keys, one a line.
+	KeysFile string
+	// Role is all, api or worker.
+	Role string
+	// Workers is the number of concurrent engine runs.
+	Workers int
+	// Lease is how long a worker's claim on a task lasts without a heartbeat.
+	Lease time.Duration
+	// EngineTimeout bounds one engine run.
+	EngineTimeout time.Duration
+	// MaxAttempts bounds the claims of one task before it ends in ERROR.
+	MaxAttempts int
+	// QueueCapacity bounds QUEUED tasks (0 = unbounded); the rest wait as CREATED.
+	QueueCapacity int
+	// Retention deletes finished tasks this long after they finished (0 = keep).
+	Retention time.Duration
+	// LinkSecret signs result links; empty means generated once and kept
+	// under Data (random per process for the memory store).
+	LinkSecret string
+	// LinkTTL is how long a result link stays valid.
+	LinkTTL time.Duration
+	// MaxBodyBytes limits request bodies.
+	MaxBodyBytes int64
+	// RateLimit is requests per second per key (0 = off); RateBurst the bucket.
+	RateLimit float64
+	RateBurst int
+	// StrictResponses replaces a response that violates the spec with a 500.
+	StrictResponses bool
+	// HTTP server timeouts.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	// ShutdownTimeout bounds the drain of in-flight requests on shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// Default returns the configuration speechd runs with when told nothing.
+func Default() Config {
+	return Config{
+		Addr:              "127.0.0.1:8080",
+		Data:              "./speechd-data",
+		Store:             "sqlite",
+		Engine:            "auto",
+		Role:              RoleAll,
+		Workers:           runtime.NumCPU(),
+		Lease:             30 * time.Second,
+		EngineTimeout:     2 * time.Minute,
+		MaxAttempts:       5,
+		LinkTTL:           24 * time.Hour,
+		Retention:         7 * 24 * time.Hour,
+		MaxBodyBytes:      1 << 20,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ShutdownTimeout:   30 * time.Second,
+	}
+}
+
+// withDefaults fills zero fields from Default and checks the values.
+func (c Config) withDefaults() (Config, error) {
+	d := Default()
+	str := func(p *string, v string) {
+		if strings.TrimSpace(*p) == "" {
+			*p = v
+		}
+	}
+	dur := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	str(&c.Addr, d.Addr)
+	str(&c.Data, d.Data)
+	str(&c.Store, d.Store)
+	str(&c.Engine, d.Engine)
+	str(&c.Role, d.Role)
+	if c.Workers == 0 {
+		c.Workers = d.Workers
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = d.MaxAttempts
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	dur(&c.Lease, d.Lease)
+	dur(&c.EngineTimeout, d.EngineTimeout)
+	dur(&c.LinkTTL, d.LinkTTL)
+	dur(&c.ReadHeaderTimeout, d.ReadHeaderTimeout)
+	dur(&c.ReadTimeout, d.ReadTimeout)
+	dur(&c.WriteTimeout, d.WriteTimeout)
+	dur(&c.IdleTimeout, d.IdleTimeout)
+	dur(&c.ShutdownTimeout, d.ShutdownTimeout)
+
+	c.Role = strings.ToLower(strings.TrimSpace(c.Role))
+	switch c.Role {
+	case RoleAll, RoleAPI, RoleWorker:
+	default:
+		return c, fmt.Errorf("role %q: want all, api or worker", c.Role)
+	}
+	for name, v := range map[string]time.Duration{"lease": c.Lease, "engine timeout": c.EngineTimeout, "link TTL": c.LinkTTL, "retention": c.Retention, "shutdown timeout": c.ShutdownTimeout} {
+		if v < 0 {
+			return c, fmt.Errorf("%s %v: must not be negative", name, v)
+		}
+	}
+	if c.Workers < 0 || c.MaxAttempts < 0 || c.QueueCapacity < 0 || c.MaxBodyBytes < 0 || c.RateLimit < 0 || c.RateBurst < 0 {
+		return c, fmt.Errorf("workers, max attempts, queue capacity, body limit, rate limit and burst must not be negative")
+	}
+	return c, nil
+}

@@ -1,0 +1,298 @@
+// Package daemon wires speechd together: it opens the store, picks the
+// engine, starts the worker pool, mounts the API, result files, health and
+// metrics on one HTTP server, and shuts it all down gracefully. cmd/speechd
+// only turns flags and environment into a Config; everything here is
+// importable and tested.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api"
+	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/engine"
+	"github.com/distributeai/asyncspeech/api/engine/auto"
+	"github.com/distributeai/asyncspeech/api/engine/espeak"
+	"github.com/distributeai/asyncspeech/api/engine/openai"
+	"github.com/distributeai/asyncspeech/api/metrics"
+	"github.com/distributeai/asyncspeech/api/results"
+	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/memory"
+	"github.com/distributeai/asyncspeech/api/store/postgres"
+	"github.com/distributeai/asyncspeech/api/store/sqlite"
+	"github.com/distributeai/asyncspeech/api/validate"
+	"github.com/distributeai/asyncspeech/api/worker"
+)
+
+// SQLiteFile is the database file of the sqlite store under the data directory.
+const SQLiteFile = "speechd.db"
+
+// Daemon is one speechd process: an HTTP server and, unless its role is
+// api, a worker pool.
+type Daemon struct {
+	cfg       Config
+	log       *slog.Logger
+	st        store.Store
+	storeKind string
+	eng       engine.Engine
+	pool      *worker.Pool
+	metrics   *metrics.Metrics
+	gate      *api.Gate
+	ln        net.Listener
+	srv       *http.Server
+	publicURL string
+}
+
+// New builds a Daemon from cfg and binds its listener (so Addr is known
+// before Run). On error nothing is left open.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	cfg, err = cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("speechd config: %w", err)
+	}
+	d = &Daemon{cfg: cfg, log: logger, gate: &api.Gate{}}
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				_ = closers[i]()
+			}
+		}
+	}()
+
+	keys := append([]string(nil), cfg.Keys...)
+	if cfg.KeysFile != "" {
+		more, err := auth.ReadKeysFile(cfg.KeysFile)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, more...)
+	}
+	authn := auth.New(keys)
+
+	if d.st, d.storeKind, err = openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	closers = append(closers, d.st.Close)
+
+	secret, err := linkSecret(cfg, d.storeKind, logger)
+	if err != nil {
+		return nil, err
+	}
+
+	if d.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	closers = append(closers, d.ln.Close)
+	d.publicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if d.publicURL == "" {
+		d.publicURL = "http://" + d.Addr()
+	}
+	signer, err := results.NewSigner(secret, d.publicURL, cfg.LinkTTL)
+	if err != nil {
+		return nil, fmt.Errorf("result links: %w", err)
+	}
+
+	d.metrics = metrics.New(d.st, 2*time.Second, logger)
+	var notify func()
+	if cfg.Role != RoleAPI {
+		if d.eng, err = newEngine(cfg, logger); err != nil {
+			return nil, err
+		}
+		d.pool = worker.New(d.st, d.eng, worker.Options{
+			Workers:       cfg.Workers,
+			Lease:         cfg.Lease,
+			Timeout:       cfg.EngineTimeout,
+			MaxAttempts:   cfg.MaxAttempts,
+			QueueCapacity: cfg.QueueCapacity,
+			Retention:     cfg.Retention,
+			Logger:        logger,
+			OnTransition:  func(_ string, to store.Status) { d.metrics.ObserveTransition(to) },
+			OnEngine:      d.metrics.ObserveEngine,
+		})
+		notify = d.pool.Notify
+	}
+
+	srv := api.New(d.st, api.Options{Links: signer, Notify: notify, Logger: logger})
+	apiHandler, err := api.NewHandler(srv, api.HandlerOptions{
+		Logger:          logger,
+		Auth:            authn,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		RateLimit:       cfg.RateLimit,
+		RateBurst:       cfg.RateBurst,
+		StrictResponses: cfg.StrictResponses,
+		Gate:            d.gate,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Routes outside the spec are served beside the API handler, not under
+	// its spec validator.
+	side := func(h http.Handler) http.Handler {
+		return api.RequestLog(logger, api.Recover(logger, d.gate.Middleware(logger, h)))
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/results/", side(results.Handler(d.st, signer, logger)))
+	mux.Handle("GET /healthz", side(http.HandlerFunc(d.healthz)))
+	mux.Handle("GET /readyz", side(http.HandlerFunc(d.readyz)))
+	mux.Handle("GET /metrics", side(d.metrics.Handler()))
+	if cfg.Role == RoleWorker {
+		mux.Handle("/", side(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			validate.WriteMessage(w, http.StatusNotFound, "this node runs workers only (--role worker); send API calls to an api or all node")
+		})))
+	} else {
+		mux.Handle("/", apiHandler)
+	}
+	d.srv = &http.Server{
+		Handler:           d.metrics.Middleware(mux),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	if authn.Open() {
+		logger.Warn("OPEN DEVELOPMENT MODE: no API keys configured (--keys, --keys-file); any non-empty key is accepted and owns its own tasks")
+	} else {
+		logger.Info("API keys configured", "keys", authn.Keys())
+	}
+	return d, nil
+}
+
+// Addr returns the bound listen address, host:port, with the real port.
+func (d *Daemon) Addr() string { return d.ln.Addr().String() }
+
+// URL returns http://Addr().
+func (d *Daemon) URL() string { return "http://" + d.Addr() }
+
+// PublicURL returns the base of the result URLs this daemon hands out.
+func (d *Daemon) PublicURL() string { return d.publicURL }
+
+// EngineName returns the engine's name ("" for role api).
+func (d *Daemon) EngineName() string {
+	if d.eng == nil {
+		return ""
+	}
+	return d.eng.Name()
+}
+
+// Store returns the daemon's store (for tests and embedding).
+func (d *Daemon) Store() store.Store { return d.st }
+
+// Run serves until ctx ends, then shuts down gracefully: new requests get
+// 503, in-flight ones finish (up to ShutdownTimeout), then the workers stop
+// (letting running engine jobs finish within their grace) and the store is
+// closed. A clean shutdown returns nil. Run may be called once.
+func (d *Daemon) Run(ctx context.Context) error {
+	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPool()
+	// poolDone stays nil (never ready) without a pool (role api).
+	var poolDone chan error
+	if d.pool != nil {
+		poolDone = make(chan error, 1)
+		go func() { poolDone <- d.pool.Run(poolCtx) }()
+	}
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- d.srv.Serve(d.ln) }()
+	d.log.Info("listening on "+d.URL(), "role", d.cfg.Role, "store", d.storeKind, "engine", d.EngineName(), "public_url", d.publicURL)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		d.log.Info("shutting down: draining in-flight requests", "timeout", d.cfg.ShutdownTimeout)
+	case err := <-serveDone:
+		runErr = fmt.Errorf("http server: %w", err)
+	case err := <-poolDone:
+		runErr = err
+		if runErr == nil {
+			runErr = errors.New("worker pool stopped unexpectedly")
+		}
+		poolDone = nil
+	}
+
+	d.gate.Close()
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := d.srv.Shutdown(shutCtx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("drain http requests: %w", err)
+	}
+	stopPool()
+	if poolDone != nil {
+		if err := <-poolDone; err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	if err := d.st.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("close store: %w", err)
+	}
+	if runErr == nil {
+		d.log.Info("stopped cleanly")
+	}
+	return runErr
+}
+
+func openStore(ctx context.Context, cfg Config) (store.Store, string, error) {
+	switch s := strings.TrimSpace(cfg.Store); {
+	case s == "memory":
+		return memory.New(), "memory", nil
+	case s == "sqlite":
+		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+			return nil, "", fmt.Errorf("data directory %s: %w", cfg.Data, err)
+		}
+		st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, SQLiteFile))
+		if err != nil {
+			return nil, "", err
+		}
+		return st, "sqlite", nil
+	case strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://"):
+		st, err := postgres.Open(ctx, s)
+		if err != nil {
+			return nil, "", err
+		}
+		return st, "postgres", nil
+	default:
+		return nil, "", fmt.Errorf("store %q: want sqlite, memory or a postgres:// URL", redactURL(s))
+	}
+}
+
+// redactURL keeps a password in a store URL out of error messages.
+func redactURL(s string) string {
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		if scheme := strings.Index(s, "://"); scheme >= 0 && scheme < at {
+			return s[:scheme+3] + "…" + s[at:]
+		}
+	}
+	return s
+}
+
+func newEngine(cfg Config, log *slog.Logger) (engine.Engine, error) {
+	opts := auto.Options{
+		Espeak: espeak.Options{Timeout: cfg.EngineTimeout},
+		OpenAI: openai.Options{BaseURL: cfg.OpenAIURL, APIKey: cfg.OpenAIKey, Model: cfg.OpenAIModel, RawKey: cfg.OpenAIRawKey},
+	}
+	choice, err := auto.Resolve(cfg.Engine, opts)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := auto.New(cfg.Engine, opts)
+	if err != nil {
+		return nil, fmt.Errorf("engine %s: %w", cfg.Engine, err)
+	}
+	log.Info("speech engine: "+choice.Reason, "engine", eng.Name())
+	return eng, nil
+}
