@@ -121,8 +121,8 @@ func BenchmarkLifecycle(b *testing.B) {
 			}
 			b.StopTimer()
 			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(lat[len(lat)/2])/float64(time.Millisecond), "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100])/float64(time.Millisecond), "p99-ms")
 		})
 	}
 }

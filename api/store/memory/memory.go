@@ -150,29 +150,54 @@ func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 			active[e.task.Owner]++
 		}
 	}
-	var cands []store.Task
+	budget := -1 // unbounded
+	if opts.Limit > 0 {
+		budget = opts.Limit
+	}
+	if opts.Capacity > 0 {
+		free := opts.Capacity - queued
+		if free <= 0 {
+			return 0, nil // full (or over a lowered capacity)
+		}
+		if budget < 0 || free < budget {
+			budget = free
+		}
+	}
+	// An owner can receive at most budget tasks, so keep only each owner's
+	// budget oldest candidates (a sorted, bounded list): a deep backlog costs
+	// one pass over it, not a sort.
+	perOwner := make(map[string][]*entry)
+	add := func(e *entry) {
+		l := perOwner[e.task.Owner]
+		if budget > 0 && len(l) == budget && older(e.task, l[len(l)-1].task) >= 0 {
+			return
+		}
+		i, _ := slices.BinarySearchFunc(l, e, func(a, b *entry) int { return older(a.task, b.task) })
+		l = slices.Insert(l, i, e)
+		if budget > 0 && len(l) > budget {
+			l = l[:budget]
+		}
+		perOwner[e.task.Owner] = l
+	}
 	for _, e := range s.byStatus[store.StatusCreated] {
-		cands = append(cands, e.task)
+		add(e)
 	}
 	for _, e := range s.byStatus[store.StatusPostponed] {
 		if !e.task.NotBefore.After(now) {
-			cands = append(cands, e.task)
+			add(e)
 		}
 	}
-	budget := len(cands)
-	if opts.Limit > 0 {
-		budget = min(budget, opts.Limit)
+	var cands []*entry
+	for _, l := range perOwner {
+		cands = append(cands, l...)
 	}
-	if opts.Capacity > 0 {
-		budget = min(budget, opts.Capacity-queued)
+	if budget < 0 {
+		budget = len(cands)
 	}
-	if budget <= 0 {
-		return 0, nil
-	}
-	slices.SortFunc(cands, older)
+	slices.SortFunc(cands, func(a, b *entry) int { return older(a.task, b.task) })
 	ac := make([]store.AdmitCandidate, len(cands))
-	for i, t := range cands {
-		ac[i] = store.AdmitCandidate{ID: t.ID, Owner: t.Owner, Created: t.Created}
+	for i, e := range cands {
+		ac[i] = store.AdmitCandidate{ID: e.task.ID, Owner: e.task.Owner, Created: e.task.Created}
 	}
 	picked := store.FairOrder(ac, active, budget)
 	for _, id := range picked {

@@ -19,6 +19,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -90,6 +93,12 @@ const SchemaVersion = 1
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite store: invalid database path %q", path)
+	}
+	// SQLite's own message for a missing directory is "out of memory".
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("sqlite store: data directory of %s: %w", path, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("sqlite store: data directory of %s: not a directory", path)
 	}
 	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
 	if err != nil {
@@ -317,8 +326,7 @@ func (s *Store) Get(ctx context.Context, id, owner string) (store.Task, error) {
 }
 
 // Admit moves CREATED and due POSTPONED tasks to QUEUED, fairly across
-// owners (store.FairOrder). Each owner contributes at most budget
-// candidates, so the scan stays bounded by the budget per owner.
+// owners (store.FairOrder).
 func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -370,38 +378,42 @@ func admit(ctx context.Context, tx *sql.Tx, opts store.AdmitOptions) (int, error
 	}
 	if opts.Capacity > 0 {
 		free := opts.Capacity - queued
+		if free <= 0 {
+			return 0, nil // full (or over a lowered capacity)
+		}
 		if budget < 0 || free < budget {
 			budget = free
 		}
 	}
-	if budget == 0 || budget < -1 {
-		return 0, nil
-	}
-	rows, err = tx.QueryContext(ctx, `SELECT id, owner, created_ms FROM (
-			SELECT id, owner, created_ms,
-				ROW_NUMBER() OVER (PARTITION BY owner ORDER BY created_ms, id) AS rn
-			FROM tasks
-			WHERE status = ? OR (status = ? AND not_before_ms <= ?)
-		) WHERE ? < 0 OR rn <= ? ORDER BY created_ms, id`,
-		store.StatusCreated, store.StatusPostponed, toMS(opts.Now), budget, budget)
+	// Each owner can receive at most budget tasks, so only the budget oldest
+	// CREATED tasks of each owner are read: owners are found with a loose
+	// index scan (one seek per owner) and each owner's oldest tasks with a
+	// LIMIT on the (status, owner, created_ms, id) index. A deep backlog
+	// therefore costs an admission pass almost nothing.
+	cands, err := queryCandidates(ctx, tx, `WITH RECURSIVE owners(owner) AS (
+			SELECT (SELECT min(owner) FROM tasks WHERE status = ?1)
+			UNION ALL
+			SELECT (SELECT min(owner) FROM tasks WHERE status = ?1 AND owner > owners.owner)
+			FROM owners WHERE owners.owner IS NOT NULL
+		)
+		SELECT t.id, t.owner, t.created_ms FROM owners JOIN tasks t ON t.id IN (
+			SELECT id FROM tasks WHERE status = ?1 AND owner = owners.owner ORDER BY created_ms, id LIMIT ?2)
+		WHERE owners.owner IS NOT NULL`, store.StatusCreated, budget)
 	if err != nil {
 		return 0, err
 	}
-	var cands []store.AdmitCandidate
-	for rows.Next() {
-		var c store.AdmitCandidate
-		var created int64
-		if err := rows.Scan(&c.ID, &c.Owner, &created); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		c.Created = fromMS(created)
-		cands = append(cands, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	due, err := queryCandidates(ctx, tx, `SELECT id, owner, created_ms FROM tasks WHERE status = ? AND not_before_ms <= ?`,
+		store.StatusPostponed, toMS(opts.Now))
+	if err != nil {
 		return 0, err
 	}
+	cands = append(cands, due...)
+	slices.SortFunc(cands, func(a, b store.AdmitCandidate) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	if budget < 0 {
 		budget = len(cands)
 	}
@@ -420,6 +432,25 @@ func admit(ctx context.Context, tx *sql.Tx, opts store.AdmitOptions) (int, error
 		}
 	}
 	return len(picked), nil
+}
+
+func queryCandidates(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]store.AdmitCandidate, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cands []store.AdmitCandidate
+	for rows.Next() {
+		var c store.AdmitCandidate
+		var created int64
+		if err := rows.Scan(&c.ID, &c.Owner, &created); err != nil {
+			return nil, err
+		}
+		c.Created = fromMS(created)
+		cands = append(cands, c)
+	}
+	return cands, rows.Err()
 }
 
 // Claim takes the oldest QUEUED task in one UPDATE ... RETURNING statement,

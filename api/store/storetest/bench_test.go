@@ -55,3 +55,56 @@ func BenchmarkCreate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAdmitBacklog measures one admission pass plus one claim while
+// 10 000 tasks from 16 owners wait as CREATED behind a queue of one: the
+// cost the admitter pays per task when the queue is full.
+func BenchmarkAdmitBacklog(b *testing.B) {
+	const backlog = 10_000
+	backends := map[string]func(b *testing.B) store.Store{
+		"memory": func(b *testing.B) store.Store { return memory.New() },
+		"sqlite": func(b *testing.B) store.Store {
+			s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "tasks.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		},
+	}
+	for _, name := range []string{"memory", "sqlite"} {
+		b.Run(name, func(b *testing.B) {
+			s := backends[name](b)
+			defer s.Close()
+			ctx := context.Background()
+			created := time.UnixMilli(1_800_000_000_000)
+			fill := func(n int) {
+				errs := make(chan error, n)
+				for i := range n {
+					go func() {
+						errs <- s.Create(ctx, storetest.NewTask(storetest.Owner(fmt.Sprint("o", i%16)), created.Add(time.Duration(i)*time.Millisecond)))
+					}()
+				}
+				for range n {
+					if err := <-errs; err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			fill(backlog)
+			b.ResetTimer()
+			for i := range b.N {
+				if i > 0 && i%backlog == 0 {
+					b.StopTimer()
+					fill(backlog)
+					b.StartTimer()
+				}
+				if n, err := s.Admit(ctx, store.AdmitOptions{Now: created, Capacity: 1, Limit: 256}); err != nil || n != 1 {
+					b.Fatalf("Admit: got %d, %v, want 1", n, err)
+				}
+				if _, err := s.Claim(ctx, store.ClaimOptions{Worker: "w", Now: created, LeaseUntil: created.Add(time.Hour)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

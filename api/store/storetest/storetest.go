@@ -264,6 +264,11 @@ func testAdmitCapacity(t *testing.T, s store.Store) {
 	mustClaim(t, s, "w1", at(time.Second))
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second), Capacity: 3}, 1)
 	wantStatus(t, s, tks[3], store.StatusQueued)
+	// A capacity below what is already queued (lowered at a restart)
+	// admits nothing rather than treating the shortfall as "unbounded".
+	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second), Capacity: 1}, 0)
+	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second), Capacity: 2, Limit: 5}, 0)
+	wantStatus(t, s, tks[4], store.StatusCreated)
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second), Limit: 1}, 1)
 	wantStatus(t, s, tks[4], store.StatusQueued)
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second)}, 0)
