@@ -1,0 +1,93 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/daemon"
+	"github.com/distributeai/asyncspeech/api/engine/auto"
+)
+
+// envName is the environment variable of a flag: SPEECHD_ and the name in
+// capitals, - as _.
+func envName(flagName string) string {
+	return "SPEECHD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseConfig reads flags, then fills every flag not given on the command
+// line from its environment variable.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (daemon.Config, logOptions, error) {
+	def := daemon.Default()
+	cfg := def
+	lo := logOptions{format: "text", level: "info"}
+	var keys string
+	fs := flag.NewFlagSet("speechd", flag.ContinueOnError)
+	fs.SetOutput(out)
+
+	fs.StringVar(&cfg.Addr, "addr", def.Addr, "listen address (port 0 picks a free port)")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "base of the result URLs handed out (default http://<bound addr>)")
+	fs.StringVar(&cfg.Data, "data", def.Data, "data directory of the sqlite store and the link secret")
+	fs.StringVar(&cfg.Store, "store", def.Store, "sqlite, memory, or a postgres:// URL")
+	fs.StringVar(&cfg.Engine, "engine", def.Engine, "speech engine: "+strings.Join(auto.Names(), ", "))
+	fs.StringVar(&keys, "keys", "", "comma-separated API keys (none, and no --keys-file: open development mode)")
+	fs.StringVar(&cfg.KeysFile, "keys-file", "", "file of API keys, one a line")
+	fs.StringVar(&cfg.Role, "role", def.Role, "api, worker or all")
+	fs.IntVar(&cfg.Workers, "workers", def.Workers, "concurrent engine runs")
+	fs.DurationVar(&cfg.Lease, "lease", def.Lease, "how long a worker's claim lasts without a heartbeat")
+	fs.DurationVar(&cfg.EngineTimeout, "engine-timeout", def.EngineTimeout, "time limit of one engine run")
+	fs.IntVar(&cfg.MaxAttempts, "max-attempts", def.MaxAttempts, "claims of a task before it ends in ERROR")
+	fs.IntVar(&cfg.QueueCapacity, "queue-capacity", 0, "most tasks QUEUED at once; more wait as CREATED (0 = unbounded)")
+	fs.DurationVar(&cfg.Retention, "retention", def.Retention, "delete finished tasks and audio this long after they finish (0 = keep)")
+	fs.StringVar(&cfg.LinkSecret, "link-secret", "", "secret that signs result links, same on every node (default: generated under --data)")
+	fs.DurationVar(&cfg.LinkTTL, "link-ttl", def.LinkTTL, "lifetime of a result link")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body", def.MaxBodyBytes, "request body limit in bytes (413 beyond)")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second per API key (429 beyond; 0 = off)")
+	fs.IntVar(&cfg.RateBurst, "rate-burst", 0, "rate limit burst (default the rate, at least 1)")
+	fs.BoolVar(&cfg.StrictResponses, "strict-responses", false, "replace a response that violates openapi.json with a 500 (violations are logged either way)")
+	fs.StringVar(&cfg.OpenAIURL, "openai-url", "", "base URL of the OpenAI-compatible speech server (--engine openai)")
+	fs.StringVar(&cfg.OpenAIKey, "openai-key", "", "API key of that server")
+	fs.StringVar(&cfg.OpenAIModel, "openai-model", "", "upstream model name sent for Chatterbox")
+	fs.BoolVar(&cfg.OpenAIRawKey, "openai-raw-key", false, "send the openai key without Bearer")
+	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", def.ReadHeaderTimeout, "HTTP read header timeout")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", def.ReadTimeout, "HTTP read timeout")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", def.WriteTimeout, "HTTP write timeout")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", def.IdleTimeout, "HTTP keep-alive idle timeout")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "how long shutdown waits for in-flight requests")
+	fs.StringVar(&lo.format, "log-format", lo.format, "text or json")
+	fs.StringVar(&lo.level, "log-level", lo.level, "debug, info, warn or error")
+
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: speechd [flags]\n\nThe reference server of the asynchronous speech API. Every flag also reads\nSPEECHD_<FLAG> from the environment (--public-url: SPEECHD_PUBLIC_URL); flags win.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, lo, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, lo, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || envErr != nil {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("environment %s=%q: %w", envName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return cfg, lo, envErr
+	}
+	cfg.Keys = auth.ParseKeys(keys)
+	if cfg.Workers < 0 || cfg.MaxBodyBytes <= 0 {
+		return cfg, lo, fmt.Errorf("--workers must not be negative and --max-body must be positive")
+	}
+	return cfg, lo, nil
+}

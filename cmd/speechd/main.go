@@ -1,0 +1,64 @@
+// Command speechd is the reference server of the asynchronous speech API:
+// the vendor's two operations, a durable queue, workers, a speech engine and
+// result files. It only turns flags and environment into a daemon.Config
+// and runs it; the wiring lives in package api/daemon.
+//
+// Every flag also reads an environment variable, SPEECHD_ followed by the
+// flag name in capitals with - as _ (--public-url: SPEECHD_PUBLIC_URL); a
+// flag on the command line wins. SIGINT or SIGTERM drains in-flight requests
+// and exits 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/distributeai/asyncspeech/api/daemon"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run parses args and environment, then serves until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, lo, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "speechd: %v\n", err)
+		return exitUsage
+	}
+	logger, err := newLogger(lo, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "speechd: %v\n", err)
+		return exitUsage
+	}
+	d, err := daemon.New(ctx, cfg, logger)
+	if err != nil {
+		logger.Error("cannot start", "error", err)
+		return exitError
+	}
+	if err := d.Run(ctx); err != nil {
+		logger.Error("stopped with an error", "error", err)
+		return exitError
+	}
+	return exitOK
+}
