@@ -50,7 +50,7 @@ type Options struct {
 	// Lease is how long a claim stays valid without a heartbeat (default 30s).
 	Lease time.Duration
 	// HeartbeatEvery is how often a running task's lease is extended
-	// (default Lease/3).
+	// (default, and used whenever it is not shorter than Lease: Lease/3).
 	HeartbeatEvery time.Duration
 	// Timeout bounds one engine run (default 2m). A run that times out counts
 	// as a transient failure.
@@ -113,7 +113,9 @@ func (o Options) withDefaults() Options {
 		o.Workers = 2
 	}
 	def(&o.Lease, 30*time.Second)
-	def(&o.HeartbeatEvery, o.Lease/3)
+	if o.HeartbeatEvery <= 0 || o.HeartbeatEvery >= o.Lease {
+		o.HeartbeatEvery = o.Lease / 3 // a heartbeat must land before the lease ends
+	}
 	def(&o.Timeout, 2*time.Minute)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
