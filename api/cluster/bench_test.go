@@ -9,6 +9,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // read the SQLite node's progress
+
+	"github.com/distributeai/asyncspeech/api/daemon"
 )
 
 // BenchmarkCluster measures tasks per second created and completed by
@@ -29,7 +31,7 @@ func BenchmarkCluster(b *testing.B) {
 		n := start(b, c.bin, "sqlite", c.env,
 			"--addr", "127.0.0.1:0", "--store", "sqlite", "--data", data,
 			"--engine", "tone", "--role", "all", "--workers", "4", "--keys", apiKey)
-		db, err := sql.Open("sqlite", "file:"+filepath.Join(data, sqliteFile)+"?mode=ro&_pragma=busy_timeout(5000)")
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(data, daemon.SQLiteFile)+"?mode=ro&_pragma=busy_timeout(5000)")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -56,9 +58,6 @@ func BenchmarkCluster(b *testing.B) {
 }
 
 const benchClusterTasks = 1000
-
-// sqliteFile is the database file speechd keeps under --data.
-const sqliteFile = "speechd.db"
 
 func benchNodes(b *testing.B, c *cluster, nodes []*node, completed func(context.Context) (int, error)) {
 	b.Helper()
