@@ -247,7 +247,11 @@ func TestClusterFailover(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	victim.kill()
-	// What the victim held at its death: leased rows nobody extends any more.
+	// A COMMIT the victim sent just before SIGKILL still lands on the
+	// server, so give in-flight transactions a moment; after that the
+	// leased rows are frozen until their lease expires (nobody else works
+	// yet), and they are exactly what the victim held at its death.
+	time.Sleep(500 * time.Millisecond)
 	held := leasedIDs(ctx, t, c)
 	if len(held) == 0 {
 		t.Fatalf("victim held no task when killed (all %d done already?); make tasks slower", total)
