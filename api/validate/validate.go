@@ -58,6 +58,7 @@ type Options struct {
 type Validator struct {
 	doc     *openapi3.T
 	routes  map[string]*routers.Route // "METHOD /path" → route
+	fast    map[*routers.Route]*fastRoute
 	methods map[string][]string       // "/path" → documented methods
 	filter  *openapi3filter.Options
 	strict  bool
@@ -85,6 +86,7 @@ func New(ctx context.Context, opts Options) (*Validator, error) {
 	v := &Validator{
 		doc:     doc,
 		routes:  map[string]*routers.Route{},
+		fast:    map[*routers.Route]*fastRoute{},
 		methods: map[string][]string{},
 		filter: &openapi3filter.Options{
 			// Authentication is the server's job (api/auth); the validator
@@ -112,9 +114,9 @@ func New(ctx context.Context, opts Options) (*Validator, error) {
 		}
 		for method, op := range item.Operations() {
 			op.Security = nil
-			v.routes[method+" "+path] = &routers.Route{
-				Spec: doc, Path: path, PathItem: item, Method: method, Operation: op,
-			}
+			rt := &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
+			v.routes[method+" "+path] = rt
+			v.fast[rt] = compileRoute(op)
 			v.methods[path] = append(v.methods[path], method)
 		}
 		slices.Sort(v.methods[path])
@@ -159,8 +161,15 @@ func (v *Validator) ValidateRequest(ctx context.Context, r *http.Request) (*rout
 	if rt == nil {
 		return nil, &RequestError{Status: status, Message: msg}
 	}
-	if rerr := precheckBody(r); rerr != nil {
+	data, rerr := precheckBody(r)
+	if rerr != nil {
 		return rt, rerr
+	}
+	if fr := v.fast[rt]; fr != nil && fr.request != nil && len(data) > 0 && mediaType(r.Header) == "application/json" && fr.request.accepts(data) {
+		return rt, nil
+	}
+	if len(data) > 0 && !json.Valid(data) {
+		return rt, &RequestError{Status: http.StatusBadRequest, Message: "request body is not valid JSON"}
 	}
 	in := &openapi3filter.RequestValidationInput{Request: r, Route: rt, Options: v.filter}
 	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
@@ -173,35 +182,42 @@ func (v *Validator) ValidateRequest(ctx context.Context, r *http.Request) (*rout
 // through or misreport: text that is not UTF-8 (encoding/json would silently
 // turn it into U+FFFD) and trailing data after the JSON value (its decoder
 // stops at the first value). The body is put back for the next reader.
-func precheckBody(r *http.Request) *RequestError {
+func precheckBody(r *http.Request) ([]byte, *RequestError) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil
+		return nil, nil
 	}
 	data, err := io.ReadAll(r.Body)
 	_ = r.Body.Close()
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return &RequestError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), Err: err}
+			return nil, &RequestError{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), Err: err}
 		}
-		return &RequestError{Status: http.StatusBadRequest, Message: "request body could not be read", Err: err}
+		return nil, &RequestError{Status: http.StatusBadRequest, Message: "request body could not be read", Err: err}
 	}
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	r.ContentLength = int64(len(data))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 	if len(data) == 0 {
-		return nil // the schema check reports a missing required body
+		return nil, nil // the schema check reports a missing required body
 	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); !isJSON(mt) {
-		return nil // the content-type check below reports it
+	if !isJSON(mediaType(r.Header)) {
+		return nil, nil // the content-type check reports it
 	}
 	if !utf8.Valid(data) {
-		return &RequestError{Status: http.StatusBadRequest, Message: "request body is not valid UTF-8"}
+		return nil, &RequestError{Status: http.StatusBadRequest, Message: "request body is not valid UTF-8"}
 	}
-	if !json.Valid(data) {
-		return &RequestError{Status: http.StatusBadRequest, Message: "request body is not valid JSON"}
+	// JSON syntax is checked by the fast path, or by json.Valid after it.
+	return data, nil
+}
+
+func mediaType(h http.Header) string {
+	ct := h.Get("Content-Type")
+	if ct == "application/json" {
+		return ct // the common case, without parsing
 	}
-	return nil
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt
 }
 
 func isJSON(mediaType string) bool {
@@ -308,6 +324,11 @@ func (v *Validator) response(ctx context.Context, req *http.Request, rt *routers
 	if op == "" {
 		op = rt.Method + " " + rt.Path
 	}
+	if fr := v.fast[rt]; fr != nil {
+		if n := fr.responses[status]; n != nil && mediaType(header) == "application/json" && utf8.Valid(body) && n.accepts(body) {
+			return nil
+		}
+	}
 	if rt.Operation.Responses.Status(status) == nil && rt.Operation.Responses.Default() == nil && v.ext[status] {
 		if err := messageBody(header, body); err != nil {
 			return &ResponseError{Operation: op, Status: status, Reason: err.Error(), Err: err}
@@ -343,7 +364,7 @@ func (v *Validator) response(ctx context.Context, req *http.Request, rt *routers
 // messageBody checks the shape of an extension response: a JSON object
 // holding exactly one string, message.
 func messageBody(header http.Header, body []byte) error {
-	if mt, _, _ := mime.ParseMediaType(header.Get("Content-Type")); mt != "application/json" {
+	if mediaType(header) != "application/json" {
 		return fmt.Errorf("content type %q, want application/json", header.Get("Content-Type"))
 	}
 	var m map[string]any
