@@ -59,7 +59,7 @@ type Validator struct {
 	doc     *openapi3.T
 	routes  map[string]*routers.Route // "METHOD /path" → route
 	fast    map[*routers.Route]*fastRoute
-	methods map[string][]string       // "/path" → documented methods
+	methods map[string][]string // "/path" → documented methods
 	filter  *openapi3filter.Options
 	strict  bool
 	forward bool
