@@ -71,10 +71,10 @@ func benchBackends() []struct {
 	}
 }
 
-func runBenchPool(b *testing.B, st store.Store, done *completions) *worker.Pool {
+func runBenchPool(b *testing.B, st store.Store, done *completions, workers int) *worker.Pool {
 	b.Helper()
 	p := worker.New(st, zeroEngine{}, worker.Options{
-		Workers:      2,
+		Workers:      workers,
 		PollInterval: time.Second, // wake-ups come from Notify and the store
 		Logger:       quietLogger(),
 		OnTransition: done.on,
@@ -100,7 +100,7 @@ func BenchmarkLifecycle(b *testing.B) {
 			st := be.open(b)
 			defer st.Close()
 			done := &completions{waiting: make(map[string]chan struct{})}
-			p := runBenchPool(b, st, done)
+			p := runBenchPool(b, st, done, 2)
 			owner := storetest.Owner("bench")
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
@@ -128,14 +128,14 @@ func BenchmarkLifecycle(b *testing.B) {
 }
 
 // BenchmarkThroughput measures tasks per second from Create to COMPLETED
-// with a zero-cost engine and 64 concurrent submitters.
+// with a zero-cost engine, 64 concurrent submitters and 8 workers.
 func BenchmarkThroughput(b *testing.B) {
 	for _, be := range benchBackends() {
 		b.Run(be.name, func(b *testing.B) {
 			st := be.open(b)
 			defer st.Close()
 			done := &completions{waiting: make(map[string]chan struct{})}
-			p := runBenchPool(b, st, done)
+			p := runBenchPool(b, st, done, 8)
 			owner := storetest.Owner("bench")
 			b.SetParallelism(32)
 			b.ResetTimer()

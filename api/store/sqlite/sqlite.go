@@ -2,11 +2,13 @@
 // Go driver modernc.org/sqlite) in WAL mode with synchronous=FULL, so a task
 // whose Create returned survives kill -9 and power loss.
 //
-// Creates are group-committed: concurrent Create calls are written in one
-// transaction and each returns only after that transaction committed, which
-// turns one fsync per task into one fsync per batch. Every other write is a
-// short transaction on the single writer connection; reads use a separate
-// pool, which WAL lets run beside the writer. Several processes may open the
+// Writes are group-committed: every write (Create, Admit, Claim, Start,
+// Complete, ...) is an operation handed to one committer goroutine, which
+// runs all operations waiting at that moment in one transaction (each inside
+// its own SAVEPOINT, so one refused move does not undo the others) and
+// answers each caller only after the commit. Concurrent callers thus share
+// one fsync instead of paying one each. Reads use a separate pool, which WAL
+// lets run beside the writer. Several processes may open the
 // same file (SQLite's locks serialize their writers; busy_timeout waits).
 //
 // Times are stored as Unix milliseconds (0 = unset), audio in its own table
@@ -32,7 +34,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/store/internal/wake"
 )
 
-// maxBatch bounds one group commit so a flood of creates cannot hold the
+// maxBatch bounds one group commit so a flood of writes cannot hold the
 // writer for long.
 const maxBatch = 512
 
@@ -40,7 +42,7 @@ const maxBatch = 512
 type Store struct {
 	w, r    *sql.DB // w: the single writer connection; r: readers
 	hub     wake.Hub
-	creates chan *createReq
+	ops     chan *op
 	closing chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -51,10 +53,13 @@ var (
 	_ store.Notifier = (*Store)(nil)
 )
 
-type createReq struct {
-	t      store.Task
-	params []byte
-	err    chan error
+// op is one write waiting for the next group commit.
+type op struct {
+	fn func(ctx context.Context, tx *sql.Tx) error
+	// oneWrite marks an fn that writes with at most one statement, which
+	// SQLite already undoes as a whole if it fails, so it needs no savepoint.
+	oneWrite bool
+	err      chan error
 }
 
 // migrations are applied in order; user_version records how many ran. Each
@@ -120,11 +125,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxIdleConns(4)
 	s := &Store{
 		w: w, r: r,
-		creates: make(chan *createReq),
+		ops:     make(chan *op),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	go s.batcher()
+	go s.committer()
 	return s, nil
 }
 
@@ -176,102 +181,118 @@ func fromMS(ms int64) time.Time {
 
 var errClosed = errors.New("sqlite store: closed")
 
-// Create writes t in status CREATED as part of the next group commit and
-// returns once that commit is durable. If ctx ends first the task may or may
-// not have been written.
-func (s *Store) Create(ctx context.Context, t store.Task) error {
-	if t.ID == "" {
-		return errors.New("sqlite store: create: empty task id")
-	}
+// do runs fn in the next group commit and returns its error, or the
+// commit's. Once handed over, an operation runs even if ctx ends, and do
+// waits for it: a caller must not mistake a committed claim for a failed one.
+func (s *Store) do(ctx context.Context, oneWrite bool, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	params, err := json.Marshal(t.Params)
-	if err != nil {
-		return fmt.Errorf("sqlite store: create %s: encode params: %w", t.ID, err)
-	}
-	req := &createReq{t: t, params: params, err: make(chan error, 1)}
+	o := &op{fn: fn, oneWrite: oneWrite, err: make(chan error, 1)}
 	select {
-	case s.creates <- req:
+	case s.ops <- o:
 	case <-s.closing:
 		return errClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	select {
-	case err := <-req.err:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return <-o.err
 }
 
-// batcher owns group commits: it takes every Create waiting at the moment it
-// is free and writes them in one transaction.
-func (s *Store) batcher() {
+// committer owns the writer connection: it takes every operation waiting at
+// the moment it is free and commits them together.
+func (s *Store) committer() {
 	defer close(s.done)
 	for {
-		var batch []*createReq
+		var batch []*op
 		select {
-		case r := <-s.creates:
-			batch = append(batch, r)
+		case o := <-s.ops:
+			batch = append(batch, o)
 		case <-s.closing:
 			return
 		}
 	drain:
 		for len(batch) < maxBatch {
 			select {
-			case r := <-s.creates:
-				batch = append(batch, r)
+			case o := <-s.ops:
+				batch = append(batch, o)
 			default:
 				break drain
 			}
 		}
-		s.commitCreates(batch)
+		s.commit(batch)
 	}
 }
 
-func (s *Store) commitCreates(batch []*createReq) {
-	// The batch outlives any one caller's ctx: callers that gave up simply
-	// stop listening.
+func (s *Store) commit(batch []*op) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	results := make([]error, len(batch))
 	err := func() error {
 		tx, err := s.w.BeginTx(ctx, nil)
 		if err != nil {
-			return err
+			return fmt.Errorf("begin: %w", err)
 		}
 		defer tx.Rollback()
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO tasks (id, owner, model, params, status, created_ms)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i, r := range batch {
-			res, err := stmt.ExecContext(ctx, r.t.ID, r.t.Owner, r.t.Model, string(r.params), store.StatusCreated, toMS(r.t.Created))
-			if err != nil {
-				return err
+		for i, o := range batch {
+			if o.oneWrite {
+				results[i] = o.fn(ctx, tx)
+				continue
 			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
-				results[i] = fmt.Errorf("create task %s: %w", r.t.ID, store.ErrExists)
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			if results[i] = o.fn(ctx, tx); results[i] != nil {
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO op`); err != nil {
+					return fmt.Errorf("rollback to savepoint: %w", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE op`); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
 			}
 		}
-		return tx.Commit()
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
 	}()
-	for i, r := range batch {
+	for i, o := range batch {
 		if err != nil {
-			r.err <- fmt.Errorf("sqlite store: create %s (batch of %d): %w", r.t.ID, len(batch), err)
+			o.err <- fmt.Errorf("sqlite store: group commit of %d writes: %w", len(batch), err)
 		} else {
-			r.err <- results[i]
+			o.err <- results[i]
 		}
 	}
+}
+
+// Create writes t in status CREATED and returns once the group commit that
+// carried it is durable.
+func (s *Store) Create(ctx context.Context, t store.Task) error {
+	if t.ID == "" {
+		return errors.New("sqlite store: create: empty task id")
+	}
+	params, err := json.Marshal(t.Params)
+	if err != nil {
+		return fmt.Errorf("sqlite store: create %s: encode params: %w", t.ID, err)
+	}
+	err = s.do(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO tasks (id, owner, model, params, status, created_ms)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			t.ID, t.Owner, t.Model, string(params), store.StatusCreated, toMS(t.Created))
+		if err != nil {
+			return fmt.Errorf("sqlite store: create %s: %w", t.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite store: create %s: %w", t.ID, err)
+		} else if n == 0 {
+			return fmt.Errorf("create task %s: %w", t.ID, store.ErrExists)
+		}
+		return nil
+	})
 	if err == nil {
 		s.hub.Signal()
 	}
+	return err
 }
 
 const taskCols = `id, owner, model, params, status, created_ms, finished_ms, attempts, not_before_ms, lease_owner, lease_until_ms, reason`
@@ -328,22 +349,18 @@ func (s *Store) Get(ctx context.Context, id, owner string) (store.Task, error) {
 // Admit moves CREATED and due POSTPONED tasks to QUEUED, fairly across
 // owners (store.FairOrder).
 func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	var n int
+	err := s.do(ctx, false, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		n, err = admit(ctx, tx, opts)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite store: admit: %w", err)
 	}
-	defer tx.Rollback()
-	n, err := admit(ctx, tx, opts)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite store: admit: %w", err)
+	if n > 0 {
+		s.hub.Signal()
 	}
-	if n == 0 {
-		return 0, nil
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("sqlite store: admit: commit: %w", err)
-	}
-	s.hub.Signal()
 	return n, nil
 }
 
@@ -454,16 +471,22 @@ func queryCandidates(ctx context.Context, tx *sql.Tx, query string, args ...any)
 }
 
 // Claim takes the oldest QUEUED task in one UPDATE ... RETURNING statement,
-// which SQLite's single writer makes atomic across goroutines and processes.
+// which SQLite's single writer makes atomic across goroutines and processes
+// (claims in one group commit run one after the other).
 func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
 	if opts.Worker == "" {
 		return store.Task{}, errors.New("sqlite store: claim: empty worker id")
 	}
-	t, err := scanTask(s.w.QueryRowContext(ctx, `UPDATE tasks
-		SET status = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1
-		WHERE id = (SELECT id FROM tasks WHERE status = ? ORDER BY created_ms, id LIMIT 1)
-		RETURNING `+taskCols,
-		store.StatusAssigned, opts.Worker, toMS(opts.LeaseUntil), store.StatusQueued))
+	var t store.Task
+	err := s.do(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		t, err = scanTask(tx.QueryRowContext(ctx, `UPDATE tasks
+			SET status = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1
+			WHERE id = (SELECT id FROM tasks WHERE status = ? ORDER BY created_ms, id LIMIT 1)
+			RETURNING `+taskCols,
+			store.StatusAssigned, opts.Worker, toMS(opts.LeaseUntil), store.StatusQueued))
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Task{}, store.ErrNoTask
 	}
@@ -473,47 +496,42 @@ func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task,
 	return t, nil
 }
 
-// move runs one checked status change in a transaction: it reads the task's
-// status and lease, applies store.CheckMove (or only the lease check when to
-// is empty, for heartbeats), then lets apply write.
-func (s *Store) move(ctx context.Context, op, id, worker string, to store.Status, apply func(tx *sql.Tx) error) error {
+// move runs one checked status change in the next group commit: it reads
+// the task's status and lease, applies store.CheckMove (or only the lease
+// check when to is empty, for heartbeats), then lets apply write (oneWrite:
+// with a single statement).
+func (s *Store) move(ctx context.Context, op, id, worker string, to store.Status, oneWrite bool, apply func(ctx context.Context, tx *sql.Tx) error) error {
 	if worker == "" && to != store.StatusError {
 		return fmt.Errorf("%s task %s: empty worker: %w", op, id, store.ErrLeaseLost)
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite store: %s task %s: %w", op, id, err)
-	}
-	defer tx.Rollback()
-	var cur store.Status
-	var leaseOwner string
-	err = tx.QueryRowContext(ctx, `SELECT status, lease_owner FROM tasks WHERE id = ?`, id).Scan(&cur, &leaseOwner)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s task %s: %w", op, id, store.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlite store: %s task %s: %w", op, id, err)
-	}
-	if to == "" {
-		err = store.CheckLease(id, cur, leaseOwner, worker)
-	} else {
-		err = store.CheckMove(id, cur, leaseOwner, worker, to)
-	}
-	if err != nil {
-		return err
-	}
-	if err := apply(tx); err != nil {
-		return fmt.Errorf("sqlite store: %s task %s: %w", op, id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite store: %s task %s: commit: %w", op, id, err)
-	}
-	return nil
+	return s.do(ctx, oneWrite, func(ctx context.Context, tx *sql.Tx) error {
+		var cur store.Status
+		var leaseOwner string
+		err := tx.QueryRowContext(ctx, `SELECT status, lease_owner FROM tasks WHERE id = ?`, id).Scan(&cur, &leaseOwner)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s task %s: %w", op, id, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite store: %s task %s: %w", op, id, err)
+		}
+		if to == "" {
+			err = store.CheckLease(id, cur, leaseOwner, worker)
+		} else {
+			err = store.CheckMove(id, cur, leaseOwner, worker, to)
+		}
+		if err != nil {
+			return err
+		}
+		if err := apply(ctx, tx); err != nil {
+			return fmt.Errorf("sqlite store: %s task %s: %w", op, id, err)
+		}
+		return nil
+	})
 }
 
 // Start moves a claimed task to PROCESSING and extends its lease.
 func (s *Store) Start(ctx context.Context, id, worker string, leaseUntil time.Time) error {
-	return s.move(ctx, "start", id, worker, store.StatusProcessing, func(tx *sql.Tx) error {
+	return s.move(ctx, "start", id, worker, store.StatusProcessing, true, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, lease_until_ms = ? WHERE id = ?`, store.StatusProcessing, toMS(leaseUntil), id)
 		return err
 	})
@@ -521,7 +539,7 @@ func (s *Store) Start(ctx context.Context, id, worker string, leaseUntil time.Ti
 
 // Heartbeat extends the lease of a task the worker still holds.
 func (s *Store) Heartbeat(ctx context.Context, id, worker string, leaseUntil time.Time) error {
-	return s.move(ctx, "heartbeat", id, worker, "", func(tx *sql.Tx) error {
+	return s.move(ctx, "heartbeat", id, worker, "", true, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE tasks SET lease_until_ms = ? WHERE id = ?`, toMS(leaseUntil), id)
 		return err
 	})
@@ -529,7 +547,7 @@ func (s *Store) Heartbeat(ctx context.Context, id, worker string, leaseUntil tim
 
 // Complete stores the audio and finishes the task in one transaction.
 func (s *Store) Complete(ctx context.Context, id, worker string, now time.Time, audio []store.Audio) error {
-	return s.move(ctx, "complete", id, worker, store.StatusCompleted, func(tx *sql.Tx) error {
+	return s.move(ctx, "complete", id, worker, store.StatusCompleted, false, func(ctx context.Context, tx *sql.Tx) error {
 		for i, a := range audio {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO audio (task_id, idx, content_type, data) VALUES (?, ?, ?, ?)`, id, i, a.ContentType, a.Data); err != nil {
 				return fmt.Errorf("store audio %d: %w", i, err)
@@ -543,7 +561,7 @@ func (s *Store) Complete(ctx context.Context, id, worker string, now time.Time, 
 
 // Postpone parks a PROCESSING task until notBefore.
 func (s *Store) Postpone(ctx context.Context, id, worker string, notBefore time.Time, reason string) error {
-	return s.move(ctx, "postpone", id, worker, store.StatusPostponed, func(tx *sql.Tx) error {
+	return s.move(ctx, "postpone", id, worker, store.StatusPostponed, true, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, not_before_ms = ?, reason = ?, lease_owner = '', lease_until_ms = 0 WHERE id = ?`,
 			store.StatusPostponed, toMS(notBefore), reason, id)
 		return err
@@ -552,7 +570,7 @@ func (s *Store) Postpone(ctx context.Context, id, worker string, notBefore time.
 
 // Fail ends the task in ERROR.
 func (s *Store) Fail(ctx context.Context, id, worker string, now time.Time, reason string) error {
-	return s.move(ctx, "fail", id, worker, store.StatusError, func(tx *sql.Tx) error {
+	return s.move(ctx, "fail", id, worker, store.StatusError, false, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM audio WHERE task_id = ?`, id); err != nil {
 			return err
 		}
@@ -564,13 +582,17 @@ func (s *Store) Fail(ctx context.Context, id, worker string, now time.Time, reas
 
 // RequeueExpired returns tasks whose lease ended before now to QUEUED.
 func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE tasks SET status = ?, lease_owner = '', lease_until_ms = 0
-		WHERE status IN (?, ?) AND lease_until_ms < ?`,
-		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, toMS(now))
-	if err != nil {
-		return 0, fmt.Errorf("sqlite store: requeue expired: %w", err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := s.do(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, lease_owner = '', lease_until_ms = 0
+			WHERE status IN (?, ?) AND lease_until_ms < ?`,
+			store.StatusQueued, store.StatusAssigned, store.StatusProcessing, toMS(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite store: requeue expired: %w", err)
 	}
@@ -596,26 +618,22 @@ func (s *Store) Audio(ctx context.Context, id string, index int) (store.Audio, e
 // DeleteFinishedBefore removes terminal tasks that finished before t, with
 // their audio.
 func (s *Store) DeleteFinishedBefore(ctx context.Context, t time.Time) (int, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite store: delete finished: %w", err)
-	}
-	defer tx.Rollback()
 	const expired = `SELECT id FROM tasks WHERE status IN (?, ?) AND finished_ms < ?`
 	args := []any{store.StatusCompleted, store.StatusError, toMS(t)}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM audio WHERE task_id IN (`+expired+`)`, args...); err != nil {
-		return 0, fmt.Errorf("sqlite store: delete finished audio: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE id IN (`+expired+`)`, args...)
+	var n int64
+	err := s.do(ctx, false, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM audio WHERE task_id IN (`+expired+`)`, args...); err != nil {
+			return fmt.Errorf("delete audio: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE id IN (`+expired+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("delete tasks: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite store: delete finished tasks: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlite store: delete finished tasks: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("sqlite store: delete finished: commit: %w", err)
+		return 0, fmt.Errorf("sqlite store: delete finished before %v: %w", t, err)
 	}
 	return int(n), nil
 }
@@ -652,8 +670,8 @@ func (s *Store) Subscribe(ctx context.Context) <-chan struct{} {
 	return s.hub.Subscribe(ctx)
 }
 
-// Close stops the group committer (creates waiting for it fail) and closes
-// the database.
+// Close stops the group committer (writes not yet handed to it fail) and
+// closes the database.
 func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
