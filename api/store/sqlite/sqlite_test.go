@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,5 +112,72 @@ func TestCreateCanceled(t *testing.T) {
 	cancel()
 	if err := s.Create(ctx, storetest.NewTask("a", time.Now())); !errors.Is(err, context.Canceled) {
 		t.Errorf("Create with canceled ctx: got %v, want context.Canceled", err)
+	}
+}
+
+// TestGroupCommitIsolatesResults: refused writes that share a group commit
+// with accepted ones (duplicate creates, moves by a worker without the
+// lease) fail alone; the others commit.
+func TestGroupCommitIsolatesResults(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "tasks.db"))
+	ctx := context.Background()
+	base := time.UnixMilli(1_800_000_000_000)
+	var existing []store.Task
+	for range 50 {
+		tk := storetest.NewTask(storetest.Owner("a"), base)
+		if err := s.Create(ctx, tk); err != nil {
+			t.Fatal(err)
+		}
+		existing = append(existing, tk)
+	}
+	if _, err := s.Admit(ctx, store.AdmitOptions{Now: base}); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		kind string
+		err  error
+	}
+	results := make(chan result, 200)
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			results <- result{"duplicate", s.Create(ctx, existing[i])}
+		})
+		wg.Go(func() {
+			results <- result{"fresh", s.Create(ctx, storetest.NewTask(storetest.Owner("b"), base))}
+		})
+		wg.Go(func() {
+			results <- result{"no lease", s.Complete(ctx, existing[i].ID, "nobody", base, []store.Audio{{ContentType: "audio/wav", Data: []byte("x")}})}
+		})
+		wg.Go(func() {
+			_, err := s.Claim(ctx, store.ClaimOptions{Worker: "w", Now: base, LeaseUntil: base.Add(time.Minute)})
+			results <- result{"claim", err}
+		})
+	}
+	wg.Wait()
+	close(results)
+	counts := map[string]int{}
+	for r := range results {
+		switch {
+		case r.kind == "duplicate" && errors.Is(r.err, store.ErrExists),
+			r.kind == "fresh" && r.err == nil,
+			r.kind == "no lease" && errors.Is(r.err, store.ErrLeaseLost),
+			r.kind == "claim" && r.err == nil:
+			counts[r.kind]++
+		default:
+			t.Errorf("%s: unexpected result %v", r.kind, r.err)
+		}
+	}
+	for _, k := range []string{"duplicate", "fresh", "no lease", "claim"} {
+		if counts[k] != 50 {
+			t.Errorf("%s: got %d expected outcomes, want 50", k, counts[k])
+		}
+	}
+	c, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c[store.StatusCreated] != 50 || c[store.StatusAssigned] != 50 || c[store.StatusCompleted] != 0 {
+		t.Errorf("counts: got %v, want 50 CREATED, 50 ASSIGNED_CONNECTIONS, 0 COMPLETED", c)
 	}
 }
