@@ -176,3 +176,68 @@ func openPG(url string) (*postgres.Store, error) {
 	defer cancel()
 	return postgres.Open(ctx, url)
 }
+
+// BenchmarkAdmitBacklog measures one admission pass plus one claim while
+// 10 000 tasks from 16 owners wait as CREATED behind a queue of one (the
+// same case as storetest's BenchmarkAdmitBacklog for memory and SQLite).
+func BenchmarkAdmitBacklog(b *testing.B) {
+	const backlog = 10_000
+	st, err := openPG(pgtest.URL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	created := time.UnixMilli(1_800_000_000_000)
+	round := 0
+	fill := func() {
+		round++
+		err := parallelCreate(ctx, st, backlog, func(i int) store.Task {
+			t := newTask(i, fmt.Sprint("o", i%16))
+			t.ID = fmt.Sprintf("r%d-%d", round, i)
+			t.Created = created.Add(time.Duration(i) * time.Millisecond)
+			return t
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	fill()
+	b.ResetTimer()
+	for i := range b.N {
+		if i > 0 && i%backlog == 0 {
+			b.StopTimer()
+			fill()
+			b.StartTimer()
+		}
+		if n, err := st.Admit(ctx, store.AdmitOptions{Now: created, Capacity: 1, Limit: 256}); err != nil || n != 1 {
+			b.Fatalf("Admit: got %d, %v, want 1", n, err)
+		}
+		if _, err := st.Claim(ctx, store.ClaimOptions{Worker: "w", Now: created, LeaseUntil: created.Add(time.Hour)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func parallelCreate(ctx context.Context, st store.Store, n int, task func(i int) store.Task) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := st.Create(ctx, task(i)); err != nil {
+					errc <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}

@@ -45,6 +45,11 @@ CREATE TABLE audio (
 -- WAV barely compresses; skip the compression attempt, keep out-of-line storage.
 ALTER TABLE audio ALTER COLUMN data SET STORAGE EXTERNAL;
 `,
+	2: `
+-- Admit counts each waiting owner's active tasks; without this index that
+-- count scans every finished task too.
+CREATE INDEX tasks_active_owner_idx ON tasks (owner) WHERE status IN ('QUEUED','ASSIGNED_CONNECTIONS','PROCESSING');
+`,
 }
 
 // migrateLockClass is the first key of the transaction-level advisory lock

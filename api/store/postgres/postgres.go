@@ -259,6 +259,7 @@ func prefixed(p, cols string) string {
 // Admit moves CREATED tasks and due POSTPONED ones to QUEUED, in the
 // order store.FairOrder gives (the same in every backend): the owner with
 // the fewest active tasks goes next, oldest first within an owner.
+// Candidates are read per owner, at most the call's budget from each.
 func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error) {
 	var moved int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -285,15 +286,28 @@ func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 			return nil
 		}
 		// FairOrder never takes more than budget tasks from one owner, so
-		// each owner's first budget candidates are all it needs to see.
+		// each owner's first budget candidates are all it needs to see. The
+		// recursive CTE walks the distinct waiting owners through the
+		// (owner, created, id) index, a loose index scan, so a deep backlog
+		// of one owner costs one index probe, not a scan of the backlog.
 		rows, err := tx.Query(ctx, `
-SELECT id, owner, created FROM (
-	SELECT id, owner, created, row_number() OVER (PARTITION BY owner ORDER BY created, id) AS turn
-	FROM tasks
-	WHERE status = 'CREATED' OR (status = 'POSTPONED' AND not_before <= $1)
+WITH RECURSIVE owners(owner) AS (
+	SELECT min(owner) FROM tasks WHERE status IN ('CREATED', 'POSTPONED')
+	UNION ALL
+	SELECT (SELECT min(t.owner) FROM tasks t WHERE t.status IN ('CREATED', 'POSTPONED') AND t.owner > o.owner)
+	FROM owners o WHERE o.owner IS NOT NULL
+)
+SELECT c.id, c.owner, c.created
+FROM owners o
+CROSS JOIN LATERAL (
+	SELECT t.id, t.owner, t.created FROM tasks t
+	WHERE t.owner = o.owner AND t.status IN ('CREATED', 'POSTPONED')
+	  AND (t.status = 'CREATED' OR t.not_before <= $1)
+	ORDER BY t.created, t.id
+	LIMIT $2
 ) c
-WHERE $2::bigint IS NULL OR turn <= $2
-ORDER BY created, id`, opts.Now.UnixMilli(), nullLimit(budget))
+WHERE o.owner IS NOT NULL
+ORDER BY c.created, c.id`, opts.Now.UnixMilli(), nullLimit(budget))
 		if err != nil {
 			return fmt.Errorf("list admission candidates: %w", err)
 		}
