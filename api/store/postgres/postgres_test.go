@@ -537,3 +537,44 @@ func TestRequeueLeaseWithoutEnd(t *testing.T) {
 		t.Fatalf("RequeueExpired: got %d, %v; want 1", n, err)
 	}
 }
+
+// TestMigrateUpgrade: a schema left at an older version by an older binary
+// is brought up to date, keeping its data, and only the missing steps run.
+func TestMigrateUpgrade(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	old := open(t, url)
+	if err := old.Create(ctx, newTask(1, "o")); err != nil {
+		t.Fatal(err)
+	}
+	// Roll the schema back to version 1 as an older binary would have left it.
+	if _, err := old.Pool().Exec(ctx, `DROP INDEX tasks_active_owner_idx; DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+		t.Fatalf("roll back to version 1: %v", err)
+	}
+	old.Close()
+
+	st := open(t, url)
+	var versions []int32
+	rows, err := st.Pool().Query(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var v int32
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		versions = append(versions, v)
+	}
+	if want := postgres.SchemaVersion(); len(versions) != want || int(versions[len(versions)-1]) != want {
+		t.Errorf("versions after upgrade: got %v, want 1..%d", versions, want)
+	}
+	var idx int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'tasks_active_owner_idx'`).Scan(&idx); err != nil || idx != 1 {
+		t.Errorf("tasks_active_owner_idx after upgrade: got %d, %v; want 1", idx, err)
+	}
+	if _, err := st.Get(ctx, newTask(1, "").ID, "o"); err != nil {
+		t.Errorf("task created before the upgrade: %v", err)
+	}
+}
