@@ -82,7 +82,7 @@ func TestHonestFakePassesEveryCheck(t *testing.T) {
 		"negative.create.temperature.minimum", "negative.create.temperature.maximum",
 		"negative.create.exaggeration.minimum", "negative.create.cfg_weight.maximum",
 		"negative.create.voice.type", "negative.create.stream.type", "negative.create.temperature.type",
-		"negative.create.body.additionalProperties",
+		"negative.create.body.additionalProperties", "negative.create.body.oversized", "negative.result.body.oversized",
 	} {
 		if rep.Check(want) == nil {
 			t.Errorf("check %s missing from the report", want)

@@ -180,7 +180,32 @@ func deriveNegatives(op *operation) ([]negativeCase, error) {
 		negativeCase{name: "body.malformed-json", description: "JSON cut off mid-object", contentType: "application/json", body: minimalJSON[:len(minimalJSON)/2]},
 	)
 	addValue("body.type", "a JSON array where an object is required", []any{})
+	// Past the reference server's 1 MiB body limit (and far past the schema's
+	// bounds): a server must refuse it with 413 or 400, not fall over, and
+	// must keep serving the connection's next request.
+	if name, ok := firstRequiredString(op.body); ok {
+		if m, ok := minimal.(map[string]any); ok {
+			big := mutate(m, []string{name}, strings.Repeat("a", oversizedBytes), false)
+			addValue("body.oversized", fmt.Sprintf("a body over 1 MiB (%s of %d characters)", name, oversizedBytes), big)
+		}
+	}
 	return out, nil
+}
+
+// oversizedBytes is the size of the body.oversized case.
+const oversizedBytes = 1<<20 + 64<<10
+
+// firstRequiredString names the first required string property (in name
+// order) of an object schema.
+func firstRequiredString(s *openapi3.Schema) (string, bool) {
+	names := append([]string(nil), s.Required...)
+	sort.Strings(names)
+	for _, n := range names {
+		if p := s.Properties[n]; p != nil && p.Value != nil && p.Value.Type.Is(openapi3.TypeString) {
+			return n, true
+		}
+	}
+	return "", false
 }
 
 // walkObject derives the property-level cases of one object schema at path.
@@ -318,7 +343,7 @@ func wrongType(s *openapi3.Schema) (any, bool) {
 		typ string
 		v   any
 	}{
-		{openapi3.TypeInteger, 12345},
+		{openapi3.TypeInteger, float64(12345)},
 		{openapi3.TypeString, "0.5"},
 		{openapi3.TypeBoolean, true},
 		{openapi3.TypeObject, map[string]any{}},

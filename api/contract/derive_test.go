@@ -24,7 +24,7 @@ func TestDeriveNegativesAreInvalidAndNamed(t *testing.T) {
 		{
 			op: "asyncSpeechResult",
 			wantNames: []string{"id.required", "id.type", "id.pattern", "id.pattern-near-miss", "body.additionalProperties",
-				"body.content-type", "body.empty", "body.malformed-json", "body.type"},
+				"body.content-type", "body.empty", "body.malformed-json", "body.type", "body.oversized"},
 		},
 		{
 			op: "asyncSpeechCreate",

@@ -285,9 +285,16 @@ func (r *runner) checkLifecycle(ctx context.Context) {
 			}
 		}
 	})
-	r.runCheck(ctx, "lifecycle.fields", "each answer echoes the task id and names a model", true, func(c *check) {
+	r.runCheck(ctx, "lifecycle.fields", "create hands out distinct ids; each answer echoes the task id and names a model", true, func(c *check) {
 		if noTasks(c) {
 			return
+		}
+		ids := map[string]string{}
+		for _, t := range r.tasks {
+			if other, dup := ids[t.id]; dup {
+				c.fail("create handed out id %s twice (%s and %s)", t.id, other, t.label)
+			}
+			ids[t.id] = t.label
 		}
 		for _, t := range r.tasks {
 			warnedModel := false

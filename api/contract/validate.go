@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -222,23 +221,15 @@ func firstLine(s string) string {
 	return s
 }
 
-// validateBody reports whether body (a decoded JSON value) matches schema as a
-// request; the suite uses it to prove its own derived inputs valid or invalid
-// before sending them.
+// validateRequestValue reports whether v, a JSON-shaped Go value (maps,
+// slices, strings, float64, bool, nil) as the suite builds them, matches
+// schema as a request body; the suite proves its own derived inputs valid or
+// invalid with it before sending them.
 func validateRequestValue(schema *openapi3.Schema, v any) error {
-	// Round-trip through JSON so numbers are float64 as the validator expects.
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	var decoded any
-	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&decoded); err != nil {
-		return err
-	}
-	return schema.VisitJSON(decoded, openapi3.VisitAsRequest())
+	return schema.VisitJSON(v, openapi3.VisitAsRequest())
 }
 
-// drain reads at most limit bytes of r and discards the rest.
+// readLimited reads at most limit bytes of r and discards the rest.
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, limit))
 	if err != nil {

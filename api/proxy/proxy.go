@@ -116,6 +116,9 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 			rp.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
+		// Work on a copy: the server must keep its own request's body to
+		// notice a body left unread and close the connection.
+		r = r.WithContext(ctx)
 		var orig []byte
 		if r.Body != nil && r.Body != http.NoBody {
 			b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
@@ -134,8 +137,7 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 			r.Body = io.NopCloser(bytes.NewReader(b))
 			r.ContentLength = int64(len(b))
 		}
-		ctx = context.WithValue(ctx, originalBodyKey{}, orig)
-		validated.ServeHTTP(w, r.WithContext(ctx))
+		validated.ServeHTTP(w, r.WithContext(context.WithValue(ctx, originalBodyKey{}, orig)))
 	}), nil
 }
 

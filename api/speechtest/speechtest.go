@@ -58,6 +58,9 @@ type Server struct {
 	Store store.Store
 
 	scripts *scripts
+
+	histMu  sync.Mutex
+	history map[string][]store.Status
 }
 
 type config struct {
@@ -111,7 +114,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
-	s := &Server{}
+	s := &Server{history: map[string][]store.Status{}}
 	switch {
 	case cfg.open:
 		s.Key = "speechtest-" + randomHex(8)
@@ -162,6 +165,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		Now:          cfg.now,
 		Logger:       cfg.logger,
 		WorkerID:     "speechtest",
+		OnTransition: s.record,
 	})
 	var authn *auth.Authenticator
 	if !cfg.open {
@@ -195,6 +199,22 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		}
 	})
 	return s
+}
+
+func (s *Server) record(id string, to store.Status) {
+	s.histMu.Lock()
+	defer s.histMu.Unlock()
+	s.history[id] = append(s.history[id], to)
+}
+
+// History returns the statuses the workers moved task id to, in order
+// (ASSIGNED_CONNECTIONS, PROCESSING, POSTPONED, COMPLETED, ERROR; not the
+// CREATED and QUEUED that creation and admission set). Polling may miss a
+// short-lived status; History does not.
+func (s *Server) History(id string) []store.Status {
+	s.histMu.Lock()
+	defer s.histMu.Unlock()
+	return append([]store.Status(nil), s.history[id]...)
 }
 
 // maxPostpones bounds PostponeNext so the task still completes within the
@@ -393,17 +413,19 @@ func (s *scripts) countPolls(st store.Store, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		_ = r.Body.Close()
-		if err != nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		// Peek at the head of the body on a copy of the request: the server
+		// must keep its own request's body, so that it can tell a body left
+		// unread (an oversized one refused early) and close the connection
+		// instead of parsing the rest as the next request.
+		head, _ := io.ReadAll(io.LimitReader(r.Body, maxPeek))
+		orig := r
+		r = r.WithContext(r.Context())
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(head), orig.Body), orig.Body}
 		var req struct {
 			ID string `json:"id"`
 		}
-		_ = json.Unmarshal(body, &req)
+		// A body that is not a small JSON object holds no scripted id.
+		_ = json.Unmarshal(head, &req)
 		b := s.lookup(strings.ToLower(req.ID))
 		if b == nil || b.s.polls == 0 {
 			next.ServeHTTP(w, r)
@@ -444,6 +466,15 @@ func waitFinished(ctx context.Context, st store.Store, id, owner string) {
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
+}
+
+// maxPeek bounds how much of a result call's body countPolls reads; a valid
+// one is under 100 bytes.
+const maxPeek = 4 << 10
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 type statusWriter struct {

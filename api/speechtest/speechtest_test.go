@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/speechtest"
+	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/generated"
 )
 
@@ -131,25 +132,21 @@ func TestScriptedOutcomes(t *testing.T) {
 	}
 }
 
-func TestPostponedIsObservable(t *testing.T) {
+func TestPostponeNextRetries(t *testing.T) {
 	srv := speechtest.NewServer(t)
 	c := newClient(t, srv, srv.Key)
-	// The postponed run is held by a poll count so the test can see it.
-	srv.Next(speechtest.Script{Postpone: 1, Polls: 50})
-	id := create(t, c, "Postponed once.")
-	var seen []string
-	for i := 0; i < 50; i++ {
-		r := result(t, c, id)
-		if len(seen) == 0 || seen[len(seen)-1] != string(r.Status) {
-			seen = append(seen, string(r.Status))
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if !slices.Contains(seen, "POSTPONED") {
-		t.Errorf("statuses seen %v, want POSTPONED among them", seen)
-	}
+	srv.PostponeNext(2)
+	id := create(t, c, "Postponed twice.")
 	if _, last := pollUntilTerminal(t, c, id); last.Status != "COMPLETED" {
-		t.Errorf("after the polls: got %s, want COMPLETED", last.Status)
+		t.Fatalf("got %s, want COMPLETED after two transient failures", last.Status)
+	}
+	want := []store.Status{
+		store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
+		store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
+		store.StatusAssigned, store.StatusProcessing, store.StatusCompleted,
+	}
+	if got := srv.History(id); !slices.Equal(got, want) {
+		t.Errorf("History: got %v, want %v", got, want)
 	}
 }
 
