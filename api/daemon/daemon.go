@@ -99,6 +99,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 	d.publicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	if d.publicURL == "" {
 		d.publicURL = "http://" + d.Addr()
+		if tcp, ok := d.ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+			logger.Warn("listening on all interfaces without --public-url: result links name " + d.publicURL + ", which other machines cannot reach; set --public-url")
+		}
 	}
 	signer, err := results.NewSigner(secret, d.publicURL, cfg.LinkTTL)
 	if err != nil {

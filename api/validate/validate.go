@@ -49,6 +49,10 @@ type Options struct {
 	// the wrapped handler (after logging them) instead of answering 400, for
 	// a proxy that wants to see how an upstream reacts to bad input.
 	ForwardInvalidRequests bool
+	// PassUnknownRoutes hands requests for paths the document does not
+	// describe (a proxy's /results/ downloads, say) to the wrapped handler
+	// unvalidated, instead of answering 404/405 {"message"}.
+	PassUnknownRoutes bool
 	// Logger receives violations. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -63,6 +67,7 @@ type Validator struct {
 	filter  *openapi3filter.Options
 	strict  bool
 	forward bool
+	passAll bool
 	ext     map[int]bool
 	log     *slog.Logger
 }
@@ -96,6 +101,7 @@ func New(ctx context.Context, opts Options) (*Validator, error) {
 		},
 		strict:  opts.Strict,
 		forward: opts.ForwardInvalidRequests,
+		passAll: opts.PassUnknownRoutes,
 		ext:     map[int]bool{},
 		log:     opts.Logger,
 	}
@@ -385,6 +391,12 @@ func messageBody(header http.Header, body []byte) error {
 // validated, and then sent (or, in strict mode, replaced by a 500).
 func (v *Validator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v.passAll {
+			if rt, _, _ := v.route(r); rt == nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
 		rt, err := v.ValidateRequest(r.Context(), r)
 		if err != nil {
 			var re *RequestError

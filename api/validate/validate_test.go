@@ -316,3 +316,17 @@ func TestTemplatedPathRefused(t *testing.T) {
 		t.Fatal("document with a templated path: got nil error, want a refusal")
 	}
 }
+
+func TestPassUnknownRoutes(t *testing.T) {
+	v, _ := newValidator(t, Options{Strict: true, PassUnknownRoutes: true})
+	h := v.Middleware(respond(200, "audio/wav", "RIFF"))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/results/x/0.wav", nil))
+	if rec.Code != 200 || rec.Body.String() != "RIFF" {
+		t.Fatalf("unknown route: got %d %q, want the handler's 200 RIFF", rec.Code, rec.Body)
+	}
+	// Documented routes are still validated.
+	if rec := post(t, h, "/async/speech/result", "application/json", `{}`); rec.Code != 400 {
+		t.Fatalf("documented route with a bad body: got %d, want 400", rec.Code)
+	}
+}
