@@ -1,0 +1,76 @@
+package loadgen_test
+
+// The result call against the real reference server (api/daemon: the
+// speechd wiring, SQLite or memory store, tone engine, default middleware,
+// info-level request logging), over loopback HTTP, with the closed-loop
+// generator in the same process. Its CPU profile is the profile of the
+// result path as deployed (the client's share shows under net/http.(*Transport)
+// and loadgen frames and can be focused away):
+//
+//	go test -run '^$' -bench 'DaemonResult/store=sqlite' -benchtime 20000x \
+//	    -cpuprofile cpu.out -o loadgen.test ./api/loadgen
+//	go tool pprof -top -focus 'net/http.\(\*conn\).serve' loadgen.test cpu.out
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/daemon"
+	"github.com/distributeai/asyncspeech/api/loadgen"
+)
+
+func BenchmarkDaemonResult(b *testing.B) {
+	for _, st := range []string{"memory", "sqlite"} {
+		b.Run("store="+st, func(b *testing.B) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cfg := daemon.Default()
+			cfg.Addr = "127.0.0.1:0"
+			cfg.Data = b.TempDir()
+			cfg.Store = st
+			cfg.Engine = "tone"
+			cfg.Keys = []string{benchKey}
+			// speechd logs one text line per request at info; format them
+			// as it does, but do not write them anywhere.
+			logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			d, err := daemon.New(ctx, cfg, logger)
+			if err != nil {
+				b.Fatalf("daemon.New: %v", err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					b.Errorf("daemon.Run: %v", err)
+				}
+			}()
+
+			const conc = 64
+			client := loadgen.NewClient(conc, 10*time.Second)
+			defer client.CloseIdleConnections()
+			tg := loadgen.Target{BaseURL: d.URL(), APIKey: benchKey, Client: client}
+			op, p, err := loadgen.Result(ctx, tg, "", 10*time.Second)
+			if err != nil {
+				b.Fatalf("result set-up: %v", err)
+			}
+			if p.Status != "COMPLETED" {
+				b.Fatalf("set-up task is %s, want COMPLETED", p.Status)
+			}
+			b.ResetTimer()
+			rep, err := loadgen.Run(ctx, loadgen.Config{Concurrency: conc, Duration: time.Minute, Requests: b.N}, op)
+			b.StopTimer()
+			if err != nil {
+				b.Fatalf("run: %v", err)
+			}
+			if rep.Failed() > 0 {
+				b.Fatalf("%d of %d result calls failed: %v %v", rep.Failed(), rep.Requests, rep.Errors, rep.Statuses)
+			}
+			b.ReportMetric(rep.OKPerSec, "ok/s")
+			b.ReportMetric(float64(rep.P99)/float64(time.Millisecond), "p99-ms")
+		})
+	}
+}
