@@ -1,12 +1,14 @@
 package daemon
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -362,5 +364,46 @@ func TestBadConfig(t *testing.T) {
 				t.Errorf("error leaks the store password: %q", err)
 			}
 		})
+	}
+}
+
+// TestShutdownFinishesInFlight: a request whose body is still arriving when
+// shutdown starts is served to the end; new connections are refused; Run
+// returns nil.
+func TestShutdownFinishesInFlight(t *testing.T) {
+	r := startDaemon(t, Config{})
+	body := `{"model":"Chatterbox","input":"finish me please"}`
+	conn, err := net.Dial("tcp", r.d.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "POST /async/speech/create HTTP/1.1\r\nHost: speechd\r\nContent-Type: application/json\r\nAuthorization: k\r\n" +
+		fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body))
+	if _, err := io.WriteString(conn, head+body[:10]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the handler is now reading the body
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.stop() }()
+	time.Sleep(100 * time.Millisecond) // shutdown has begun
+	if c, err := net.DialTimeout("tcp", r.d.Addr(), time.Second); err == nil {
+		c.Close()
+		t.Error("a new connection was accepted during shutdown")
+	}
+	if _, err := io.WriteString(conn, body[10:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"id"`) {
+		t.Fatalf("in-flight request: got %d %s, want 200 with an id", resp.StatusCode, b)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Run: got %v, want nil", err)
 	}
 }
