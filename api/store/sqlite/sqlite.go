@@ -41,6 +41,7 @@ const maxBatch = 512
 // Store is a SQLite-backed store.Store and (in-process) store.Notifier.
 type Store struct {
 	w, r    *sql.DB // w: the single writer connection; r: readers
+	insert  *sql.Stmt
 	hub     wake.Hub
 	ops     chan *op
 	closing chan struct{}
@@ -123,8 +124,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
+	// Creates are the hottest write: prepare once, reuse in every batch.
+	insert, err := w.PrepareContext(ctx, `INSERT INTO tasks (id, owner, model, params, status, created_ms)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite store: prepare insert for %s: %w", path, err)
+	}
 	s := &Store{
-		w: w, r: r,
+		w: w, r: r, insert: insert,
 		ops:     make(chan *op),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
@@ -276,8 +285,7 @@ func (s *Store) Create(ctx context.Context, t store.Task) error {
 		return fmt.Errorf("sqlite store: create %s: encode params: %w", t.ID, err)
 	}
 	err = s.do(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO tasks (id, owner, model, params, status, created_ms)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		res, err := tx.StmtContext(ctx, s.insert).ExecContext(ctx,
 			t.ID, t.Owner, t.Model, string(params), store.StatusCreated, toMS(t.Created))
 		if err != nil {
 			return fmt.Errorf("sqlite store: create %s: %w", t.ID, err)
@@ -677,7 +685,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closing)
 		<-s.done
-		err = errors.Join(s.w.Close(), s.r.Close())
+		err = errors.Join(s.insert.Close(), s.w.Close(), s.r.Close())
 	})
 	return err
 }
