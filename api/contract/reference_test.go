@@ -14,6 +14,7 @@ import (
 
 	"github.com/distributeai/asyncspeech/api"
 	"github.com/distributeai/asyncspeech/api/contract"
+	"github.com/distributeai/asyncspeech/api/daemon"
 	"github.com/distributeai/asyncspeech/api/proxy"
 	"github.com/distributeai/asyncspeech/api/speechtest"
 )
@@ -48,6 +49,45 @@ func TestReferenceServerPassesEveryCheck(t *testing.T) {
 			}
 			if t.Failed() || testing.Verbose() {
 				t.Logf("report:\n%s", textOf(t, rep))
+			}
+		})
+	}
+}
+
+// TestSpeechdPassesEveryCheck runs the suite against speechd as it ships
+// (api/daemon: the same composition cmd/speechd runs), on SQLite, with the
+// tone engine and with whatever --engine auto picks on this machine.
+func TestSpeechdPassesEveryCheck(t *testing.T) {
+	for _, eng := range []string{"tone", "auto"} {
+		t.Run(eng, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			d, err := daemon.New(ctx, daemon.Config{
+				Addr: "127.0.0.1:0", Store: "sqlite", Data: t.TempDir(), Engine: eng,
+				Keys: []string{keyA, keyB}, Workers: 2, StrictResponses: true,
+			}, slog.New(slog.DiscardHandler))
+			if err != nil {
+				cancel()
+				t.Fatalf("daemon.New: %v", err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("daemon.Run: %v", err)
+				}
+			}()
+			opts := fastOptions()
+			opts.PollInterval = 20 * time.Millisecond
+			opts.PollTimeout = 30 * time.Second
+			rep := runSuite(t, d.URL(), opts)
+			for _, c := range rep.Checks {
+				if c.Outcome != contract.OutcomePass {
+					t.Errorf("check %s: got %s, want pass: %v", c.Name, c.Outcome, c.Messages)
+				}
+			}
+			if t.Failed() {
+				t.Logf("engine %s; report:\n%s", d.EngineName(), textOf(t, rep))
 			}
 		})
 	}
