@@ -31,6 +31,7 @@ func runContract(ctx context.Context, e *env, args []string) int {
 	maxRequests := fs.Int("max-requests", 400, "stop sending requests after this many; the remaining checks are skipped")
 	expectOpen := fs.Bool("expect-open", false, "the server runs in open development mode: an accepted unknown key is a warning, not a failure")
 	pollTimeout := fs.Duration("poll-timeout", 3*time.Minute, "how long to wait for created tasks to reach COMPLETED or ERROR")
+	timeout := fs.Duration("timeout", 15*time.Minute, "give up on the whole run after this long (the report is then partial)")
 	verbose := fs.Bool("v", false, "log every request to stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: speech contract --base-url URL --api-key KEY [flags]\n\n"+
@@ -63,8 +64,8 @@ func runContract(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "speech contract: --base-url and --api-key are required (or $%s and $%s)\n", client.EnvBaseURL, client.EnvAPIKey)
 		return exitUsage
 	}
-	if *maxRequests <= 0 || *pollTimeout <= 0 {
-		fmt.Fprintln(e.stderr, "speech contract: --max-requests and --poll-timeout must be positive")
+	if *maxRequests <= 0 || *pollTimeout <= 0 || *timeout <= 0 {
+		fmt.Fprintln(e.stderr, "speech contract: --max-requests, --poll-timeout and --timeout must be positive")
 		return exitUsage
 	}
 	level := slog.LevelWarn
@@ -80,6 +81,13 @@ func runContract(ctx context.Context, e *env, args []string) int {
 		PollTimeout: *pollTimeout,
 		Logger:      slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
 	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	mode := "full run: creates tasks"
+	if *skipCreate {
+		mode = "--skip-create: no task is created"
+	}
+	fmt.Fprintf(e.stderr, "speech contract: checking %s (%s; at most %d requests)\n", *baseURL, mode, *maxRequests)
 	rep, err := contract.Run(ctx, *baseURL, opts)
 	if rep == nil {
 		fmt.Fprintf(e.stderr, "speech contract: %v\n", err)

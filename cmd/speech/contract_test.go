@@ -125,6 +125,7 @@ func TestContractCommandUsage(t *testing.T) {
 		{"unknown flag", nil, []string{"contract", "--frobnicate"}, exitUsage},
 		{"stray argument", nil, []string{"contract", "--base-url", "http://127.0.0.1:1", "--api-key", "k", "extra"}, exitUsage},
 		{"zero budget", nil, []string{"contract", "--base-url", "http://127.0.0.1:1", "--api-key", "k", "--max-requests", "0"}, exitUsage},
+		{"zero timeout", nil, []string{"contract", "--base-url", "http://127.0.0.1:1", "--api-key", "k", "--timeout", "0s"}, exitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,6 +134,32 @@ func TestContractCommandUsage(t *testing.T) {
 				t.Errorf("exit %d, want %d\nstderr:\n%s", got, tt.want, errOut.String())
 			}
 		})
+	}
+}
+
+func TestContractCommandTimeoutGivesPartialReport(t *testing.T) {
+	// A server that never answers: --timeout must end the run.
+	stall := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-stall:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hung.Close()
+	defer close(stall)
+	var out, errOut syncBuf
+	start := time.Now()
+	code := runSpeech(context.Background(), nil, &out, &errOut,
+		"contract", "--base-url", hung.URL, "--api-key", "k", "--timeout", "300ms")
+	if code != exitFailure {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("run took %v with --timeout 300ms", d)
+	}
+	if !strings.Contains(errOut.String(), "partial") || !strings.Contains(out.String(), "SKIP") {
+		t.Errorf("want a partial report with skipped checks; stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
 	}
 }
 
