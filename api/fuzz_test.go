@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/store"
@@ -20,6 +22,23 @@ import (
 // fuzzKnownID is a task that exists for keyA in the fuzz store (seed corpus
 // file FuzzResultRequest/existing asks for it).
 const fuzzKnownID = "0b6f3c52-5d1e-4a7b-8c9d-1e2f3a4b5c6d"
+
+// fuzzStore checks every task the server creates and then drops it, so a
+// long fuzz run does not fill memory; a malformed task is refused, which the
+// server answers with a 503 that fails the fuzz check.
+type fuzzStore struct{ store.Store }
+
+func (f fuzzStore) Create(ctx context.Context, t store.Task) error {
+	p := t.Params
+	n := utf8.RuneCountInString(p.Input)
+	switch {
+	case !validTaskID(t.ID), t.Owner != auth.OwnerOf(keyA), t.Status != store.StatusCreated, t.Model != "Chatterbox",
+		n < 2 || n > 4096, p.Voice != "leo" && p.Voice != "nora",
+		p.Temperature < 0 || p.Temperature > 1, p.Exaggeration < 0 || p.Exaggeration > 1, p.CfgWeight < 0 || p.CfgWeight > 1:
+		return fmt.Errorf("fuzz: server created a malformed task %+v", t)
+	}
+	return nil
+}
 
 // fuzzTarget builds the full stack once per fuzz function and returns a
 // function that sends one body to path and checks the reply: never a 5xx
@@ -37,7 +56,7 @@ func fuzzTarget(f *testing.F, path string) func(t *testing.T, body []byte) {
 		f.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := NewHandler(New(st, Options{Links: testLinks{}, Logger: logger}), HandlerOptions{Logger: logger, StrictResponses: true})
+	h, err := NewHandler(New(fuzzStore{st}, Options{Links: testLinks{}, Logger: logger}), HandlerOptions{Logger: logger, StrictResponses: true})
 	if err != nil {
 		f.Fatal(err)
 	}
