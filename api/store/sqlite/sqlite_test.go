@@ -181,3 +181,32 @@ func TestGroupCommitIsolatesResults(t *testing.T) {
 		t.Errorf("counts: got %v, want 50 CREATED, 50 ASSIGNED_CONNECTIONS, 0 COMPLETED", c)
 	}
 }
+
+// TestConcurrentOpen: several handles opening (and so migrating) a new file
+// at once all succeed and agree on one schema.
+func TestConcurrentOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	const n = 4
+	stores := make([]*sqlite.Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = sqlite.Open(context.Background(), path) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		t.Cleanup(func() { _ = stores[i].Close() })
+	}
+	tk := storetest.NewTask(storetest.Owner("a"), time.UnixMilli(1_800_000_000_000))
+	if err := stores[0].Create(context.Background(), tk); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range stores {
+		if _, err := s.Get(context.Background(), tk.ID, tk.Owner); err != nil {
+			t.Errorf("handle %d: Get: %v", i, err)
+		}
+	}
+}
