@@ -164,7 +164,7 @@ func scanTask(row pgx.Row, withResults bool) (store.Task, error) {
 		params, status                  string
 		created                         int64
 		finished, notBefore, leaseUntil *int64
-		results                         []byte
+		results                         *string
 	)
 	dest := []any{&t.ID, &t.Owner, &t.Model, &params, &status, &created, &finished, &t.Attempts, &notBefore, &t.LeaseOwner, &leaseUntil, &t.Reason}
 	if withResults {
@@ -184,9 +184,9 @@ func scanTask(row pgx.Row, withResults bool) (store.Task, error) {
 	if t.Status == store.StatusCompleted {
 		t.Results = []store.Result{} // a COMPLETED task reports a list, even an empty one
 	}
-	if len(results) > 0 {
+	if results != nil {
 		var rows [][3]json.RawMessage
-		if err := json.Unmarshal(results, &rows); err != nil {
+		if err := json.Unmarshal([]byte(*results), &rows); err != nil {
 			return store.Task{}, fmt.Errorf("decode results of task %s: %w", t.ID, err)
 		}
 		for _, r := range rows {
@@ -230,7 +230,7 @@ SELECT count(*) FROM (SELECT pg_notify($6, '') FROM ins) AS woken`,
 
 // resultsCol aggregates a task's audio metadata in the same query as the
 // task, so a poll is one round trip.
-const resultsCol = `(SELECT jsonb_agg(jsonb_build_array(a.idx, a.content_type, a.size) ORDER BY a.idx)::text::bytea FROM audio a WHERE a.task_id = t.id)`
+const resultsCol = `(SELECT jsonb_agg(jsonb_build_array(a.idx, a.content_type, a.size) ORDER BY a.idx)::text FROM audio a WHERE a.task_id = t.id)`
 
 // Get returns task id if owner created it.
 func (s *Store) Get(ctx context.Context, id, owner string) (store.Task, error) {

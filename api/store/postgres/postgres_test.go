@@ -73,7 +73,8 @@ func TestLifecycleAcrossTwoStores(t *testing.T) {
 	if err := a.Heartbeat(ctx, want.ID, "w1", lease.Add(2*time.Minute)); err != nil {
 		t.Fatalf("Heartbeat: %v", err)
 	}
-	audio := []store.Audio{{ContentType: "audio/wav", Data: []byte("RIFF....WAVE")}, {ContentType: "audio/wav", Data: bytes.Repeat([]byte{7}, 100_000)}}
+	// The second content type holds characters that JSON and bytea escape.
+	audio := []store.Audio{{ContentType: "audio/wav", Data: []byte("RIFF....WAVE")}, {ContentType: `audio/x-"odd"\type`, Data: bytes.Repeat([]byte{7}, 100_000)}}
 	fin := t0.Add(3 * time.Second)
 	if err := b.Complete(ctx, want.ID, "w1", fin, audio); err != nil {
 		t.Fatalf("Complete: %v", err)
@@ -82,7 +83,7 @@ func TestLifecycleAcrossTwoStores(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Get after Complete: %v", err)
 	}
-	wantRes := []store.Result{{Index: 0, ContentType: "audio/wav", Size: 12}, {Index: 1, ContentType: "audio/wav", Size: 100_000}}
+	wantRes := []store.Result{{Index: 0, ContentType: "audio/wav", Size: 12}, {Index: 1, ContentType: audio[1].ContentType, Size: 100_000}}
 	if got.Status != store.StatusCompleted || !got.Finished.Equal(fin) || fmt.Sprint(got.Results) != fmt.Sprint(wantRes) || got.LeaseOwner != "" {
 		t.Fatalf("after Complete: got status %s finished %v results %v lease %q; want COMPLETED %v %v no lease", got.Status, got.Finished, got.Results, got.LeaseOwner, fin, wantRes)
 	}
