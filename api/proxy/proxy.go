@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 
 	"github.com/distributeai/asyncspeech/api/contract"
 	"github.com/distributeai/asyncspeech/api/validate"
@@ -112,7 +113,16 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 		w.Header().Set(RequestIDHeader, id)
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		log.DebugContext(ctx, "proxy request", "method", r.Method, "path", r.URL.Path)
-		if len(v.Allow(r.URL.Path)) == 0 {
+		allowed := v.Allow(r.URL.Path)
+		if len(allowed) == 0 {
+			rp.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		if !slices.Contains(allowed, r.Method) && !opts.Strict {
+			// The validator would answer 405 itself; in log mode the upstream
+			// answers, and the violation is only logged.
+			log.InfoContext(ctx, "invalid request", "method", r.Method, "path", r.URL.Path,
+				"status", http.StatusMethodNotAllowed, "message", "method not in the spec for this path")
 			rp.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}

@@ -246,6 +246,36 @@ func TestPathsOutsideTheSpecPassThrough(t *testing.T) {
 	}
 }
 
+func TestWrongMethod(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		strict bool
+		want   int
+	}{
+		{"log mode forwards", false, http.StatusOK}, // the upstream answers any method
+		{"strict mode refuses", true, http.StatusMethodNotAllowed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			base, up, logs := startProxy(t, tt.strict)
+			resp, err := http.Get(base + "/async/speech/result")
+			if err != nil {
+				t.Fatalf("GET: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("GET /async/speech/result: got %d, want %d", resp.StatusCode, tt.want)
+			}
+			bodies, _ := up.seen()
+			if forwarded := len(bodies) == 1; forwarded == tt.strict {
+				t.Errorf("forwarded to the upstream: %v, want %v", forwarded, !tt.strict)
+			}
+			if !strings.Contains(logs.String(), `"invalid request"`) {
+				t.Errorf("wrong method not logged:\n%s", logs.String())
+			}
+		})
+	}
+}
+
 func TestUnreachableUpstreamIs502(t *testing.T) {
 	dead := httptest.NewServer(nil)
 	u, _ := url.Parse(dead.URL)
