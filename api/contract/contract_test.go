@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -333,5 +335,64 @@ func TestCancelledRunReturnsPartialReport(t *testing.T) {
 	}
 	if rep.Passed() == false && len(rep.Failed()) > 0 {
 		t.Errorf("cancelled run failed checks %v; want them skipped", rep.Failed())
+	}
+}
+
+// Servers that answer nonsense must get a verdict, never crash the suite.
+func TestNonsenseServersAreJudged(t *testing.T) {
+	tests := []struct {
+		name       string
+		handler    http.HandlerFunc
+		wantFailed []string
+	}{
+		{
+			name: "HTML for everything",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				_, _ = io.WriteString(w, "<html>hi</html>")
+			},
+			wantFailed: []string{"conformance.content-type", "create.minimal", "negative.result.id.pattern"},
+		},
+		{
+			name: "wrong JSON types",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if strings.HasSuffix(r.URL.Path, "/create") {
+					_, _ = io.WriteString(w, `{"id":5}`)
+					return
+				}
+				_, _ = io.WriteString(w, `{"id":[],"status":7,"created":"yesterday","model":null,"results":"none","finished":{}}`)
+			},
+			wantFailed: []string{"conformance.schema", "create.minimal", "notfound.result"},
+		},
+		{
+			name: "a task id that is not a UUIDv4 and an undocumented status",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if strings.HasSuffix(r.URL.Path, "/create") {
+					_, _ = io.WriteString(w, `{"id":"task-1"}`)
+					return
+				}
+				w.WriteHeader(http.StatusTeapot)
+				_, _ = io.WriteString(w, `{"message":"short and stout"}`)
+			},
+			wantFailed: []string{"conformance.status", "create.minimal", "notfound.result"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			rep := runSuite(t, srv.URL, fastOptions())
+			failed := rep.Failed()
+			for _, want := range tt.wantFailed {
+				if !slices.Contains(failed, want) {
+					t.Errorf("check %s did not fail; failed: %v", want, failed)
+				}
+			}
+			if got := rep.Check("lifecycle.order").Outcome; got != contract.OutcomeSkip {
+				t.Errorf("lifecycle.order without a usable task: got %s, want skip", got)
+			}
+		})
 	}
 }
