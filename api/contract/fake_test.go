@@ -107,6 +107,10 @@ func (f *fakeServer) admit(w http.ResponseWriter, r *http.Request) (owner string
 		writeMessage(w, http.StatusUnsupportedMediaType, "content type must be application/json")
 		return "", nil, false
 	}
+	if r.ContentLength > 1<<20 {
+		writeMessage(w, http.StatusRequestEntityTooLarge, "body over 1 MiB")
+		return "", nil, false
+	}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		writeMessage(w, http.StatusBadRequest, "unreadable body")
