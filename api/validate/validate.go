@@ -62,8 +62,7 @@ type Options struct {
 type Validator struct {
 	doc     *openapi3.T
 	routes  map[string]*routers.Route // "METHOD /path" → route
-	fast    map[*routers.Route]*fastRoute
-	methods map[string][]string // "/path" → documented methods
+	methods map[string][]string       // "/path" → documented methods
 	filter  *openapi3filter.Options
 	strict  bool
 	forward bool
@@ -91,7 +90,6 @@ func New(ctx context.Context, opts Options) (*Validator, error) {
 	v := &Validator{
 		doc:     doc,
 		routes:  map[string]*routers.Route{},
-		fast:    map[*routers.Route]*fastRoute{},
 		methods: map[string][]string{},
 		filter: &openapi3filter.Options{
 			// Authentication is the server's job (api/auth); the validator
@@ -122,7 +120,6 @@ func New(ctx context.Context, opts Options) (*Validator, error) {
 			op.Security = nil
 			rt := &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
 			v.routes[method+" "+path] = rt
-			v.fast[rt] = compileRoute(op)
 			v.methods[path] = append(v.methods[path], method)
 		}
 		slices.Sort(v.methods[path])
@@ -161,9 +158,9 @@ func (e *RequestError) Unwrap() error { return e.Err }
 
 // ValidateRequest checks r against its operation. On success the route is
 // returned and r.Body holds the body, with the document's defaults written
-// in where any were missing; on failure a *RequestError says why. Bodies
-// the compiled fast path accepts skip kin-openapi; json.Valid refuses
-// trailing data after the JSON value, which kin-openapi's decoder ignores.
+// in where any were missing; on failure a *RequestError says why. json.Valid
+// runs first because it refuses trailing data after the JSON value, which
+// kin-openapi's decoder ignores.
 func (v *Validator) ValidateRequest(ctx context.Context, r *http.Request) (*routers.Route, error) {
 	rt, status, msg := v.route(r)
 	if rt == nil {
@@ -172,9 +169,6 @@ func (v *Validator) ValidateRequest(ctx context.Context, r *http.Request) (*rout
 	data, rerr := precheckBody(r)
 	if rerr != nil {
 		return rt, rerr
-	}
-	if fr := v.fast[rt]; fr != nil && fr.request != nil && len(data) > 0 && mediaType(r.Header) == "application/json" && fr.request.accepts(data) {
-		return rt, nil
 	}
 	if len(data) > 0 && !json.Valid(data) {
 		return rt, &RequestError{Status: http.StatusBadRequest, Message: "request body is not valid JSON"}
@@ -214,7 +208,7 @@ func precheckBody(r *http.Request) ([]byte, *RequestError) {
 	if !utf8.Valid(data) {
 		return nil, &RequestError{Status: http.StatusBadRequest, Message: "request body is not valid UTF-8"}
 	}
-	// JSON syntax is checked by the fast path, or by json.Valid after it.
+	// JSON syntax is checked by the caller, before kin-openapi decodes it.
 	return data, nil
 }
 
@@ -330,11 +324,6 @@ func (v *Validator) response(ctx context.Context, req *http.Request, rt *routers
 	op := rt.Operation.OperationID
 	if op == "" {
 		op = rt.Method + " " + rt.Path
-	}
-	if fr := v.fast[rt]; fr != nil {
-		if n := fr.responses[status]; n != nil && mediaType(header) == "application/json" && utf8.Valid(body) && n.accepts(body) {
-			return nil
-		}
 	}
 	if rt.Operation.Responses.Status(status) == nil && rt.Operation.Responses.Default() == nil && v.ext[status] {
 		if err := messageBody(header, body); err != nil {
