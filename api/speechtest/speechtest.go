@@ -96,12 +96,18 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // the PROCESSING status (default 0).
 func WithEngineDelay(d time.Duration) Option { return func(c *config) { c.delay = d } }
 
+// WithWorkers sets how many tasks run at once (default 2). Each worker is
+// its own single-worker pool, so a scripted engine run is always matched to
+// its task.
+func WithWorkers(n int) Option { return func(c *config) { c.workers = max(n, 1) } }
+
 // WithClock sets the clock the server and workers stamp tasks with (default
 // time.Now). Timers (polling, backoff) still run on real time.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // NewServer starts a reference server for the test and stops it (workers
-// first, then HTTP, then the store) when the test ends.
+// first, then HTTP, then the store) when the test ends. Scripted tasks that
+// still wait for polls are released then.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	cfg := &config{workers: 2}
@@ -126,55 +132,67 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		s.Keys = cfg.keys
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
 	var st store.Store
 	if cfg.sqlite {
-		sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "speechtest.db"))
+		sq, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "speechtest.db"))
 		if err != nil {
-			cancel()
 			t.Fatalf("speechtest: open SQLite store: %v", err)
 		}
 		st = sq
 	} else {
 		st = memory.New()
 	}
+	// Cleanups run last-registered first: the store closes after everything
+	// that uses it has stopped.
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("speechtest: close store: %v", err)
+		}
+	})
 	s.scripts = newScripts()
 	s.Store = st
-	tracked := &claimTracker{Store: st, scripts: s.scripts}
 
 	mux := http.NewServeMux()
 	hsrv := httptest.NewUnstartedServer(mux)
 	publicURL := "http://" + hsrv.Listener.Addr().String()
 	signer, err := results.NewSigner([]byte("speechtest-"+randomHex(16)), publicURL, time.Hour, results.WithNow(cfg.now))
 	if err != nil {
-		cancel()
 		t.Fatalf("speechtest: result signer: %v", err)
 	}
-	eng := &ScriptedEngine{Base: tone.New(tone.Options{Delay: cfg.delay, MaxDuration: time.Second}), scripts: s.scripts}
-	pool := worker.New(tracked, eng, worker.Options{
-		// One worker makes "the task being synthesized" unambiguous for the
-		// scripted engine (see claimTracker).
-		Workers:      1,
-		Lease:        10 * time.Second,
-		Timeout:      30 * time.Second,
-		MaxAttempts:  maxPostpones + 2,
-		Backoff:      worker.Backoff{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond},
-		PollInterval: 5 * time.Millisecond,
-		RequeueEvery: 50 * time.Millisecond,
-		StopGrace:    time.Second,
-		Now:          cfg.now,
-		Logger:       cfg.logger,
-		WorkerID:     "speechtest",
-		OnTransition: s.record,
-	})
+	// One single-worker pool per worker, each with its own claim tracker:
+	// the engine request carries no task id, and in a pool of one the task
+	// being run is the one that pool claimed last.
+	base := tone.New(tone.Options{Delay: cfg.delay, MaxDuration: time.Second})
+	pools := make([]*worker.Pool, cfg.workers)
+	for i := range pools {
+		ln := &lane{}
+		pools[i] = worker.New(&claimTracker{Store: st, lane: ln}, &ScriptedEngine{Base: base, scripts: s.scripts, lane: ln}, worker.Options{
+			Workers:      1,
+			Lease:        10 * time.Second,
+			Timeout:      30 * time.Second,
+			MaxAttempts:  maxPostpones + 2,
+			Backoff:      worker.Backoff{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond},
+			PollInterval: 5 * time.Millisecond,
+			RequeueEvery: 50 * time.Millisecond,
+			StopGrace:    time.Second,
+			Now:          cfg.now,
+			Logger:       cfg.logger,
+			WorkerID:     fmt.Sprintf("speechtest-%d", i),
+			OnTransition: s.record,
+		})
+	}
+	notify := func() {
+		for _, p := range pools {
+			p.Notify()
+		}
+	}
 	var authn *auth.Authenticator
 	if !cfg.open {
 		authn = auth.New(s.Keys)
 	}
-	apiSrv := api.New(st, api.Options{Links: signer, Notify: pool.Notify, Now: cfg.now, Logger: cfg.logger, NewID: s.scripts.newID})
+	apiSrv := api.New(st, api.Options{Links: signer, Notify: notify, Now: cfg.now, Logger: cfg.logger, NewID: s.scripts.newID})
 	h, err := api.NewHandler(apiSrv, api.HandlerOptions{Logger: cfg.logger, Auth: authn, StrictResponses: true})
 	if err != nil {
-		cancel()
 		t.Fatalf("speechtest: API handler: %v", err)
 	}
 	mux.Handle("/results/", results.Handler(st, signer, cfg.logger))
@@ -182,21 +200,20 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	hsrv.Start()
 	s.URL = hsrv.URL
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := pool.Run(ctx); err != nil {
-			t.Errorf("speechtest: worker pool: %v", err)
-		}
-	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, p := range pools {
+		wg.Go(func() {
+			if err := p.Run(ctx); err != nil {
+				t.Errorf("speechtest: worker pool: %v", err)
+			}
+		})
+	}
 	t.Cleanup(func() {
 		s.scripts.releaseAll()
 		cancel()
-		<-done
+		wg.Wait()
 		hsrv.Close()
-		if err := st.Close(); err != nil {
-			t.Errorf("speechtest: close store: %v", err)
-		}
 	})
 	return s
 }
@@ -260,14 +277,15 @@ func (s *Server) Next(sc Script) {
 type ScriptedEngine struct {
 	Base    engine.Engine
 	scripts *scripts
+	lane    *lane
 }
 
 // Name reports the wrapped engine's name, marked as scripted.
 func (e *ScriptedEngine) Name() string { return "scripted(" + e.Base.Name() + ")" }
 
-// Synthesize applies the script of the task the worker claimed last.
+// Synthesize applies the script of the task its pool's worker claimed last.
 func (e *ScriptedEngine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
-	b := e.scripts.current()
+	b := e.scripts.lookup(e.lane.get())
 	if b == nil {
 		return e.Base.Synthesize(ctx, req)
 	}
@@ -316,7 +334,6 @@ type scripts struct {
 	mu      sync.Mutex
 	pending []script
 	byID    map[string]*binding
-	claimed string // id of the task the (single) worker claimed last
 }
 
 func newScripts() *scripts { return &scripts{byID: map[string]*binding{}} }
@@ -356,18 +373,6 @@ func (s *scripts) lookup(id string) *binding {
 	return s.byID[id]
 }
 
-func (s *scripts) setClaimed(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.claimed = id
-}
-
-func (s *scripts) current() *binding {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.byID[s.claimed]
-}
-
 func (s *scripts) releaseAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -376,19 +381,38 @@ func (s *scripts) releaseAll() {
 	}
 }
 
-// claimTracker is the store as the worker sees it: it notes which task the
-// worker claimed, so the scripted engine knows whose run it is (the engine
-// request carries no task id). With one worker the last claim is the run.
+// lane is what a single-worker pool's claim tracker tells its engine: the
+// id of the task the worker claimed last, which is the one it runs.
+type lane struct {
+	mu      sync.Mutex
+	claimed string
+}
+
+func (l *lane) set(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.claimed = id
+}
+
+func (l *lane) get() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.claimed
+}
+
+// claimTracker is the store as one single-worker pool sees it: it notes
+// which task the worker claimed, so the scripted engine knows whose run it
+// is (the engine request carries no task id).
 type claimTracker struct {
 	store.Store
-	scripts *scripts
+	lane *lane
 }
 
 // Claim records the claimed task's id.
 func (c *claimTracker) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
 	t, err := c.Store.Claim(ctx, opts)
 	if err == nil {
-		c.scripts.setClaimed(t.ID)
+		c.lane.set(t.ID)
 	}
 	return t, err
 }

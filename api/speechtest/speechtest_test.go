@@ -167,6 +167,23 @@ func TestNextTakesPolls(t *testing.T) {
 	}
 }
 
+// A task held back for its polls must not hold up the others.
+func TestHeldTaskDoesNotBlockOthers(t *testing.T) {
+	srv := speechtest.NewServer(t)
+	c := newClient(t, srv, srv.Key)
+	srv.NextTakesPolls(1000)
+	held := create(t, c, "Held back for a thousand polls.")
+	for _, text := range []string{"Runs meanwhile.", "Runs meanwhile too."} {
+		id := create(t, c, text)
+		if _, last := pollUntilTerminal(t, c, id); last.Status != "COMPLETED" {
+			t.Errorf("task %q: got %s, want COMPLETED while another is held", text, last.Status)
+		}
+	}
+	if r := result(t, c, held); r.Status == "COMPLETED" || r.Status == "ERROR" {
+		t.Errorf("held task: got %s after 2 polls, want unfinished", r.Status)
+	}
+}
+
 func TestKeysAndOpenMode(t *testing.T) {
 	srv := speechtest.NewServer(t, speechtest.WithKeys("alpha", "beta"))
 	if srv.Key != "alpha" {
