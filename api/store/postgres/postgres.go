@@ -496,10 +496,9 @@ WHERE id = $1 AND lease_owner = $2 AND status = ANY($4)`,
 		id, worker, toMS(leaseUntil), leased)
 }
 
-// Complete stores the audio and moves the task to COMPLETED in one
-// transaction, only while the worker holds the lease; the row lock taken by
-// the guarded UPDATE means a second completer waits, then finds the lease
-// gone, so audio is never stored twice.
+// Complete stores the audio and moves the task to COMPLETED atomically,
+// only while the worker holds the lease; a second completer finds the
+// lease gone, so audio is never stored twice.
 func (s *Store) Complete(ctx context.Context, id, worker string, now time.Time, audio []store.Audio) error {
 	if !pgText(id) {
 		return fmt.Errorf("postgres: complete task %q: %w", id, store.ErrNotFound)
@@ -512,40 +511,40 @@ func (s *Store) Complete(ctx context.Context, id, worker string, now time.Time, 
 			return fmt.Errorf("postgres: complete task %s: audio %d: content type %q is not storable text", id, i, a.ContentType)
 		}
 	}
-	var refusal error
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-UPDATE tasks SET status = 'COMPLETED', finished = $3, reason = '', lease_owner = '', lease_until = NULL
-WHERE id = $1 AND lease_owner = $2 AND status = ANY($4)`,
-			id, worker, now.UnixMilli(), sourcesOf(store.StatusCompleted, true))
-		if err != nil {
-			return fmt.Errorf("mark completed: %w", err)
+	idx := make([]int32, len(audio))
+	types := make([]string, len(audio))
+	sizes := make([]int64, len(audio))
+	data := make([][]byte, len(audio))
+	for i, a := range audio {
+		idx[i], types[i], sizes[i], data[i] = int32(i), a.ContentType, int64(len(a.Data)), a.Data
+		if data[i] == nil {
+			data[i] = []byte{} // the column is NOT NULL; empty audio is still a result
 		}
-		if tag.RowsAffected() == 0 {
-			refusal = refused(ctx, tx, "complete", id, worker, store.StatusCompleted)
-			return refusal
-		}
-		if len(audio) == 0 {
-			return nil
-		}
-		rows := make([][]any, len(audio))
-		for i, a := range audio {
-			data := a.Data
-			if data == nil {
-				data = []byte{} // the column is NOT NULL; empty audio is still a result
-			}
-			rows[i] = []any{id, int32(i), a.ContentType, int64(len(a.Data)), data}
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audio"}, []string{"task_id", "idx", "content_type", "size", "data"}, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("store %d audio files: %w", len(audio), err)
-		}
-		return nil
-	})
-	if refusal != nil {
-		return refusal
 	}
+	// One statement, so one implicit transaction and one round trip: the
+	// audio rows are inserted only from the row the guarded UPDATE
+	// returned, and the row lock it takes makes a concurrent completer
+	// wait, then fail the guard.
+	var updated int
+	err := s.pool.QueryRow(ctx, `
+WITH done AS (
+	UPDATE tasks SET status = 'COMPLETED', finished = $3, reason = '', lease_owner = '', lease_until = NULL
+	WHERE id = $1 AND lease_owner = $2 AND status = ANY($4)
+	RETURNING id
+), stored AS (
+	INSERT INTO audio (task_id, idx, content_type, size, data)
+	SELECT done.id, a.idx, a.content_type, a.size, a.data
+	FROM done, unnest($5::integer[], $6::text[], $7::bigint[], $8::bytea[]) AS a(idx, content_type, size, data)
+	RETURNING 1
+)
+-- a data-modifying WITH runs to completion even when unread
+SELECT count(*) FROM done`,
+		id, worker, now.UnixMilli(), sourcesOf(store.StatusCompleted, true), idx, types, sizes, data).Scan(&updated)
 	if err != nil {
-		return fmt.Errorf("postgres: complete task %s by worker %s: %w", id, worker, err)
+		return fmt.Errorf("postgres: complete task %s by worker %s with %d audio files: %w", id, worker, len(audio), err)
+	}
+	if updated == 0 {
+		return refused(ctx, s.pool, "complete", id, worker, store.StatusCompleted)
 	}
 	return nil
 }
