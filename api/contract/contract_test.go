@@ -106,6 +106,8 @@ func TestBrokenServersAreCaught(t *testing.T) {
 		wantFailed []string
 		// wantText appears in the messages of the first failed check.
 		wantText string
+		// opts adjusts the run (nil: fastOptions as is).
+		opts func(*contract.Options)
 	}{
 		{
 			name:       "undocumented field",
@@ -131,11 +133,64 @@ func TestBrokenServersAreCaught(t *testing.T) {
 			wantFailed: []string{"auth.result.wrong-key", "auth.create.wrong-key"},
 			wantText:   "open development mode",
 		},
+		{
+			name:       "served without a key",
+			faults:     fakeFaults{noKeyOK: true},
+			wantFailed: []string{"auth.result.no-key", "auth.create.no-key"},
+			wantText:   "want 401",
+		},
+		{
+			name:       "tasks readable across keys",
+			faults:     fakeFaults{leaky: true},
+			wantFailed: []string{"isolation.second-key"},
+			wantText:   "served to the second key",
+		},
+		{
+			name:       "undeclared property accepted",
+			faults:     fakeFaults{lax: true},
+			wantFailed: []string{"negative.create.body.additionalProperties"},
+			wantText:   "accepted input the spec forbids",
+		},
+		{
+			name:       "never finishes",
+			faults:     fakeFaults{stuck: true},
+			wantFailed: []string{"lifecycle.terminal"},
+			wantText:   "still QUEUED after",
+			opts:       func(o *contract.Options) { o.PollTimeout = 50 * time.Millisecond },
+		},
+		{
+			name:       "finished while PROCESSING",
+			faults:     fakeFaults{finishedEarly: true},
+			wantFailed: []string{"lifecycle.times"},
+			wantText:   "set on non-terminal status PROCESSING",
+		},
+		{
+			name:       "COMPLETED without results",
+			faults:     fakeFaults{noResults: true},
+			wantFailed: []string{"lifecycle.results"},
+			wantText:   "COMPLETED with no results",
+		},
+		{
+			name:       "result URL serves HTML",
+			faults:     fakeFaults{htmlAudio: true},
+			wantFailed: []string{"results.audio"},
+			wantText:   "not audio",
+		},
+		{
+			name:       "answers with another id",
+			faults:     fakeFaults{wrongEcho: true},
+			wantFailed: []string{"lifecycle.fields"},
+			wantText:   "answer carries id",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeServer(t, tt.faults, keyA, keyB)
-			rep := runSuite(t, f.URL, fastOptions())
+			opts := fastOptions()
+			if tt.opts != nil {
+				tt.opts(&opts)
+			}
+			rep := runSuite(t, f.URL, opts)
 			got := rep.Failed()
 			for _, name := range got {
 				t.Logf("%s: %v", name, rep.Check(name).Messages)

@@ -27,6 +27,22 @@ type fakeFaults struct {
 	regress bool
 	// openMode: any non-empty key is accepted (open development mode).
 	openMode bool
+	// noKeyOK: a request without a key is served (as owner "").
+	noKeyOK bool
+	// leaky: any valid key reads any task.
+	leaky bool
+	// lax: create accepts undeclared properties.
+	lax bool
+	// stuck: tasks never leave QUEUED.
+	stuck bool
+	// finishedEarly: finished is already set while PROCESSING.
+	finishedEarly bool
+	// noResults: COMPLETED tasks have no results.
+	noResults bool
+	// htmlAudio: result URLs serve an HTML page.
+	htmlAudio bool
+	// wrongEcho: the result call answers with another task's id.
+	wrongEcho bool
 }
 
 // fakeServer is a small, honest in-memory fake of the speech API, written
@@ -99,7 +115,9 @@ func writeMessage(w http.ResponseWriter, status int, format string, a ...any) {
 // it writes the error answer itself and returns ok=false.
 func (f *fakeServer) admit(w http.ResponseWriter, r *http.Request) (owner string, body map[string]any, ok bool) {
 	key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if key == "" || (!f.faults.openMode && !f.keys[key]) {
+	switch {
+	case key == "" && f.faults.noKeyOK:
+	case key == "" || (!f.faults.openMode && !f.keys[key]):
 		writeMessage(w, http.StatusUnauthorized, "missing or unknown API key")
 		return "", nil, false
 	}
@@ -141,7 +159,7 @@ func (f *fakeServer) handleCreate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if k := unknownField(body, "model", "input", "voice", "stream", "temperature", "exaggeration", "cfg_weight"); k != "" {
+	if k := unknownField(body, "model", "input", "voice", "stream", "temperature", "exaggeration", "cfg_weight"); k != "" && !f.faults.lax {
 		writeMessage(w, http.StatusBadRequest, "%s: unknown property", k)
 		return
 	}
@@ -209,7 +227,7 @@ func (f *fakeServer) handleResult(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	t, found := f.tasks[id]
-	if !found || t.owner != owner {
+	if !found || (t.owner != owner && !f.faults.leaky) {
 		f.mu.Unlock()
 		writeMessage(w, http.StatusNotFound, "task %s not found", id)
 		return
@@ -219,14 +237,22 @@ func (f *fakeServer) handleResult(w http.ResponseWriter, r *http.Request) {
 	if f.faults.regress && (t.regressed || t.polls > len(fakeLifecycle)-1) {
 		status, t.regressed = "QUEUED", true
 	}
+	if f.faults.stuck {
+		status = "QUEUED"
+	}
 	t.polls++
 	created := t.created
 	f.mu.Unlock()
 
 	resp := map[string]any{"id": id, "status": status, "created": created, "model": "Chatterbox", "results": []any{}}
-	if status == "COMPLETED" {
+	if status == "COMPLETED" || (status == "PROCESSING" && f.faults.finishedEarly) {
 		resp["finished"] = created + 0.25
+	}
+	if status == "COMPLETED" && !f.faults.noResults {
 		resp["results"] = []any{map[string]string{"url": f.URL + "/audio/" + id + ".wav"}}
+	}
+	if f.faults.wrongEcho {
+		resp["id"] = fakeUUID()
 	}
 	if f.faults.extraField {
 		resp["debug"] = "worker-7"
@@ -236,6 +262,11 @@ func (f *fakeServer) handleResult(w http.ResponseWriter, r *http.Request) {
 
 // handleAudio serves a 10 ms silent WAV for any result.
 func (f *fakeServer) handleAudio(w http.ResponseWriter, r *http.Request) {
+	if f.faults.htmlAudio {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<html>not found</html>")
+		return
+	}
 	const rate, samples = 8000, 80
 	var b []byte
 	b = append(b, "RIFF"...)

@@ -406,7 +406,7 @@ func (r *runner) checkAudio(ctx context.Context) {
 		if n == 0 {
 			c.skip("no task COMPLETED (see lifecycle.terminal)")
 		} else {
-			c.note("%d files downloaded", n)
+			c.note("result files downloaded: %d", n)
 		}
 	})
 }

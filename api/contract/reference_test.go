@@ -54,6 +54,26 @@ func TestReferenceServerPassesEveryCheck(t *testing.T) {
 	}
 }
 
+// A task that ends in ERROR is legal: the lifecycle checks accept it (with a
+// warning, since its request was valid) and the audio check uses the other.
+func TestReferenceServerTaskInError(t *testing.T) {
+	srv := speechtest.NewServer(t, speechtest.WithKeys(keyA, keyB))
+	srv.Next(speechtest.Script{Fail: true, Polls: 2})
+	rep := runSuite(t, srv.URL, fastOptions())
+	if !rep.Passed() {
+		t.Fatalf("failed %v, want none\n%s", rep.Failed(), textOf(t, rep))
+	}
+	if got, want := namesWith(rep, contract.OutcomeWarn), []string{"lifecycle.terminal"}; !slices.Equal(got, want) {
+		t.Errorf("warned checks: got %v, want %v", got, want)
+	}
+	if msgs := strings.Join(rep.Check("lifecycle.terminal").Messages, "\n"); !strings.Contains(msgs, "ended in ERROR") {
+		t.Errorf("lifecycle.terminal messages %q do not report the ERROR", msgs)
+	}
+	if c := rep.Check("results.audio"); c.Outcome != contract.OutcomePass || !strings.Contains(strings.Join(c.Messages, " "), "downloaded: 1") {
+		t.Errorf("results.audio: got %s %v, want pass on the one completed task", c.Outcome, c.Messages)
+	}
+}
+
 // TestSpeechdPassesEveryCheck runs the suite against speechd as it ships
 // (api/daemon: the same composition cmd/speechd runs), on SQLite, with the
 // tone engine and with whatever --engine auto picks on this machine.
