@@ -28,8 +28,10 @@ func (s *Store) Subscribe(ctx context.Context) <-chan struct{} {
 	s.subs[ch] = struct{}{}
 	if !s.listening {
 		s.listening = true
-		s.wg.Add(1)
+		s.kick = make(chan struct{}, 1)
+		s.wg.Add(2)
 		go s.listen()
+		go s.fanOut()
 	}
 	s.mu.Unlock()
 
@@ -48,6 +50,40 @@ func (s *Store) Subscribe(ctx context.Context) <-chan struct{} {
 		}
 	}()
 	return ch
+}
+
+// wakeGap is the least time between two wake-ups of the subscribers. Under
+// load every create sends a notification; waking every idle worker on
+// every node for each of them would turn a burst of creates into a storm
+// of empty claims and admission passes. The first notification after a
+// quiet spell still wakes at once, and one that arrives within the gap is
+// delivered at its end, never dropped.
+const wakeGap = 10 * time.Millisecond
+
+// wake asks fanOut to wake the subscribers; it never blocks.
+func (s *Store) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// fanOut turns wake requests into broadcasts at most once per wakeGap.
+func (s *Store) fanOut() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.kick:
+		}
+		s.broadcast()
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-time.After(wakeGap):
+		}
+	}
 }
 
 // broadcast wakes every subscriber without blocking.
@@ -91,12 +127,12 @@ func (s *Store) listenOnce(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
 		return fmt.Errorf("listen on %s: %w", s.channel, err)
 	}
-	s.broadcast()
+	s.wake()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return fmt.Errorf("wait for notification on %s: %w", s.channel, err)
 		}
-		s.broadcast()
+		s.wake()
 	}
 }
 

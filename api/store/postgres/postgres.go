@@ -38,6 +38,7 @@ type Store struct {
 	closed    bool
 	subs      map[chan struct{}]struct{}
 	listening bool
+	kick      chan struct{} // wake requests from the listener, coalesced
 	timers    map[*time.Timer]struct{}
 	stop      context.CancelFunc // ends the listener
 	ctx       context.Context    // lives until Close
