@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -577,5 +578,56 @@ func TestMigrateUpgrade(t *testing.T) {
 	}
 	if _, err := st.Get(ctx, newTask(1, "").ID, "o"); err != nil {
 		t.Errorf("task created before the upgrade: %v", err)
+	}
+}
+
+// TestNotifyCoalesces: a burst of creates wakes a subscriber far fewer
+// times than there were creates, and a notification that arrives inside
+// the coalescing gap is delivered at its end, not dropped.
+func TestNotifyCoalesces(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	a, b := open(t, url), open(t, url)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := a.Subscribe(ctx)
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no wake-up within 10s", what)
+		}
+	}
+	wait("listener ready")
+	// Two creates back to back: the second notification lands within the
+	// gap that the first wake opened, and must still wake.
+	bg := context.Background()
+	if err := b.Create(bg, newTask(100_001, "o")); err != nil {
+		t.Fatal(err)
+	}
+	wait("first create")
+	if err := b.Create(bg, newTask(100_002, "o")); err != nil {
+		t.Fatal(err)
+	}
+	wait("create inside the gap")
+
+	const creates = 300
+	var wakes atomic.Int64
+	go func() {
+		for range ch {
+			wakes.Add(1)
+		}
+	}()
+	start := time.Now()
+	if err := parallelCreate(bg, b, creates, func(i int) store.Task { return newTask(i, "o") }); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	got := wakes.Load()
+	// At most one wake per 10 ms gap over the burst and the wait, plus slack.
+	maxWakes := int64(time.Since(start)/(10*time.Millisecond)) + 2
+	if got < 1 || got > maxWakes || got >= creates {
+		t.Errorf("got %d wakes for %d creates over %v, want between 1 and %d", got, creates, time.Since(start), maxWakes)
 	}
 }
