@@ -111,7 +111,10 @@ func Run(ctx context.Context, baseURL string, opts Options) (*Report, error) {
 		create: spec.ops[asyncspeech.OperationCreate],
 		result: spec.ops[asyncspeech.OperationResult],
 		conf:   map[string]*conformance{},
-		report: &Report{BaseURL: u.String(), Started: time.Now()},
+		report: &Report{
+			BaseURL: u.String(), Started: time.Now(), MaxRequests: opts.MaxRequests,
+			SkipCreate: opts.SkipCreate, ExpectOpen: opts.ExpectOpen, SecondKey: opts.SecondKey != "",
+		},
 	}
 	for _, k := range []string{violationStatus, violationContentType, violationSchema} {
 		r.conf[k] = &conformance{seen: map[string]*seenViolation{}}

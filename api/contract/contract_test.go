@@ -336,6 +336,9 @@ func TestReportRenderings(t *testing.T) {
 		if len(back.Checks) != len(rep.Checks) || back.Passed() {
 			t.Errorf("decoded JSON: got %d checks passed=%v, want %d checks passed=false", len(back.Checks), back.Passed(), len(rep.Checks))
 		}
+		if back.MaxRequests != 400 || back.SecondKey || back.SkipCreate {
+			t.Errorf("decoded JSON options: max_requests=%d second_key=%v skip_create=%v, want 400, false, false", back.MaxRequests, back.SecondKey, back.SkipCreate)
+		}
 	})
 	t.Run("junit", func(t *testing.T) {
 		var b bytes.Buffer

@@ -46,8 +46,14 @@ type Report struct {
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration_ns"`
 	// Requests is the number of HTTP requests the suite sent.
-	Requests int           `json:"requests"`
-	Checks   []CheckResult `json:"checks"`
+	Requests int `json:"requests"`
+	// The options that shape the verdict, so a stored report says how it
+	// was made.
+	MaxRequests int           `json:"max_requests"`
+	SkipCreate  bool          `json:"skip_create"`
+	ExpectOpen  bool          `json:"expect_open"`
+	SecondKey   bool          `json:"second_key"`
+	Checks      []CheckResult `json:"checks"`
 }
 
 // Counts returns how many checks ended with each outcome.
