@@ -21,64 +21,61 @@ import (
 // BenchmarkStoreThroughput measures, in one process, how many tasks per
 // second a deployment creates and completes: SQLite on one node beside
 // PostgreSQL with 1, 2 and 3 "nodes" (separate connection pools and
-// worker.Pools, as separate processes have), each node running a
-// worker.Pool of benchWorkers workers. The engine answers at once with
-// 4 KiB, so this is the store's and the worker's ceiling; the
-// multi-process figure is BenchmarkCluster in api/cluster.
-// The figures are reported as creates/s and completes/s; compare them to
-// the sqlite case of the same run, not across machines.
+// worker.Pools, as separate processes have; each PostgreSQL deployment on a
+// schema of its own), each node running a worker.Pool of benchWorkers
+// workers. The engine answers at once with 4 KiB, so this is the store's
+// and the worker's ceiling; the multi-process figure is BenchmarkCluster in
+// api/cluster. Every iteration runs one batch on each deployment in turn,
+// so all see the same machine load; read the ratios to SQLite.
 //
 //	SPEECH_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
-//	  go test -run '^$' -bench StoreThroughput -benchtime 3x ./api/store/postgres/
+//	  go test -run '^$' -bench StoreThroughput -benchtime 5x ./api/store/postgres/
 func BenchmarkStoreThroughput(b *testing.B) {
-	cases := []struct {
-		name  string
-		nodes int
-		open  func(b *testing.B) store.Store
-	}{
-		{"sqlite/nodes=1", 1, func(b *testing.B) store.Store {
-			st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-			if err != nil {
-				b.Fatalf("sqlite.Open: %v", err)
-			}
-			b.Cleanup(func() { _ = st.Close() })
-			return st
-		}},
+	type deployment struct {
+		name              string
+		nodes             []store.Store
+		done              *atomic.Int64
+		created, finished time.Duration
+		tasks             int
 	}
-	for n := 1; n <= 3; n++ {
-		var url string
-		cases = append(cases, struct {
-			name  string
-			nodes int
-			open  func(b *testing.B) store.Store
-		}{fmt.Sprintf("postgres/nodes=%d", n), n, func(b *testing.B) store.Store {
-			if url == "" {
-				url = pgtest.URL(b)
-			}
+	sq, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatalf("sqlite.Open: %v", err)
+	}
+	b.Cleanup(func() { _ = sq.Close() })
+	deps := []*deployment{{name: "sqlite1", nodes: []store.Store{sq}}}
+	for k := 1; k <= 3; k++ {
+		url := pgtest.URL(b)
+		d := &deployment{name: fmt.Sprint("pg", k)}
+		for range k {
 			st, err := openPG(url)
 			if err != nil {
 				b.Fatalf("postgres.Open: %v", err)
 			}
 			b.Cleanup(func() { _ = st.Close() })
-			return st
-		}})
+			d.nodes = append(d.nodes, st)
+		}
+		deps = append(deps, d)
 	}
-	for _, tc := range cases {
-		b.Run(tc.name, func(b *testing.B) {
-			nodes := make([]store.Store, tc.nodes)
-			for i := range nodes {
-				nodes[i] = tc.open(b)
-			}
-			done := runPools(b, nodes)
-			var created, completed time.Duration
-			for b.Loop() {
-				c, d := runThroughput(b, nodes, done, benchTasks)
-				created += c
-				completed += d
-			}
-			b.ReportMetric(float64(benchTasks*b.N)/created.Seconds(), "creates/s")
-			b.ReportMetric(float64(benchTasks*b.N)/completed.Seconds(), "completes/s")
-		})
+	for _, d := range deps {
+		d.done = runPools(b, d.nodes)
+	}
+	for b.Loop() {
+		for _, d := range deps {
+			c, f := runThroughput(b, d.nodes, d.done, benchTasks)
+			d.created += c
+			d.finished += f
+			d.tasks += benchTasks
+		}
+	}
+	rate := func(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
+	base := deps[0]
+	for _, d := range deps {
+		b.ReportMetric(rate(d.tasks, d.created), d.name+"-creates/s")
+		b.ReportMetric(rate(d.tasks, d.finished), d.name+"-completes/s")
+		if d != base {
+			b.ReportMetric(rate(d.tasks, d.finished)/rate(base.tasks, base.finished), d.name+"-completes/sqlite")
+		}
 	}
 }
 
