@@ -1,10 +1,13 @@
 package speechtest_test
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,4 +207,41 @@ func TestKeysAndOpenMode(t *testing.T) {
 		t.Errorf("open mode Keys: got %v, want nil", open.Keys)
 	}
 	create(t, newClient(t, open, "any-key-at-all"), "Open mode accepts any key.")
+}
+
+func TestClockDelayAndLoggerOptions(t *testing.T) {
+	fixed := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	srv := speechtest.NewServer(t,
+		speechtest.WithClock(func() time.Time { return fixed }),
+		speechtest.WithEngineDelay(30*time.Millisecond),
+		speechtest.WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+	)
+	c := newClient(t, srv, srv.Key)
+	id := create(t, c, "On a fixed clock.")
+	seen, last := pollUntilTerminal(t, c, id)
+	if want := float64(fixed.Unix()); last.Created != want || last.Finished == nil || *last.Finished != want {
+		t.Errorf("created %v finished %v, want both %v (the fixed clock)", last.Created, last.Finished, want)
+	}
+	// A 30 ms engine run is long enough to be seen between 2 ms polls.
+	if !slices.Contains(seen, "PROCESSING") {
+		t.Errorf("statuses seen %v, want PROCESSING with WithEngineDelay", seen)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if logs.Len() == 0 {
+		t.Errorf("WithLogger: nothing logged")
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
