@@ -47,6 +47,10 @@ type Options struct {
 // client, so a violation in the proxy's log can be matched to both sides.
 const RequestIDHeader = "X-Request-Id"
 
+// UpstreamRequestIDHeader carries the upstream's own request id back to the
+// client when the upstream ignored the proxy's.
+const UpstreamRequestIDHeader = "X-Upstream-Request-Id"
+
 type requestIDKey struct{}
 
 // RequestID returns the proxy's id for the request being served ("" outside
@@ -98,6 +102,16 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 			}
 		},
 		Transport: opts.Transport,
+		ModifyResponse: func(resp *http.Response) error {
+			// The client gets the proxy's id, the one its log lines carry;
+			// an upstream that made its own keeps it visible beside it.
+			id := RequestID(resp.Request.Context())
+			if up := resp.Header.Get(RequestIDHeader); up != "" && up != id {
+				resp.Header.Set(UpstreamRequestIDHeader, up)
+			}
+			resp.Header.Set(RequestIDHeader, id)
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			log.ErrorContext(r.Context(), "upstream unreachable", "upstream", upstream.String(), "error", err)
 			validate.WriteMessage(w, http.StatusBadGateway, "upstream unreachable")

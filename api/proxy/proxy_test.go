@@ -34,6 +34,8 @@ func (u *brokenUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.ids = append(u.ids, r.Header.Get(proxy.RequestIDHeader))
 	u.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	// An upstream that makes its own request ids.
+	w.Header().Set(proxy.RequestIDHeader, "upstream-own-id")
 	switch r.URL.Path {
 	case "/async/speech/result":
 		_, _ = io.WriteString(w, `{"id":"`+taskID+`","status":"QUEUED","created":1764000000.5,"model":"Chatterbox","results":[],"queue_position":3}`)
@@ -130,8 +132,11 @@ func TestResponseViolationIsLoggedWithRequestID(t *testing.T) {
 		t.Fatalf("got %d %s, want the upstream's 200 unchanged", resp.StatusCode(), resp.Body)
 	}
 	id := resp.HTTPResponse.Header.Get(proxy.RequestIDHeader)
-	if id == "" {
-		t.Fatalf("response has no %s header", proxy.RequestIDHeader)
+	if ids := resp.HTTPResponse.Header.Values(proxy.RequestIDHeader); len(ids) != 1 || id == "" || id == "upstream-own-id" {
+		t.Fatalf("response %s: got %q, want one id, the proxy's", proxy.RequestIDHeader, ids)
+	}
+	if got := resp.HTTPResponse.Header.Get(proxy.UpstreamRequestIDHeader); got != "upstream-own-id" {
+		t.Errorf("%s: got %q, want the upstream's own id", proxy.UpstreamRequestIDHeader, got)
 	}
 	var found bool
 	for _, rec := range logRecords(t, logs) {
