@@ -436,7 +436,9 @@ if [[ "$GOBENCH" == 1 ]]; then
 	if ((have_speechd)); then
 		say "CPU profile: result call against the real speechd wiring (api/daemon, SQLite, tone, info logging)"
 		note "over loopback with the generator in the same process; -focus keeps the server's goroutines"
-		go test -run '^$' -bench 'DaemonResult/store=sqlite' -benchtime 30000x \
+		note "(log=discard formats the request log line but drops it; log=file writes it, as speechd does)"
+		go test -run '^$' -bench 'DaemonResult/store=sqlite/log=discard' -benchtime 30000x -count 3 ./api/loadgen 2>&1 | grep -E '^(Benchmark|FAIL)' | sed 's/^/   /' || true
+		go test -run '^$' -bench 'DaemonResult/store=sqlite/log=file' -benchtime 30000x \
 			-cpuprofile "$tmp/dcpu.out" -o "$tmp/loadgen.test" ./api/loadgen 2>&1 | grep -E '^(Benchmark|FAIL)' | sed 's/^/   /' || true
 		go tool pprof -top -nodecount 30 -focus 'net/http.\(\*conn\).serve' "$tmp/loadgen.test" "$tmp/dcpu.out" 2>/dev/null | sed 's/^/   /'
 		say "the same, cumulative (-cum), top 40"

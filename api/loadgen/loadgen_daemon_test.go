@@ -7,7 +7,7 @@ package loadgen_test
 // result path as deployed (the client's share shows under net/http.(*Transport)
 // and loadgen frames and can be focused away):
 //
-//	go test -run '^$' -bench 'DaemonResult/store=sqlite' -benchtime 20000x \
+//	go test -run '^$' -bench 'DaemonResult/store=sqlite/log=file' -benchtime 20000x \
 //	    -cpuprofile cpu.out -o loadgen.test ./api/loadgen
 //	go tool pprof -top -focus 'net/http.\(\*conn\).serve' loadgen.test cpu.out
 
@@ -15,6 +15,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,8 +25,23 @@ import (
 )
 
 func BenchmarkDaemonResult(b *testing.B) {
-	for _, st := range []string{"memory", "sqlite"} {
-		b.Run("store="+st, func(b *testing.B) {
+	cases := []struct {
+		store string
+		// toFile writes the request log to a file, as speechd writes it to
+		// stderr: one write system call per request, under the handler's lock.
+		toFile bool
+	}{
+		{"memory", false},
+		{"sqlite", false},
+		{"sqlite", true},
+	}
+	for _, c := range cases {
+		st := c.store
+		logName := "discard"
+		if c.toFile {
+			logName = "file"
+		}
+		b.Run("store="+st+"/log="+logName, func(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			cfg := daemon.Default()
@@ -33,9 +50,17 @@ func BenchmarkDaemonResult(b *testing.B) {
 			cfg.Store = st
 			cfg.Engine = "tone"
 			cfg.Keys = []string{benchKey}
-			// speechd logs one text line per request at info; format them
-			// as it does, but do not write them anywhere.
-			logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			// speechd logs one text line per request at info.
+			var logOut io.Writer = io.Discard
+			if c.toFile {
+				f, err := os.Create(filepath.Join(b.TempDir(), "speechd.log"))
+				if err != nil {
+					b.Fatalf("log file: %v", err)
+				}
+				defer f.Close()
+				logOut = f
+			}
+			logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			d, err := daemon.New(ctx, cfg, logger)
 			if err != nil {
 				b.Fatalf("daemon.New: %v", err)
