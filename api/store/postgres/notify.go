@@ -136,6 +136,41 @@ func (s *Store) listenOnce(ctx context.Context) error {
 	}
 }
 
+// requestNotify asks the notifier to send a notification; it never blocks.
+func (s *Store) requestNotify() {
+	select {
+	case s.notifyReq <- struct{}{}:
+	default:
+	}
+}
+
+// notifier sends the notifications that creates ask for, at most one per
+// wakeGap. A NOTIFY in every create's transaction would serialise all
+// create commits on PostgreSQL's notification queue lock, which cost about
+// a third of create throughput in a measurement with 8 concurrent creators
+// on this machine. Coalescing here keeps the first wake-up after a quiet
+// spell immediate (one round trip after the commit) and sends one more at
+// the end of a burst, so no create goes unannounced. If the process dies
+// between a commit and its notification, workers' polling picks the task up.
+func (s *Store) notifier() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.notifyReq:
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+		_ = s.notify(ctx) // a lost hint costs latency, not a task
+		cancel()
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-time.After(wakeGap):
+		}
+	}
+}
+
 // notify wakes idle workers on every node.
 func (s *Store) notify(ctx context.Context) error {
 	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, '')`, s.channel); err != nil {

@@ -39,6 +39,7 @@ type Store struct {
 	subs      map[chan struct{}]struct{}
 	listening bool
 	kick      chan struct{} // wake requests from the listener, coalesced
+	notifyReq chan struct{} // notifications to send for creates, coalesced
 	timers    map[*time.Timer]struct{}
 	stop      context.CancelFunc // ends the listener
 	ctx       context.Context    // lives until Close
@@ -73,14 +74,18 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: read current schema: %w", err)
 	}
 	life, stop := context.WithCancel(context.Background())
-	return &Store{
-		pool:    pool,
-		channel: channelName(schema),
-		subs:    make(map[chan struct{}]struct{}),
-		timers:  make(map[*time.Timer]struct{}),
-		ctx:     life,
-		stop:    stop,
-	}, nil
+	s := &Store{
+		pool:      pool,
+		channel:   channelName(schema),
+		subs:      make(map[chan struct{}]struct{}),
+		timers:    make(map[*time.Timer]struct{}),
+		notifyReq: make(chan struct{}, 1),
+		ctx:       life,
+		stop:      stop,
+	}
+	s.wg.Add(1)
+	go s.notifier()
+	return s, nil
 }
 
 // channelName derives the notification channel from the schema, so that
@@ -201,8 +206,8 @@ func scanTask(row pgx.Row, withResults bool) (store.Task, error) {
 	return t, nil
 }
 
-// Create inserts t in status CREATED and wakes idle workers, in one
-// statement (one implicit transaction, one round trip).
+// Create inserts t in status CREATED, then asks the notifier to wake idle
+// workers on every node.
 func (s *Store) Create(ctx context.Context, t store.Task) error {
 	if t.ID == "" || !pgText(t.ID) || !pgText(t.Owner) {
 		return fmt.Errorf("postgres: create task %q: id and owner must be non-empty UTF-8 text without NUL", t.ID)
@@ -211,21 +216,18 @@ func (s *Store) Create(ctx context.Context, t store.Task) error {
 	if err != nil {
 		return fmt.Errorf("postgres: create task %s: encode params: %w", t.ID, err)
 	}
-	var n int
-	err = s.pool.QueryRow(ctx, `
-WITH ins AS (
-	INSERT INTO tasks (id, owner, model, params, status, created)
-	VALUES ($1, $2, $3, $4, 'CREATED', $5)
-	ON CONFLICT (id) DO NOTHING
-	RETURNING id)
-SELECT count(*) FROM (SELECT pg_notify($6, '') FROM ins) AS woken`,
-		t.ID, t.Owner, cleanText(t.Model), string(params), t.Created.UnixMilli(), s.channel).Scan(&n)
+	tag, err := s.pool.Exec(ctx, `
+INSERT INTO tasks (id, owner, model, params, status, created)
+VALUES ($1, $2, $3, $4, 'CREATED', $5)
+ON CONFLICT (id) DO NOTHING`,
+		t.ID, t.Owner, cleanText(t.Model), string(params), t.Created.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("postgres: create task %s: %w", t.ID, err)
 	}
-	if n == 0 {
+	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("postgres: create task %s: %w", t.ID, store.ErrExists)
 	}
+	s.requestNotify()
 	return nil
 }
 
