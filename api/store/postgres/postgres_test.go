@@ -631,3 +631,39 @@ func TestNotifyCoalesces(t *testing.T) {
 		t.Errorf("got %d wakes for %d creates over %v, want between 1 and %d", got, creates, time.Since(start), maxWakes)
 	}
 }
+
+// TestAdmitConcurrentCapacity has admitters on several pools (as on
+// several nodes) admit at once; together they must never queue more than
+// the capacity.
+func TestAdmitConcurrentCapacity(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	stores := []*postgres.Store{open(t, url), open(t, url), open(t, url)}
+	ctx := context.Background()
+	const tasks, capacity = 200, 50
+	if err := parallelCreate(ctx, stores[0], tasks, func(i int) store.Task { return newTask(i, fmt.Sprint("o", i%5)) }); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var admitted atomic.Int64
+	for g := range 9 {
+		wg.Go(func() {
+			for range 10 {
+				n, err := stores[g%3].Admit(ctx, store.AdmitOptions{Now: t0, Capacity: capacity, Limit: 7})
+				if err != nil {
+					t.Errorf("Admit: %v", err)
+					return
+				}
+				admitted.Add(int64(n))
+			}
+		})
+	}
+	wg.Wait()
+	counts, err := stores[1].Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[store.StatusQueued] != capacity || admitted.Load() != capacity || counts[store.StatusCreated] != tasks-capacity {
+		t.Errorf("got %d QUEUED (%d reported admitted), %d CREATED; want %d, %d, %d", counts[store.StatusQueued], admitted.Load(), counts[store.StatusCreated], capacity, capacity, tasks-capacity)
+	}
+}
