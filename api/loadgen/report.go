@@ -67,8 +67,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "workers     %d (closed loop)\n", r.Concurrency)
 	fmt.Fprintf(&b, "elapsed     %s\n", r.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(&b, "operations  %d (%d ok, %d failed)\n", r.Requests, r.OK, r.Failed())
-	fmt.Fprintf(&b, "throughput  %.1f ok/s (%.1f ops/s)\n", r.OKPerSec, r.RPS)
-	fmt.Fprintf(&b, "latency     p50 %s  p90 %s  p99 %s  max %s  mean %s (ok operations)\n",
+	// A lifecycle operation is one task from create to COMPLETED.
+	unit, lat := "ok/s", "latency    "
+	if r.Scenario == "lifecycle" {
+		unit, lat = "tasks/s completed", "to complete"
+	}
+	fmt.Fprintf(&b, "throughput  %.1f %s (%.1f ops/s)\n", r.OKPerSec, unit, r.RPS)
+	fmt.Fprintf(&b, "%s p50 %s  p90 %s  p99 %s  max %s  mean %s (ok operations)\n", lat,
 		fmtDur(r.P50), fmtDur(r.P90), fmtDur(r.P99), fmtDur(r.Max), fmtDur(r.Mean))
 	fmt.Fprintf(&b, "statuses    %s\n", joinCounts(r.Statuses, strconv.Itoa))
 	fmt.Fprintf(&b, "errors      %s\n", joinCounts(r.Errors, func(s string) string { return s }))

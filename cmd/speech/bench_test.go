@@ -106,6 +106,20 @@ func TestBenchTextReportAndEnv(t *testing.T) {
 	}
 }
 
+func TestBenchLifecycleTextReport(t *testing.T) {
+	srv, _, _ := benchFakeServer(t)
+	code, out, errOut := runBenchForTest(t, nil, "--base-url", srv.URL, "--api-key", "secret",
+		"--scenario", "lifecycle", "--requests", "3", "--concurrency", "1")
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0; stderr: %s", code, errOut)
+	}
+	for _, want := range []string{"tasks/s completed", "to complete p50", "operations  3 (3 ok, 0 failed)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lifecycle report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestBenchRefusals(t *testing.T) {
 	srv, creates, _ := benchFakeServer(t)
 	tests := []struct {
