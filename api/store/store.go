@@ -35,8 +35,17 @@ const (
 	StatusError Status = "ERROR"
 )
 
+// AllStatuses returns every status in lifecycle order. Each call returns a
+// new slice, so a caller that changes it changes no one else's.
+func AllStatuses() []Status {
+	return []Status{StatusCreated, StatusQueued, StatusPostponed, StatusAssigned, StatusProcessing, StatusCompleted, StatusError}
+}
+
 // Statuses lists every status in lifecycle order.
-var Statuses = []Status{StatusCreated, StatusQueued, StatusPostponed, StatusAssigned, StatusProcessing, StatusCompleted, StatusError}
+//
+// Deprecated: a caller can change this shared slice for everyone; use
+// AllStatuses. It stays only until api/metrics and api/contract switch.
+var Statuses = AllStatuses()
 
 // transitions is the lifecycle state machine: the only moves a store accepts.
 // A lease that expires sends ASSIGNED_CONNECTIONS or PROCESSING back to QUEUED.
@@ -137,6 +146,8 @@ type TransitionError struct {
 	From, To Status
 }
 
+// Error names the task and the refused move, e.g. "task <id>: illegal
+// transition COMPLETED -> QUEUED".
 func (e *TransitionError) Error() string {
 	return fmt.Sprintf("task %s: illegal transition %s -> %s", e.ID, e.From, e.To)
 }
@@ -151,6 +162,29 @@ type AdmitOptions struct {
 	Capacity int
 	// Limit is the most tasks admitted by this call.
 	Limit int
+}
+
+// Budget returns how many tasks one Admit call may move to QUEUED when
+// queued tasks are QUEUED already: at most Limit, and at most the room left
+// under Capacity. bounded is false when neither bounds the call (both 0),
+// and n is then 0. A full queue, or one over a lowered Capacity, gives
+// (0, true): admit nothing. Every backend computes its budget here, so they
+// agree on it; queued is only read when Capacity is set.
+func (o AdmitOptions) Budget(queued int) (n int, bounded bool) {
+	n = -1
+	if o.Limit > 0 {
+		n = o.Limit
+	}
+	if o.Capacity > 0 {
+		room := max(o.Capacity-queued, 0)
+		if n < 0 || room < n {
+			n = room
+		}
+	}
+	if n < 0 {
+		return 0, false
+	}
+	return n, true
 }
 
 // ClaimOptions describe a worker taking a task.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,12 +30,12 @@ func TestCanTransition(t *testing.T) {
 		{store.StatusProcessing, store.StatusPostponed}: true,
 		{store.StatusProcessing, store.StatusQueued}:    true, // lease expired while running
 	}
-	if len(store.Statuses) != 7 {
-		t.Fatalf("got %d statuses, want 7", len(store.Statuses))
+	if len(store.AllStatuses()) != 7 {
+		t.Fatalf("got %d statuses, want 7", len(store.AllStatuses()))
 	}
 	n := 0
-	for _, from := range store.Statuses {
-		for _, to := range store.Statuses {
+	for _, from := range store.AllStatuses() {
+		for _, to := range store.AllStatuses() {
 			n++
 			t.Run(fmt.Sprintf("%s->%s", from, to), func(t *testing.T) {
 				want := allowed[pair{from, to}]
@@ -53,7 +54,7 @@ func TestCanTransition(t *testing.T) {
 }
 
 func TestStatusPredicates(t *testing.T) {
-	for _, s := range store.Statuses {
+	for _, s := range store.AllStatuses() {
 		t.Run(string(s), func(t *testing.T) {
 			if !s.Valid() {
 				t.Errorf("%s.Valid(): got false, want true", s)
@@ -123,6 +124,48 @@ func TestFairOrder(t *testing.T) {
 			got := store.FairOrder(cands, tc.active, tc.n)
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("FairOrder: got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAllStatusesIsACopy(t *testing.T) {
+	first := store.AllStatuses()
+	first[0] = "CHANGED"
+	if got := store.AllStatuses()[0]; got != store.StatusCreated {
+		t.Errorf("AllStatuses()[0] after a caller changed its copy: got %s, want %s", got, store.StatusCreated)
+	}
+	if !slices.Equal(store.Statuses, store.AllStatuses()) {
+		t.Errorf("Statuses: got %v, want %v", store.Statuses, store.AllStatuses())
+	}
+}
+
+func TestAdmitBudget(t *testing.T) {
+	cases := []struct {
+		name        string
+		capacity    int
+		limit       int
+		queued      int
+		want        int
+		wantBounded bool
+	}{
+		{"unbounded", 0, 0, 10, 0, false},
+		{"negative options are unbounded", -1, -5, 10, 0, false},
+		{"limit only", 0, 7, 1000, 7, true},
+		{"capacity only", 10, 0, 3, 7, true},
+		{"room smaller than limit", 10, 7, 5, 5, true},
+		{"limit smaller than room", 10, 3, 5, 3, true},
+		{"queue exactly full", 10, 7, 10, 0, true},
+		{"queue over a lowered capacity", 10, 0, 25, 0, true},
+		{"empty queue", 4, 0, 0, 4, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := store.AdmitOptions{Capacity: c.capacity, Limit: c.limit}
+			n, bounded := o.Budget(c.queued)
+			if n != c.want || bounded != c.wantBounded {
+				t.Errorf("AdmitOptions{Capacity: %d, Limit: %d}.Budget(%d): got (%d, %v), want (%d, %v)",
+					c.capacity, c.limit, c.queued, n, bounded, c.want, c.wantBounded)
 			}
 		})
 	}

@@ -150,18 +150,12 @@ func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 			active[e.task.Owner]++
 		}
 	}
-	budget := -1 // unbounded
-	if opts.Limit > 0 {
-		budget = opts.Limit
-	}
-	if opts.Capacity > 0 {
-		free := opts.Capacity - queued
-		if free <= 0 {
-			return 0, nil // full (or over a lowered capacity)
-		}
-		if budget < 0 || free < budget {
-			budget = free
-		}
+	budget, bounded := opts.Budget(queued)
+	switch {
+	case !bounded:
+		budget = -1 // unbounded
+	case budget == 0:
+		return 0, nil // full (or over a lowered capacity)
 	}
 	// An owner can receive at most budget tasks, so keep only each owner's
 	// budget oldest candidates (a sorted, bounded list): a deep backlog costs

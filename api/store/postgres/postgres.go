@@ -271,22 +271,19 @@ func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, admitLockClass); err != nil {
 			return fmt.Errorf("lock admission: %w", err)
 		}
-		budget := int64(-1) // no bound
-		if opts.Limit > 0 {
-			budget = int64(opts.Limit)
-		}
-		if opts.Capacity > 0 {
-			var queued int64
+		var queued int
+		if opts.Capacity > 0 { // Budget reads queued only under a capacity
 			if err := tx.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE status = 'QUEUED'`).Scan(&queued); err != nil {
 				return fmt.Errorf("count queued tasks: %w", err)
 			}
-			room := max(int64(opts.Capacity)-queued, 0)
-			if budget < 0 || room < budget {
-				budget = room
-			}
 		}
-		if budget == 0 {
-			return nil
+		room, bounded := opts.Budget(queued)
+		budget := int64(-1) // no bound
+		if bounded {
+			if room == 0 {
+				return nil // full (or over a lowered capacity)
+			}
+			budget = int64(room)
 		}
 		// FairOrder never takes more than budget tasks from one owner, so
 		// each owner's first budget candidates are all it needs to see. The

@@ -397,18 +397,12 @@ func admit(ctx context.Context, tx *sql.Tx, opts store.AdmitOptions) (int, error
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	budget := -1 // unbounded
-	if opts.Limit > 0 {
-		budget = opts.Limit
-	}
-	if opts.Capacity > 0 {
-		free := opts.Capacity - queued
-		if free <= 0 {
-			return 0, nil // full (or over a lowered capacity)
-		}
-		if budget < 0 || free < budget {
-			budget = free
-		}
+	budget, bounded := opts.Budget(queued)
+	switch {
+	case !bounded:
+		budget = -1 // unbounded
+	case budget == 0:
+		return 0, nil // full (or over a lowered capacity)
 	}
 	// Each owner can receive at most budget tasks, so only the budget oldest
 	// CREATED tasks of each owner are read: owners are found with a loose
