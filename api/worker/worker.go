@@ -91,7 +91,13 @@ type Options struct {
 	WorkerID string
 
 	// OnTransition, if set, is called after each status change this pool
-	// made (ASSIGNED_CONNECTIONS, PROCESSING, POSTPONED, COMPLETED, ERROR).
+	// made (ASSIGNED_CONNECTIONS, PROCESSING, POSTPONED, COMPLETED, ERROR),
+	// from the worker that made it, once the store has accepted it. It lags
+	// the store: a reader may see the new status before the call, and when a
+	// POSTPONED task is retried by another worker the two workers' calls for
+	// it may arrive in either order. It suits counting (metrics); code that
+	// needs a task's exact path must record it with the store write (as
+	// api/speechtest's History does).
 	OnTransition func(id string, to store.Status)
 	// OnAdmit, if set, is called with the number of tasks each admission
 	// pass moved to QUEUED.
@@ -164,6 +170,12 @@ type Pool struct {
 
 	mu       sync.Mutex
 	workWake chan struct{} // closed and replaced to wake every idle worker
+
+	// timers are the pending wake-ups for POSTPONED tasks; Run stops them
+	// when it returns so none fires into a stopped pool.
+	timersMu sync.Mutex
+	timers   map[*time.Timer]struct{}
+	stopped  bool
 }
 
 // New returns a pool that runs eng on the tasks of st.
@@ -180,6 +192,7 @@ func New(st store.Store, eng engine.Engine, opts Options) *Pool {
 		id:        id,
 		admitWake: make(chan struct{}, 1),
 		workWake:  make(chan struct{}),
+		timers:    make(map[*time.Timer]struct{}),
 	}
 }
 
@@ -241,8 +254,38 @@ func (p *Pool) Run(ctx context.Context) error {
 		wg.Go(func() { p.workLoop(ctx, fmt.Sprintf("%s/%d", p.id, i)) })
 	}
 	wg.Wait()
+	p.stopTimers()
 	p.log.Info("worker pool stopped")
 	return nil
+}
+
+// notifyAfter calls Notify after d, unless Run has returned by then.
+func (p *Pool) notifyAfter(d time.Duration) {
+	p.timersMu.Lock()
+	defer p.timersMu.Unlock()
+	if p.stopped {
+		return
+	}
+	var t *time.Timer
+	// The callback takes timersMu, which is held until t is assigned.
+	t = time.AfterFunc(d, func() {
+		p.timersMu.Lock()
+		delete(p.timers, t)
+		p.timersMu.Unlock()
+		p.Notify()
+	})
+	p.timers[t] = struct{}{}
+}
+
+// stopTimers cancels every pending notifyAfter and refuses new ones.
+func (p *Pool) stopTimers() {
+	p.timersMu.Lock()
+	defer p.timersMu.Unlock()
+	p.stopped = true
+	for t := range p.timers {
+		t.Stop()
+		delete(p.timers, t)
+	}
 }
 
 func (p *Pool) sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) {
@@ -492,7 +535,7 @@ func (p *Pool) process(ctx context.Context, worker string, t store.Task) {
 		}
 		log.Info("task postponed", "retry_in", delay, "err", err)
 		p.transition(t.ID, store.StatusPostponed)
-		time.AfterFunc(delay, p.Notify) // admit it as soon as it is due
+		p.notifyAfter(delay) // admit it as soon as it is due
 	default:
 		p.fail(ctx, log, t.ID, worker, now, err.Error())
 	}

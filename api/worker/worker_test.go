@@ -57,6 +57,76 @@ func (f funcEngine) Synthesize(ctx context.Context, req engine.Request) (engine.
 	return f(ctx, req)
 }
 
+// historyStore records each task's status changes under the same lock as
+// the store write that makes them, and answers Get under that lock too: a
+// test that sees a status through its Get finds it in the history. (The
+// pool's OnTransition runs after the write, so it can lag a reader, and two
+// workers' calls for one task can arrive out of order.)
+type historyStore struct {
+	store.Store
+	mu   sync.RWMutex
+	seen map[string][]store.Status
+}
+
+func newHistoryStore(st store.Store) *historyStore {
+	return &historyStore{Store: st, seen: make(map[string][]store.Status)}
+}
+
+// of returns the statuses the pool moved task id to, in store order.
+func (h *historyStore) of(id string) []store.Status {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return slices.Clone(h.seen[id])
+}
+
+// write runs f under the lock and records to for id if it succeeded.
+func (h *historyStore) write(id string, to store.Status, f func() error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	err := f()
+	if err == nil {
+		h.seen[id] = append(h.seen[id], to)
+	}
+	return err
+}
+
+func (h *historyStore) Get(ctx context.Context, id, owner string) (store.Task, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.Store.Get(ctx, id, owner)
+}
+
+func (h *historyStore) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, err := h.Store.Claim(ctx, opts)
+	if err == nil {
+		h.seen[t.ID] = append(h.seen[t.ID], store.StatusAssigned)
+	}
+	return t, err
+}
+
+func (h *historyStore) Start(ctx context.Context, id, worker string, leaseUntil time.Time) error {
+	return h.write(id, store.StatusProcessing, func() error { return h.Store.Start(ctx, id, worker, leaseUntil) })
+}
+
+func (h *historyStore) Complete(ctx context.Context, id, worker string, now time.Time, audio []store.Audio) error {
+	return h.write(id, store.StatusCompleted, func() error { return h.Store.Complete(ctx, id, worker, now, audio) })
+}
+
+func (h *historyStore) Postpone(ctx context.Context, id, worker string, notBefore time.Time, reason string) error {
+	return h.write(id, store.StatusPostponed, func() error { return h.Store.Postpone(ctx, id, worker, notBefore, reason) })
+}
+
+func (h *historyStore) Fail(ctx context.Context, id, worker string, now time.Time, reason string) error {
+	return h.write(id, store.StatusError, func() error { return h.Store.Fail(ctx, id, worker, now, reason) })
+}
+
+// Subscribe passes the wrapped store's wake-ups through.
+func (h *historyStore) Subscribe(ctx context.Context) <-chan struct{} {
+	return h.Store.(store.Notifier).Subscribe(ctx)
+}
+
 // recorder collects OnTransition calls per task.
 type recorder struct {
 	mu   sync.Mutex
@@ -76,6 +146,31 @@ func (r *recorder) of(id string) []store.Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.seen[id])
+}
+
+// waitRecorded waits (at most 5 s) until rec holds n calls for task id:
+// OnTransition runs after the store write, so it may trail what a test saw.
+func waitRecorded(t *testing.T, rec *recorder, id string, n int) []store.Status {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := rec.of(id)
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("OnTransition for task %s: got %v after 5s, want %d calls", id, got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// sameStatuses reports whether a and b hold the same statuses, in any order.
+func sameStatuses(a, b []store.Status) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -168,7 +263,7 @@ func checkLegal(t *testing.T, path []store.Status) {
 }
 
 func TestLifecycleWithPostpone(t *testing.T) {
-	st := memory.New()
+	st := newHistoryStore(memory.New())
 	eng := &flakyEngine{failures: 2}
 	var rec recorder
 	opts := fastOptions()
@@ -183,11 +278,17 @@ func TestLifecycleWithPostpone(t *testing.T) {
 		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
 		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusCompleted,
 	}
-	path := withQueued(rec.of(tk.ID))
+	history := st.of(tk.ID)
+	path := withQueued(history)
 	if !slices.Equal(path, want) {
 		t.Errorf("path: got %v, want %v", path, want)
 	}
 	checkLegal(t, path)
+	// OnTransition reports the same moves, though possibly later and, across
+	// workers, in another order.
+	if calls := waitRecorded(t, &rec, tk.ID, len(history)); !sameStatuses(calls, history) {
+		t.Errorf("OnTransition calls: got %v, want the moves %v in any order", calls, history)
+	}
 	if got.Attempts != 3 || eng.count("hello there") != 3 {
 		t.Errorf("got %d attempts and %d engine calls, want 3 and 3", got.Attempts, eng.count("hello there"))
 	}
@@ -255,7 +356,7 @@ func TestOutcomes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st := memory.New()
+			st := newHistoryStore(memory.New())
 			var rec recorder
 			opts := fastOptions()
 			opts.MaxAttempts = c.maxAttempts
@@ -272,11 +373,15 @@ func TestOutcomes(t *testing.T) {
 			if len(got.Results) != 0 || got.Finished.IsZero() {
 				t.Errorf("ERROR task: got %d results, finished %v, want none and finished set", len(got.Results), got.Finished)
 			}
-			path := withQueued(rec.of(tk.ID))
+			history := st.of(tk.ID)
+			path := withQueued(history)
 			if !slices.Equal(path, c.wantPath) {
 				t.Errorf("path: got %v, want %v", path, c.wantPath)
 			}
 			checkLegal(t, path)
+			if calls := waitRecorded(t, &rec, tk.ID, len(history)); !sameStatuses(calls, history) {
+				t.Errorf("OnTransition calls: got %v, want the moves %v in any order", calls, history)
+			}
 		})
 	}
 }
@@ -392,31 +497,87 @@ func TestCapacityAndFairness(t *testing.T) {
 	}
 }
 
-// hiddenNotifier hides the memory store's Notifier, like a store without one.
-type hiddenNotifier struct{ store.Store }
+// countingStore counts the pool's idle rounds and janitor runs. It hides
+// the wrapped store's Notifier, like a store without one; notifyingStore
+// puts it back.
+type countingStore struct {
+	store.Store
+	emptyClaims atomic.Int64 // claims that found nothing
+	admits      atomic.Int64 // admission passes that moved nothing
+	janitorRuns atomic.Int64 // DeleteFinishedBefore calls that returned
+}
+
+func (c *countingStore) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+	t, err := c.Store.Claim(ctx, opts)
+	if errors.Is(err, store.ErrNoTask) {
+		c.emptyClaims.Add(1)
+	}
+	return t, err
+}
+
+func (c *countingStore) Admit(ctx context.Context, opts store.AdmitOptions) (int, error) {
+	n, err := c.Store.Admit(ctx, opts)
+	if err == nil && n == 0 {
+		c.admits.Add(1)
+	}
+	return n, err
+}
+
+func (c *countingStore) DeleteFinishedBefore(ctx context.Context, before time.Time) (int, error) {
+	n, err := c.Store.DeleteFinishedBefore(ctx, before)
+	c.janitorRuns.Add(1)
+	return n, err
+}
+
+type notifyingStore struct{ *countingStore }
+
+func (n notifyingStore) Subscribe(ctx context.Context) <-chan struct{} {
+	return n.Store.(store.Notifier).Subscribe(ctx)
+}
+
+// waitCount waits (at most 5 s) until counter reaches n.
+func waitCount(t *testing.T, what string, counter *atomic.Int64, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for counter.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: got %d after 5s, want at least %d", what, counter.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // TestNotifyWakesIdlePool: with polling effectively off, Notify alone gets a
 // new task processed at once.
 func TestNotifyWakesIdlePool(t *testing.T) {
 	cases := []struct {
 		name   string
-		st     store.Store
-		notify bool
+		notify bool // call Pool.Notify; otherwise the store's Notifier must wake the pool
 	}{
-		{"store notifier", memory.New(), false},
-		{"Notify call", hiddenNotifier{memory.New()}, true},
+		{"store notifier", false},
+		{"Notify call", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			cs := &countingStore{Store: memory.New()}
+			var st store.Store = cs
+			if !c.notify {
+				st = notifyingStore{cs}
+			}
 			opts := fastOptions()
 			opts.PollInterval = time.Hour
-			p := start(t, c.st, &flakyEngine{}, opts)
-			time.Sleep(20 * time.Millisecond) // let the pool go idle
-			tk := create(t, c.st, "a", "wake up")
+			p := start(t, st, &flakyEngine{}, opts)
+			// Idle: every worker found nothing to claim and the admitter
+			// found nothing to admit, so each now waits for a wake-up or
+			// an hour. (A worker takes its wake channel before it claims,
+			// so a wake-up between its claim and its wait is not lost.)
+			waitCount(t, "empty claims", &cs.emptyClaims, int64(opts.Workers))
+			waitCount(t, "empty admission passes", &cs.admits, 1)
+			tk := create(t, st, "a", "wake up")
 			if c.notify {
 				p.Notify()
 			}
-			waitStatus(t, c.st, tk, store.StatusCompleted, 2*time.Second)
+			waitStatus(t, st, tk, store.StatusCompleted, 2*time.Second)
 		})
 	}
 }
@@ -440,7 +601,8 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 func TestRetentionJanitor(t *testing.T) {
-	st := memory.New()
+	cs := &countingStore{Store: memory.New()}
+	st := notifyingStore{cs}
 	clock := &fakeClock{now: time.UnixMilli(1_800_000_000_000)}
 	opts := fastOptions()
 	opts.Now = clock.Now
@@ -449,7 +611,9 @@ func TestRetentionJanitor(t *testing.T) {
 	start(t, st, &flakyEngine{}, opts)
 	tk := create(t, st, "a", "short lived")
 	waitStatus(t, st, tk, store.StatusCompleted, 5*time.Second)
-	time.Sleep(30 * time.Millisecond) // several janitor runs within the TTL
+	// Three more janitor runs, so at least two began after the task
+	// finished, all on the unmoved fake clock: within retention.
+	waitCount(t, "janitor runs", &cs.janitorRuns, cs.janitorRuns.Load()+3)
 	if _, err := st.Get(context.Background(), tk.ID, tk.Owner); err != nil {
 		t.Fatalf("Get within retention: %v", err)
 	}
@@ -531,5 +695,40 @@ func TestGracefulStop(t *testing.T) {
 				t.Errorf("RequeueExpired right after stop: got %d, %v, want %d (lease one minute, released only if cancelled)", n, err, c.requeued)
 			}
 		})
+	}
+}
+
+// TestPostponeTimersStopWithRun: the wake-up scheduled for a POSTPONED
+// task does not outlive Run.
+func TestPostponeTimersStopWithRun(t *testing.T) {
+	st := memory.New()
+	opts := fastOptions()
+	opts.Backoff = worker.Backoff{Base: time.Hour, Max: time.Hour}
+	p := worker.New(st, &flakyEngine{failures: 1}, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	tk := create(t, st, "a", "retry in an hour")
+	waitStatus(t, st, tk, store.StatusPostponed, 5*time.Second)
+	// The timer is set just after the Postpone write that waitStatus saw.
+	deadline := time.Now().Add(5 * time.Second)
+	for p.PendingTimers() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("pending wake-ups while POSTPONED: got %d after 5s, want 1", p.PendingTimers())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10s of cancel")
+	}
+	if n := p.PendingTimers(); n != 0 {
+		t.Errorf("pending wake-ups after Run returned: got %d, want 0", n)
 	}
 }
