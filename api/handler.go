@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/validate"
 	"github.com/distributeai/asyncspeech/generated"
@@ -41,8 +42,8 @@ type HandlerOptions struct {
 }
 
 // NewHandler composes the HTTP stack around srv, outermost first: request id
-// and logging, panic recovery, shutdown gate, body limit, content type,
-// auth, rate limit, the spec validator, and the generated strict handler on
+// and logging, panic recovery, shutdown gate, auth, rate limit, content
+// type, body limit, the spec validator, and the generated strict handler on
 // a net/http ServeMux.
 func NewHandler(srv *Server, opts HandlerOptions) (http.Handler, error) {
 	return newHandler(srv, opts, true)
@@ -86,14 +87,16 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 	generated.HandlerWithOptions(strict, generated.StdHTTPServerOptions{
 		BaseRouter: mux,
 		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			writeError(w, r, log, &Error{Code: CodeBadRequest, Message: "invalid request", Err: err})
+			writeError(w, r, log, &Error{Code: apierr.CodeBadRequest, Message: "invalid request", Err: err})
 		},
 	})
 	var h http.Handler = mux
 	if validated {
+		// The validator reads the embedded spec parsed once per process:
+		// nothing here blocks, so there is no context to bound.
 		v, err := validate.New(context.Background(), validate.Options{
 			Strict:            opts.StrictResponses,
-			ExtensionStatuses: ExtensionStatuses(),
+			ExtensionStatuses: validate.ExtensionStatuses(),
 			Logger:            log,
 		})
 		if err != nil {
@@ -103,12 +106,15 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 	} else {
 		h = notFoundAsMessage(mux, log)
 	}
+	// Everything that reads only headers runs before the body is read, so
+	// an unauthenticated or rate-limited client cannot make the server
+	// buffer a body.
+	h = limitBody(maxBody, log, h)
+	h = requireJSON(log, h)
 	if opts.RateLimit > 0 {
 		h = rateLimit(newLimiter(opts.RateLimit, opts.RateBurst, now), log, h)
 	}
 	h = authenticate(a, log, h)
-	h = requireJSON(log, h)
-	h = limitBody(maxBody, log, h)
 	if opts.Gate != nil {
 		h = opts.Gate.Middleware(log, h)
 	}
@@ -117,12 +123,17 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 	return h, nil
 }
 
+// ExtensionStatuses returns validate.ExtensionStatuses(), the one list of
+// statuses this server sends beyond the spec; kept here for callers that
+// configure their own validator of this server's responses.
+func ExtensionStatuses() []int { return validate.ExtensionStatuses() }
+
 // notFoundAsMessage keeps the {"message"} shape for unknown routes when the
 // validator (which answers them otherwise) is absent.
 func notFoundAsMessage(mux *http.ServeMux, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
-			writeError(w, r, log, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no operation at %s %s", r.Method, r.URL.Path)})
+			writeError(w, r, log, &Error{Code: apierr.CodeNotFound, Message: fmt.Sprintf("no operation at %s %s", r.Method, r.URL.Path)})
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -136,10 +147,10 @@ func decodeError(err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &mb):
-		return &Error{Code: CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", mb.Limit), Err: err}
+		return &Error{Code: apierr.CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", mb.Limit), Err: err}
 	case errors.As(err, &te) && te.Field != "":
-		return &Error{Code: CodeBadRequest, Message: te.Field + ": wrong type", Err: err}
+		return &Error{Code: apierr.CodeBadRequest, Message: te.Field + ": wrong type", Err: err}
 	default:
-		return &Error{Code: CodeBadRequest, Message: "request body is not valid JSON", Err: err}
+		return &Error{Code: apierr.CodeBadRequest, Message: "request body is not valid JSON", Err: err}
 	}
 }

@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/distributeai/asyncspeech/api/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,24 +26,6 @@ func (testLinks) URL(id string, index int) string {
 	return fmt.Sprintf("http://results.test/results/%s/%d.wav", id, index)
 }
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // stack is the real HTTP stack on a test server, with a spec validator of
 // its own that checks every response the tests receive.
 type stack struct {
@@ -51,7 +33,7 @@ type stack struct {
 	url   string
 	store store.Store
 	check *validate.Validator
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 	hc    *http.Client
 }
 
@@ -68,7 +50,7 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	if cfg.store == nil {
 		cfg.store = memory.New()
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	srv := New(cfg.store, Options{Links: testLinks{}, Logger: log, Now: cfg.now})
 	ho := cfg.handler

@@ -3,8 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,64 +13,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/internal/respwriter"
+	"github.com/distributeai/asyncspeech/api/reqid"
 )
-
-type requestIDKey struct{}
 
 // RequestID returns the id the logging middleware gave the request ("" if
 // none).
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
-// validRequestID reports whether a client-sent X-Request-Id may be reused:
-// short and printable ASCII, so it cannot forge log lines.
-func validRequestID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x21 || id[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.EncodeToString(b[:])
-}
-
-// statusWriter remembers the status and size of a response for the log and
-// whether anything was sent (for the recovery middleware).
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(p)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func RequestID(ctx context.Context) string { return reqid.From(ctx) }
 
 // RequestLog gives every request an id (the client's X-Request-Id when sane,
 // else a random one), echoes it in the X-Request-Id response header, stores
@@ -80,20 +29,14 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func RequestLog(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if !validRequestID(id) {
-			id = newRequestID()
-		}
-		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
-		sw := &statusWriter{ResponseWriter: w}
+		id := reqid.Choose(r.Header.Get(reqid.Header))
+		w.Header().Set(reqid.Header, id)
+		r = r.WithContext(reqid.With(r.Context(), id))
+		sw := respwriter.New(w)
 		next.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes), slog.Duration("duration", time.Since(start)))
+			slog.Int("status", sw.Status()), slog.Int64("bytes", sw.Bytes()), slog.Duration("duration", time.Since(start)))
 	})
 }
 
@@ -102,7 +45,7 @@ func RequestLog(log *slog.Logger, next http.Handler) http.Handler {
 // take the server down. http.ErrAbortHandler keeps its meaning.
 func Recover(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		sw := respwriter.New(w)
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -112,14 +55,14 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 				panic(v)
 			}
 			log.LogAttrs(r.Context(), slog.LevelError, "panic serving request",
-				slog.String("request_id", RequestID(r.Context())), slog.String("path", r.URL.Path),
+				slog.String("request_id", reqid.From(r.Context())), slog.String("path", r.URL.Path),
 				slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
-			if sw.status != 0 {
+			if sw.Started() {
 				// Part of a response is out; the connection is all that can
 				// still signal the failure.
 				panic(http.ErrAbortHandler)
 			}
-			writeError(w, r, log, &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("panic: %v", v)})
+			writeError(w, r, log, &Error{Code: apierr.CodeInternal, Message: "internal error", Err: fmt.Errorf("panic: %v", v)})
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -142,7 +85,7 @@ func (g *Gate) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 		if g.Closed() {
 			w.Header().Set("Connection", "close")
 			w.Header().Set("Retry-After", "1")
-			writeError(w, r, log, &Error{Code: CodeUnavailable, Message: "server is shutting down; retry on another node or later"})
+			writeError(w, r, log, &Error{Code: apierr.CodeUnavailable, Message: "server is shutting down; retry on another node or later"})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -155,7 +98,7 @@ func (g *Gate) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 // sees the same bytes.
 func limitBody(max int64, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tooLarge := &Error{Code: CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", max)}
+		tooLarge := &Error{Code: apierr.CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", max)}
 		if r.ContentLength > max {
 			writeError(w, r, log, tooLarge)
 			return
@@ -168,7 +111,7 @@ func limitBody(max int64, log *slog.Logger, next http.Handler) http.Handler {
 					writeError(w, r, log, tooLarge)
 					return
 				}
-				writeError(w, r, log, &Error{Code: CodeBadRequest, Message: "request body could not be read", Err: err})
+				writeError(w, r, log, &Error{Code: apierr.CodeBadRequest, Message: "request body could not be read", Err: err})
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(data))
@@ -187,7 +130,7 @@ func requireJSON(log *slog.Logger, next http.Handler) http.Handler {
 		case http.MethodPost, http.MethodPut, http.MethodPatch:
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || mt != "application/json" {
-				writeError(w, r, log, &Error{Code: CodeUnsupportedMedia, Message: fmt.Sprintf("content type must be application/json, got %q", truncate(r.Header.Get("Content-Type"), 64))})
+				writeError(w, r, log, &Error{Code: apierr.CodeUnsupportedMedia, Message: fmt.Sprintf("content type must be application/json, got %q", truncate(r.Header.Get("Content-Type"), 64))})
 				return
 			}
 		}
@@ -202,7 +145,7 @@ func authenticate(a *auth.Authenticator, log *slog.Logger, next http.Handler) ht
 		owner, err := a.Authenticate(r.Header.Get("Authorization"))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="asyncspeech"`)
-			writeError(w, r, log, &Error{Code: CodeUnauthorized, Message: err.Error()})
+			writeError(w, r, log, &Error{Code: apierr.CodeUnauthorized, Message: err.Error()})
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(auth.WithOwner(r.Context(), owner)))

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"container/list"
 	"fmt"
 	"log/slog"
 	"math"
@@ -9,25 +10,32 @@ import (
 	"sync"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/auth"
 )
 
-// maxIdleBuckets bounds the limiter's memory: past it, buckets that have
-// refilled (indistinguishable from a new one) are dropped. In open
-// development mode any key is accepted, so keys are not a bounded set.
-const maxIdleBuckets = 10000
+// maxBuckets bounds the limiter's memory. In open development mode any key
+// is accepted, so keys are not a bounded set: past the cap, the bucket used
+// least recently is dropped (its key starts again with a full bucket, which
+// only an attacker rotating through more than maxBuckets keys notices).
+const maxBuckets = 10000
 
 // limiter is a token bucket per owner: rate tokens a second, at most burst.
+// Buckets sit in a list ordered by last use, so finding the one to evict is
+// O(1) and a new key never walks the map under the lock.
 type limiter struct {
 	rate  float64
 	burst float64
 	now   func() time.Time
+	cap   int
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*list.Element // value: *bucket
+	lru     list.List                // front: used most recently
 }
 
 type bucket struct {
+	owner  string
 	tokens float64
 	last   time.Time
 }
@@ -36,7 +44,7 @@ func newLimiter(rate float64, burst int, now func() time.Time) *limiter {
 	if burst < 1 {
 		burst = max(1, int(math.Ceil(rate)))
 	}
-	return &limiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
+	return &limiter{rate: rate, burst: float64(burst), now: now, cap: maxBuckets, buckets: map[string]*list.Element{}}
 }
 
 // allow takes a token for owner, or says how long until one is available.
@@ -44,13 +52,18 @@ func (l *limiter) allow(owner string) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets[owner]
-	if !ok {
-		if len(l.buckets) >= maxIdleBuckets {
-			l.sweep(now)
+	var b *bucket
+	if el, ok := l.buckets[owner]; ok {
+		l.lru.MoveToFront(el)
+		b = el.Value.(*bucket)
+	} else {
+		if l.lru.Len() >= l.cap {
+			oldest := l.lru.Back()
+			delete(l.buckets, oldest.Value.(*bucket).owner)
+			l.lru.Remove(oldest)
 		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[owner] = b
+		b = &bucket{owner: owner, tokens: l.burst, last: now}
+		l.buckets[owner] = l.lru.PushFront(b)
 	}
 	if el := now.Sub(b.last).Seconds(); el > 0 {
 		b.tokens = math.Min(l.burst, b.tokens+el*l.rate)
@@ -64,12 +77,11 @@ func (l *limiter) allow(owner string) (bool, time.Duration) {
 	return false, wait
 }
 
-func (l *limiter) sweep(now time.Time) {
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-			delete(l.buckets, k)
-		}
-	}
+// size is the number of buckets held.
+func (l *limiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
 }
 
 // rateLimit answers 429 with Retry-After (whole seconds, at least 1) when
@@ -81,7 +93,7 @@ func rateLimit(l *limiter, log *slog.Logger, next http.Handler) http.Handler {
 		if !ok {
 			secs := max(1, int(math.Ceil(wait.Seconds())))
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			writeError(w, r, log, &Error{Code: CodeRateLimited, Message: fmt.Sprintf("rate limit of %g requests per second exceeded; retry in %d s", l.rate, secs)})
+			writeError(w, r, log, &Error{Code: apierr.CodeRateLimited, Message: fmt.Sprintf("rate limit of %g requests per second exceeded; retry in %d s", l.rate, secs)})
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/generated"
@@ -28,7 +29,8 @@ type LinkBuilder interface {
 }
 
 // Options are a Server's dependencies; zero values get working defaults
-// except Links, which NewHandler requires.
+// except Links, which NewHandler requires (a Server used without it answers
+// result calls with a 500 {"message"} instead of links).
 type Options struct {
 	// Links builds result URLs.
 	Links LinkBuilder
@@ -90,7 +92,7 @@ func owner(ctx context.Context) (string, error) {
 	if !ok {
 		// The auth middleware always sets an owner; reaching here means the
 		// handler was mounted without it.
-		return "", &Error{Code: CodeUnauthorized, Message: auth.ErrMissingKey.Error()}
+		return "", &Error{Code: apierr.CodeUnauthorized, Message: auth.ErrMissingKey.Error()}
 	}
 	return o, nil
 }
@@ -156,11 +158,11 @@ func (s *Server) AsyncSpeechCreate(ctx context.Context, req generated.AsyncSpeec
 	}
 	id, err := s.newID()
 	if err != nil {
-		return nil, &Error{Code: CodeUnavailable, Message: "could not accept the task; try again", Err: fmt.Errorf("new task id: %w", err)}
+		return nil, &Error{Code: apierr.CodeUnavailable, Message: "could not accept the task; try again", Err: fmt.Errorf("new task id: %w", err)}
 	}
 	t := store.Task{ID: id, Owner: own, Model: string(b.Model), Params: p, Status: store.StatusCreated, Created: s.now()}
 	if err := s.st.Create(ctx, t); err != nil {
-		return nil, &Error{Code: CodeUnavailable, Message: "could not accept the task; try again", Err: fmt.Errorf("store task %s: %w", id, err)}
+		return nil, &Error{Code: apierr.CodeUnavailable, Message: "could not accept the task; try again", Err: fmt.Errorf("store task %s: %w", id, err)}
 	}
 	s.notify()
 	return generated.AsyncSpeechCreate200JSONResponse{Id: id}, nil
@@ -174,20 +176,24 @@ func (s *Server) AsyncSpeechResult(ctx context.Context, req generated.AsyncSpeec
 		return nil, err
 	}
 	if req.Body == nil {
-		return nil, &Error{Code: CodeBadRequest, Message: "request body is required"}
+		return nil, &Error{Code: apierr.CodeBadRequest, Message: "request body is required"}
 	}
 	// Ids are handed out in lowercase; the pattern also admits uppercase.
 	id := strings.ToLower(req.Body.Id)
 	if !validTaskID(id) {
-		return nil, &Error{Code: CodeBadRequest, Message: "id: must be a UUID version 4"}
+		return nil, &Error{Code: apierr.CodeBadRequest, Message: "id: must be a UUID version 4"}
 	}
 	t, err := s.st.Get(ctx, id, own)
 	if errors.Is(err, store.ErrNotFound) {
 		return generated.AsyncSpeechResult404JSONResponse{Message: fmt.Sprintf("task %s not found", id)}, nil
 	}
 	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelError, "get task", slog.String("request_id", RequestID(ctx)), slog.String("task", id), slog.Any("error", err))
-		return generated.AsyncSpeechResult500JSONResponse{Message: "internal error"}, nil
+		// The same answer as a store failure on create: the store is
+		// unavailable, and the client may retry.
+		return nil, &Error{Code: apierr.CodeUnavailable, Message: "could not read the task; try again", Err: fmt.Errorf("get task %s: %w", id, err)}
+	}
+	if s.links == nil {
+		return nil, &Error{Code: apierr.CodeInternal, Message: "internal error", Err: errors.New("api: Server has no result link builder (Options.Links)")}
 	}
 	resp := generated.AsyncSpeechResult200JSONResponse{
 		Id:      t.ID,
@@ -214,8 +220,8 @@ func UnixSeconds(t time.Time) float64 {
 	return float64(t.UnixMilli()) / 1000
 }
 
-// validTaskID reports whether id is a UUID version 4 in the spec's form
-// (8-4-4-4-12 hex, version nibble 4, variant 8/9/a/b).
+// validTaskID reports whether id, already lowercased, is a UUID version 4
+// in the spec's form (8-4-4-4-12 hex, version nibble 4, variant 8/9/a/b).
 func validTaskID(id string) bool {
 	if len(id) != 36 {
 		return false
@@ -233,11 +239,11 @@ func validTaskID(id string) bool {
 			return false
 		}
 	}
-	return id[14] == '4' && (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b' || id[19] == 'A' || id[19] == 'B')
+	return id[14] == '4' && (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b')
 }
 
 func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f'
 }
 
 func truncate(s string, n int) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
+	"github.com/distributeai/asyncspeech/generated"
 )
 
 const (
@@ -59,6 +60,9 @@ func TestBadInput(t *testing.T) {
 		{name: "create: no content type", path: "create", body: `{"model":"Chatterbox","input":"hi"}`, want: 415, wantMsg: "content type must be application/json"},
 		{name: "create: oversized body", path: "create", ct: json, body: big, want: 413, wantMsg: "larger than 1048576 bytes"},
 		{name: "create: no key", path: "create", ct: json, key: "-", body: `{"model":"Chatterbox","input":"hi"}`, want: 401, wantMsg: "missing API key"},
+		// Auth reads only a header and runs before the body is read, so an
+		// unauthenticated client cannot make the server buffer a body.
+		{name: "create: no key, oversized body", path: "create", ct: json, key: "-", body: big, want: 401, wantMsg: "missing API key"},
 		{name: "result: missing body", path: "result", ct: json, noBody: true, want: 400, wantMsg: "request body is required"},
 		{name: "result: empty object", path: "result", ct: json, body: `{}`, want: 400, wantMsg: "id: property is required"},
 		{name: "result: extra property", path: "result", ct: json, body: `{"id":"` + unknownID + `","x":1}`, want: 400, wantMsg: `property "x" is unsupported`},
@@ -272,7 +276,7 @@ func TestStoreFailures(t *testing.T) {
 		secret string
 	}{
 		{"create store down", &faultyStore{createErr: errors.New("disk on fire at /var/secret")}, "create", 503, "disk on fire"},
-		{"result store down", &faultyStore{getErr: errors.New("connection refused 10.0.0.7")}, "result", 500, "10.0.0.7"},
+		{"result store down", &faultyStore{getErr: errors.New("connection refused 10.0.0.7")}, "result", 503, "10.0.0.7"},
 		{"result panic", &faultyStore{getPanic: true}, "result", 500, "secret internals"},
 	}
 	for _, tc := range tests {
@@ -396,7 +400,9 @@ func TestValidTaskID(t *testing.T) {
 		want bool
 	}{
 		{unknownID, true},
-		{strings.ToUpper(unknownID), true},
+		// The server lowercases ids first (an uppercase id is served: see the
+		// lifecycle test), so this check sees lowercase only.
+		{strings.ToUpper(unknownID), false},
 		{"6ba7b810-9dad-11d1-80b4-00c04fd430c8", false}, // version 1
 		{"3f1c2a9e-8b7d-4c6e-7f10-2a3b4c5d6e7f", false}, // variant 7
 		{"3f1c2a9e8b7d-4c6e-9f10-2a3b4c5d6e7f0", false},
@@ -413,5 +419,23 @@ func TestValidTaskID(t *testing.T) {
 func TestNewHandlerNeedsLinks(t *testing.T) {
 	if _, err := NewHandler(New(memory.New(), Options{}), HandlerOptions{}); err == nil {
 		t.Error("NewHandler without Links: got nil error")
+	}
+}
+
+// A Server used without NewHandler and without Links answers a result call
+// with an internal error instead of panicking.
+func TestResultWithoutLinks(t *testing.T) {
+	st := memory.New()
+	srv := New(st, Options{})
+	ctx := auth.WithOwner(context.Background(), "owner-a")
+	created, err := srv.AsyncSpeechCreate(ctx, generated.AsyncSpeechCreateRequestObject{Body: &generated.AsyncSpeechCreateJSONRequestBody{Model: generated.AsyncSpeechCreateJSONBodyModelChatterbox, Input: "hello"}})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	id := created.(generated.AsyncSpeechCreate200JSONResponse).Id
+	_, err = srv.AsyncSpeechResult(ctx, generated.AsyncSpeechResultRequestObject{Body: &generated.AsyncSpeechResultJSONRequestBody{Id: id}})
+	var e *Error
+	if !errors.As(err, &e) || e.Code.Status() != http.StatusInternalServerError {
+		t.Fatalf("result without Links: got %v, want an *Error with status 500", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api"
+	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/engine/auto"
@@ -29,7 +30,6 @@ import (
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/store/postgres"
 	"github.com/distributeai/asyncspeech/api/store/sqlite"
-	"github.com/distributeai/asyncspeech/api/validate"
 	"github.com/distributeai/asyncspeech/api/worker"
 )
 
@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 	mux.Handle("GET /metrics", side(d.metrics.Handler()))
 	if cfg.Role == RoleWorker {
 		mux.Handle("/", side(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			validate.WriteMessage(w, http.StatusNotFound, "this node runs workers only (--role worker); send API calls to an api or all node")
+			apierr.Write(w, apierr.CodeNotFound, "this node runs workers only (--role worker); send API calls to an api or all node")
 		})))
 	} else {
 		mux.Handle("/", apiHandler)

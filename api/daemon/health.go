@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/distributeai/asyncspeech/api/validate"
+	"github.com/distributeai/asyncspeech/api/apierr"
 )
 
 // healthz answers while the process serves HTTP at all (liveness).
@@ -22,7 +22,7 @@ func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if _, err := d.st.Counts(ctx); err != nil {
 		d.log.LogAttrs(r.Context(), slog.LevelWarn, "readyz: store unreachable", slog.Any("error", err))
-		validate.WriteMessage(w, http.StatusServiceUnavailable, "store unreachable")
+		apierr.Write(w, apierr.CodeUnavailable, "store unreachable")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{
@@ -36,7 +36,7 @@ func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		validate.WriteMessage(w, http.StatusInternalServerError, "internal error")
+		apierr.Write(w, apierr.CodeInternal, "internal error")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/distributeai/asyncspeech/api/internal/respwriter"
 	"github.com/distributeai/asyncspeech/api/store"
 )
 
@@ -105,39 +106,14 @@ func (m *Metrics) ObserveTransition(to store.Status) {
 	m.transitions.WithLabelValues(string(to)).Inc()
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusRecorder) WriteHeader(s int) {
-	if w.status == 0 {
-		w.status = s
-	}
-	w.ResponseWriter.WriteHeader(s)
-}
-
-func (w *statusRecorder) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // Middleware counts and times every request next serves.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := respwriter.New(w)
 		route := Route(r.URL.Path)
 		defer func() {
-			status := rec.status
-			if status == 0 {
-				status = http.StatusOK
-			}
+			status := rec.Status()
 			method := r.Method
 			switch method {
 			case http.MethodGet, http.MethodHead, http.MethodPost:

@@ -14,8 +14,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +23,8 @@ import (
 	"net/url"
 	"slices"
 
-	"github.com/distributeai/asyncspeech/api/contract"
+	"github.com/distributeai/asyncspeech/api/apierr"
+	"github.com/distributeai/asyncspeech/api/reqid"
 	"github.com/distributeai/asyncspeech/api/validate"
 )
 
@@ -45,20 +44,11 @@ type Options struct {
 
 // RequestIDHeader carries the request id to the upstream and back to the
 // client, so a violation in the proxy's log can be matched to both sides.
-const RequestIDHeader = "X-Request-Id"
+const RequestIDHeader = reqid.Header
 
 // UpstreamRequestIDHeader carries the upstream's own request id back to the
 // client when the upstream ignored the proxy's.
 const UpstreamRequestIDHeader = "X-Upstream-Request-Id"
-
-type requestIDKey struct{}
-
-// RequestID returns the proxy's id for the request being served ("" outside
-// the proxy).
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
 
 type originalBodyKey struct{}
 
@@ -82,7 +72,7 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 	log = slog.New(&requestIDHandler{next: log.Handler()})
 	v, err := validate.New(ctx, validate.Options{
 		Strict:                 opts.Strict,
-		ExtensionStatuses:      contract.ExtensionStatuses(),
+		ExtensionStatuses:      validate.ExtensionStatuses(),
 		ForwardInvalidRequests: !opts.Strict,
 		Logger:                 log,
 	})
@@ -94,7 +84,7 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
 			pr.SetXForwarded()
-			pr.Out.Header.Set(RequestIDHeader, RequestID(pr.In.Context()))
+			pr.Out.Header.Set(RequestIDHeader, reqid.From(pr.In.Context()))
 			if orig, ok := pr.In.Context().Value(originalBodyKey{}).([]byte); ok {
 				pr.Out.Body = io.NopCloser(bytes.NewReader(orig))
 				pr.Out.ContentLength = int64(len(orig))
@@ -105,7 +95,7 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 		ModifyResponse: func(resp *http.Response) error {
 			// The client gets the proxy's id, the one its log lines carry;
 			// an upstream that made its own keeps it visible beside it.
-			id := RequestID(resp.Request.Context())
+			id := reqid.From(resp.Request.Context())
 			if up := resp.Header.Get(RequestIDHeader); up != "" && up != id {
 				resp.Header.Set(UpstreamRequestIDHeader, up)
 			}
@@ -114,18 +104,15 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			log.ErrorContext(r.Context(), "upstream unreachable", "upstream", upstream.String(), "error", err)
-			validate.WriteMessage(w, http.StatusBadGateway, "upstream unreachable")
+			apierr.Write(w, apierr.CodeBadGateway, "upstream unreachable")
 		},
 	}
 	validated := v.Middleware(rp)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(RequestIDHeader)
-		if !validRequestID(id) {
-			id = newRequestID()
-		}
+		id := reqid.Choose(r.Header.Get(RequestIDHeader))
 		w.Header().Set(RequestIDHeader, id)
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		ctx := reqid.With(r.Context(), id)
 		log.DebugContext(ctx, "proxy request", "method", r.Method, "path", r.URL.Path)
 		allowed := v.Allow(r.URL.Path)
 		if len(allowed) == 0 {
@@ -151,10 +138,10 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) {
 					log.InfoContext(ctx, "invalid request", "method", r.Method, "path", r.URL.Path, "status", http.StatusRequestEntityTooLarge)
-					validate.WriteMessage(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", maxBody))
+					apierr.Write(w, apierr.CodeTooLarge, fmt.Sprintf("request body is larger than %d bytes", maxBody))
 					return
 				}
-				validate.WriteMessage(w, http.StatusBadRequest, "request body could not be read")
+				apierr.Write(w, apierr.CodeBadRequest, "request body could not be read")
 				return
 			}
 			orig = b
@@ -163,26 +150,6 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 		}
 		validated.ServeHTTP(w, r.WithContext(context.WithValue(ctx, originalBodyKey{}, orig)))
 	}), nil
-}
-
-// validRequestID reports whether a client's X-Request-Id may be reused:
-// short printable ASCII, so it cannot forge log lines.
-func validRequestID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x21 || id[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return hex.EncodeToString(b[:])
 }
 
 // requestIDHandler adds the request id of the record's context to every
@@ -194,7 +161,7 @@ func (h *requestIDHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := RequestID(ctx); id != "" {
+	if id := reqid.From(ctx); id != "" {
 		r = r.Clone()
 		r.AddAttrs(slog.String("request_id", id))
 	}

@@ -1,9 +1,9 @@
 package proxy_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/distributeai/asyncspeech/api/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -56,7 +56,7 @@ func (u *brokenUpstream) seen() (bodies, ids []string) {
 }
 
 // logRecords decodes the JSON log lines written to buf.
-func logRecords(t *testing.T, buf *syncBuffer) []map[string]any {
+func logRecords(t *testing.T, buf *logtest.Buffer) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
@@ -72,30 +72,13 @@ func logRecords(t *testing.T, buf *syncBuffer) []map[string]any {
 	return out
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func startProxy(t *testing.T, strict bool) (proxyURL string, up *brokenUpstream, logs *syncBuffer) {
+func startProxy(t *testing.T, strict bool) (proxyURL string, up *brokenUpstream, logs *logtest.Buffer) {
 	t.Helper()
 	up = &brokenUpstream{}
 	upSrv := httptest.NewServer(up)
 	t.Cleanup(upSrv.Close)
 	u, _ := url.Parse(upSrv.URL)
-	logs = &syncBuffer{}
+	logs = &logtest.Buffer{}
 	h, err := proxy.New(context.Background(), u, proxy.Options{
 		Strict: strict,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),

@@ -11,7 +11,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/store"
 )
 
@@ -147,39 +147,39 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "Result files are read with GET or HEAD.")
+		writeError(w, apierr.CodeMethodNotAllowed, "Result files are read with GET or HEAD.")
 		return
 	}
 	id, index, ok := parsePath(r.URL.Path)
 	if !ok {
-		writeError(w, http.StatusNotFound, "No such result file.")
+		writeError(w, apierr.CodeNotFound, "No such result file.")
 		return
 	}
 	q := r.URL.Query()
 	exp, err := strconv.ParseInt(q.Get("exp"), 10, 64)
 	if err != nil {
-		writeError(w, http.StatusForbidden, "This result link is invalid: it has no valid expiry. Fetch the task's result again for a fresh link.")
+		writeError(w, apierr.CodeForbidden, "This result link is invalid: it has no valid expiry. Fetch the task's result again for a fresh link.")
 		return
 	}
 	if err := h.s.Verify(id, index, exp, q.Get("sig")); err != nil {
 		if errors.Is(err, ErrExpired) {
-			writeError(w, http.StatusForbidden, "This result link has expired. Fetch the task's result again for a fresh link.")
+			writeError(w, apierr.CodeForbidden, "This result link has expired. Fetch the task's result again for a fresh link.")
 			return
 		}
-		writeError(w, http.StatusForbidden, "This result link is invalid: its signature does not match.")
+		writeError(w, apierr.CodeForbidden, "This result link is invalid: its signature does not match.")
 		return
 	}
 	a, err := h.st.Audio(r.Context(), id, index)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, "This result file does not exist or has expired.")
+		writeError(w, apierr.CodeNotFound, "This result file does not exist or has expired.")
 		return
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		return // the client went away
 	case err != nil:
 		h.log.ErrorContext(r.Context(), "reading result audio", "task", id, "index", index, "err", err)
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "Result storage is unavailable; retry shortly.")
+		writeError(w, apierr.CodeUnavailable, "Result storage is unavailable; retry shortly.")
 		return
 	}
 	ct := a.ContentType
@@ -218,12 +218,9 @@ func parsePath(p string) (id string, index int, ok bool) {
 	return id, index, true
 }
 
-func writeError(w http.ResponseWriter, code int, msg string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(struct {
-		Message string `json:"message"`
-	}{msg})
+// writeError answers code with {"message"}; the error must not be cached,
+// unlike the audio a fresh link would fetch.
+func writeError(w http.ResponseWriter, code apierr.Code, msg string) {
+	w.Header().Set("Cache-Control", "no-store")
+	apierr.Write(w, code, msg)
 }

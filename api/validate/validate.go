@@ -11,6 +11,7 @@ package validate
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,22 +31,39 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	asyncspeech "github.com/distributeai/asyncspeech"
+	"github.com/distributeai/asyncspeech/api/apierr"
 )
+
+// shallowCopy returns a copy of doc without servers and security
+// requirements that shares everything else with doc, which stays untouched.
+func shallowCopy(doc *openapi3.T) *openapi3.T {
+	c := *doc
+	c.Servers = nil
+	c.Security = nil
+	return &c
+}
 
 // Options configure a Validator.
 type Options struct {
-	// Doc is the OpenAPI document to validate against. Nil means a private
-	// copy of the module's embedded openapi.json. The Validator clears its
-	// servers (host matching would reject every request) and security
-	// requirements (auth is checked elsewhere), so it must own the document.
+	// Doc is the OpenAPI document to validate against. Nil means the
+	// module's embedded openapi.json, parsed once per process
+	// (asyncspeech.Spec). The Validator never modifies the document: it
+	// validates against shallow copies without servers (host matching would
+	// reject every request) and security requirements (auth is checked
+	// elsewhere), so a shared document may be passed.
 	Doc *openapi3.T
 	// Strict replaces a response that violates the document with a 500
 	// {"message"}. Off, violations are only logged and the response passes.
 	Strict bool
 	// ExtensionStatuses are statuses a response may carry although the
-	// operation does not document them (the reference server's 401, 413,
-	// 415, 429, 503). Such a response must still be a JSON {"message"}.
+	// operation does not document them (this module's servers send those of
+	// the package function ExtensionStatuses). Such a response must still be
+	// a JSON {"message"}.
 	ExtensionStatuses []int
+	// IgnoreUndocumentedStatuses lets a response whose status is neither
+	// documented nor an extension pass unchecked, for a client that leaves
+	// such statuses (401, 429, 502...) to its transport and retry loop.
+	IgnoreUndocumentedStatuses bool
 	// ForwardInvalidRequests passes requests that violate the document on to
 	// the wrapped handler (after logging them) instead of answering 400, for
 	// a proxy that wants to see how an upstream reacts to bad input.
@@ -67,26 +86,52 @@ type Validator struct {
 	strict  bool
 	forward bool
 	passAll bool
+	lenient bool
 	ext     map[int]bool
 	log     *slog.Logger
+}
+
+// ExtensionStatuses are the statuses this module's servers may send beyond
+// those the spec documents for an operation, each with a {"message"} body
+// (see docs/server.md): 400 on the result call for a malformed id (the spec
+// documents 400 for create only), 401 for a missing or unknown key, 413 for
+// a body over the limit, 415 for a non-JSON content type, 429 for a key over
+// its rate, 503 while shutting down or when the store fails. The server, the
+// proxy and the contract suite all use this one list.
+func ExtensionStatuses() []int {
+	return []int{
+		http.StatusBadRequest,
+		http.StatusUnauthorized,
+		http.StatusRequestEntityTooLarge,
+		http.StatusUnsupportedMediaType,
+		http.StatusTooManyRequests,
+		http.StatusServiceUnavailable,
+	}
 }
 
 // New builds a Validator: it loads the document if needed and indexes its
 // operations. Documents whose paths hold templates ({param}) are refused,
 // since this index matches literal paths only and the vendor's API has none.
+// ctx bounds nothing today (the embedded document is parsed once per
+// process) but is kept for documents that may need loading.
 func New(ctx context.Context, opts Options) (*Validator, error) {
-	doc := opts.Doc
-	if doc == nil {
+	src := opts.Doc
+	if src == nil {
 		var err error
-		if doc, err = asyncspeech.ParseSpec(ctx); err != nil {
+		if src, err = asyncspeech.Spec(); err != nil {
 			return nil, fmt.Errorf("validate: load embedded spec: %w", err)
 		}
 	}
-	doc.Servers = nil
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
+	}
 	// Authentication is the server's job (api/auth): the validator checks
 	// shapes only, so the security requirements are dropped from its copy
 	// instead of being evaluated, per request, against a no-op check.
-	doc.Security = nil
+	if src.Paths == nil {
+		return nil, errors.New("validate: document has no paths")
+	}
+	doc := shallowCopy(src)
 	v := &Validator{
 		doc:     doc,
 		routes:  map[string]*routers.Route{},
@@ -100,6 +145,7 @@ func New(ctx context.Context, opts Options) (*Validator, error) {
 		strict:  opts.Strict,
 		forward: opts.ForwardInvalidRequests,
 		passAll: opts.PassUnknownRoutes,
+		lenient: opts.IgnoreUndocumentedStatuses,
 		ext:     map[int]bool{},
 		log:     opts.Logger,
 	}
@@ -109,16 +155,14 @@ func New(ctx context.Context, opts Options) (*Validator, error) {
 	for _, s := range opts.ExtensionStatuses {
 		v.ext[s] = true
 	}
-	if doc.Paths == nil {
-		return nil, errors.New("validate: document has no paths")
-	}
 	for path, item := range doc.Paths.Map() {
 		if strings.ContainsAny(path, "{}") {
 			return nil, fmt.Errorf("validate: path %q has a template; only literal paths are supported", path)
 		}
-		for method, op := range item.Operations() {
+		for method, orig := range item.Operations() {
+			op := *orig
 			op.Security = nil
-			rt := &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
+			rt := &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: &op}
 			v.routes[method+" "+path] = rt
 			v.methods[path] = append(v.methods[path], method)
 		}
@@ -151,6 +195,7 @@ type RequestError struct {
 	Err     error
 }
 
+// Error returns the message fit for a client.
 func (e *RequestError) Error() string { return e.Message }
 
 // Unwrap returns the underlying validation error.
@@ -286,10 +331,26 @@ func schemaMessage(se *openapi3.SchemaError) string {
 	return field + ": " + reason
 }
 
+// Kind says which rule of the document a response broke.
+type Kind string
+
+// The kinds of response violation.
+const (
+	// KindStatus: the status is neither documented for the operation nor
+	// an extension status.
+	KindStatus Kind = "status"
+	// KindContentType: the body is not application/json.
+	KindContentType Kind = "content-type"
+	// KindSchema: the body does not match the schema of its status (or the
+	// {"message"} shape of an extension status).
+	KindSchema Kind = "schema"
+)
+
 // ResponseError is a response that violates the document.
 type ResponseError struct {
 	Operation string // operation id, or "METHOD /path"
 	Status    int
+	Kind      Kind
 	// Path is the JSON pointer of the failing value in the body ("" for the
 	// status, headers or the whole body).
 	Path   string
@@ -297,6 +358,7 @@ type ResponseError struct {
 	Err    error
 }
 
+// Error says which response broke which rule where.
 func (e *ResponseError) Error() string {
 	where := e.Path
 	if where == "" {
@@ -309,68 +371,197 @@ func (e *ResponseError) Error() string {
 func (e *ResponseError) Unwrap() error { return e.Err }
 
 // Response validates one response to req (its method and path select the
-// operation) without serving anything; the contract suite uses it on
-// responses it received. Statuses in Options.ExtensionStatuses are accepted
-// when the body is a JSON {"message"}.
+// operation) without serving anything, and returns the first violation
+// found. Statuses in Options.ExtensionStatuses are accepted when the body is
+// a JSON {"message"}. CheckResponse reports every violation instead.
 func (v *Validator) Response(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) error {
 	rt, _, msg := v.route(req)
 	if rt == nil {
-		return &ResponseError{Operation: req.Method + " " + req.URL.Path, Status: status, Reason: msg}
+		return &ResponseError{Operation: req.Method + " " + req.URL.Path, Status: status, Kind: KindStatus, Reason: msg}
 	}
-	return v.response(ctx, req, rt, status, header, body)
+	if errs := v.response(ctx, req, rt, status, header, body, false); len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
 }
 
-func (v *Validator) response(ctx context.Context, req *http.Request, rt *routers.Route, status int, header http.Header, body []byte) error {
+// ReceivedResponse is a response received from a server, to be checked
+// against the operation Method and Path name (the request's own URL may
+// carry a base path prefix).
+type ReceivedResponse struct {
+	Method, Path string
+	// Request is the request answered; nil stands for a bare one.
+	Request *http.Request
+	Status  int
+	Header  http.Header
+	Body    []byte
+}
+
+// CheckResponse validates a received response and returns every violation
+// (nil when it conforms), as a contract suite or a client reports them.
+// Nothing is logged.
+func (v *Validator) CheckResponse(ctx context.Context, in ReceivedResponse) []*ResponseError {
+	rt := v.routes[in.Method+" "+in.Path]
+	if rt == nil {
+		return []*ResponseError{{Operation: in.Method + " " + in.Path, Status: in.Status, Kind: KindStatus, Reason: "the document has no such operation"}}
+	}
+	req := in.Request
+	if req == nil {
+		req = &http.Request{Method: in.Method, URL: &url.URL{Path: in.Path}, Header: http.Header{}}
+	}
+	return v.response(ctx, req, rt, in.Status, in.Header, in.Body, true)
+}
+
+// Routes returns the operations of the document, sorted by path and method.
+func (v *Validator) Routes() []*routers.Route {
+	out := make([]*routers.Route, 0, len(v.routes))
+	for _, rt := range v.routes {
+		out = append(out, rt)
+	}
+	slices.SortFunc(out, func(a, b *routers.Route) int {
+		return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.Method, b.Method))
+	})
+	return out
+}
+
+// response checks one response of rt. all asks for every violation (the
+// contract suite's report); otherwise it stops at the first (the middleware,
+// which only logs and, in strict mode, replaces the response).
+func (v *Validator) response(ctx context.Context, req *http.Request, rt *routers.Route, status int, header http.Header, body []byte, all bool) []*ResponseError {
 	op := rt.Operation.OperationID
 	if op == "" {
 		op = rt.Method + " " + rt.Path
 	}
-	if rt.Operation.Responses.Status(status) == nil && rt.Operation.Responses.Default() == nil && v.ext[status] {
-		if err := messageBody(header, body); err != nil {
-			return &ResponseError{Operation: op, Status: status, Reason: err.Error(), Err: err}
+	documented := rt.Operation.Responses.Status(status)
+	if documented == nil {
+		documented = rt.Operation.Responses.Default()
+	}
+	ext := documented == nil && v.ext[status]
+	var out []*ResponseError
+	if documented == nil && !ext {
+		if v.lenient {
+			return nil
 		}
-		return nil
+		out = append(out, &ResponseError{Operation: op, Status: status, Kind: KindStatus,
+			Reason: fmt.Sprintf("status %d is neither documented for %s nor an extension status", status, op)})
+		if !all {
+			return out
+		}
+	}
+	if wantsJSON(documented) && mediaType(header) != "application/json" {
+		// A body of another type cannot be checked against a JSON schema.
+		return append(out, &ResponseError{Operation: op, Status: status, Kind: KindContentType,
+			Reason: fmt.Sprintf("content type %q, want application/json", header.Get("Content-Type"))})
+	}
+	switch {
+	case ext:
+		for _, reason := range messageBody(body) {
+			out = append(out, &ResponseError{Operation: op, Status: status, Kind: KindSchema, Reason: reason})
+		}
+	case documented != nil:
+		out = append(out, v.schema(ctx, req, rt, op, status, header, body, all)...)
+	}
+	if !all && len(out) > 1 {
+		out = out[:1]
+	}
+	return out
+}
+
+// wantsJSON reports whether a response documented as d must be
+// application/json: every extension or undocumented response is a JSON
+// {"message"}, and a documented one is when the document says so.
+func wantsJSON(d *openapi3.ResponseRef) bool {
+	if d == nil || d.Value == nil {
+		return true
+	}
+	return d.Value.Content.Get("application/json") != nil
+}
+
+// schema validates the body of a documented response with kin-openapi.
+func (v *Validator) schema(ctx context.Context, req *http.Request, rt *routers.Route, op string, status int, header http.Header, body []byte, all bool) []*ResponseError {
+	opts := v.filter
+	if all {
+		o := *v.filter
+		o.MultiError = true
+		opts = &o
 	}
 	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, Route: rt, Options: v.filter},
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, Route: rt, Options: opts},
 		Status:                 status,
 		Header:                 header,
-		Options:                v.filter,
+		Options:                opts,
 	}
 	in.SetBodyBytes(body)
-	if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
-		re := &ResponseError{Operation: op, Status: status, Reason: "does not match the schema", Err: err}
+	err := openapi3filter.ValidateResponse(ctx, in)
+	if err == nil {
+		return nil
+	}
+	var out []*ResponseError
+	add := func(path, reason string, cause error) {
+		out = append(out, &ResponseError{Operation: op, Status: status, Kind: KindSchema, Path: path, Reason: reason, Err: cause})
+	}
+	var walk func(error)
+	walk = func(e error) {
+		var me openapi3.MultiError
 		var se *openapi3.SchemaError
 		var rerr *openapi3filter.ResponseError
 		switch {
-		case errors.As(err, &se):
-			re.Path = "/" + strings.Join(se.JSONPointer(), "/")
-			re.Reason = se.Reason
-			if re.Reason == "" {
-				re.Reason = "violates " + se.SchemaField
+		case errors.As(e, &me):
+			for _, inner := range me {
+				walk(inner)
 			}
-		case errors.As(err, &rerr):
-			re.Reason = rerr.Reason
+		case errors.As(e, &se):
+			reason := se.Reason
+			if reason == "" {
+				reason = "violates " + se.SchemaField
+			}
+			add("/"+strings.Join(se.JSONPointer(), "/"), reason, e)
+		case errors.As(e, &rerr):
+			add("", rerr.Reason, e)
+		default:
+			add("", "does not match the schema: "+firstLine(e.Error()), e)
 		}
-		return re
 	}
-	return nil
+	walk(err)
+	slices.SortFunc(out, func(a, b *ResponseError) int {
+		return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.Reason, b.Reason))
+	})
+	return out
 }
 
-// messageBody checks the shape of an extension response: a JSON object
-// holding exactly one string, message.
-func messageBody(header http.Header, body []byte) error {
-	if mediaType(header) != "application/json" {
-		return fmt.Errorf("content type %q, want application/json", header.Get("Content-Type"))
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
 	}
+	return s
+}
+
+// messageBody checks the shape of an extension response, a JSON object
+// holding exactly one string, message, and returns each way it differs.
+func messageBody(body []byte) []string {
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil {
-		return fmt.Errorf("body is not a JSON object: %w", err)
+		return []string{fmt.Sprintf(`body is not a JSON {"message"} object: %v`, err)}
 	}
-	if _, ok := m["message"].(string); !ok || len(m) != 1 {
-		return errors.New(`body must be {"message": string} and nothing else`)
+	var out []string
+	msg, ok := m["message"]
+	switch _, isString := msg.(string); {
+	case !ok:
+		out = append(out, `/message: property is required in a {"message"} body`)
+	case !isString:
+		out = append(out, "/message: value must be a string")
 	}
-	return nil
+	extra := make([]string, 0, len(m))
+	for k := range m {
+		if k != "message" {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	for _, k := range extra {
+		out = append(out, fmt.Sprintf(`/%s: property is not allowed in a {"message"} body`, k))
+	}
+	return out
 }
 
 // Middleware wraps next: requests are validated before next sees them
@@ -398,41 +589,24 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 				if re.Status == http.StatusMethodNotAllowed {
 					w.Header().Set("Allow", strings.Join(v.methods[r.URL.Path], ", "))
 				}
-				WriteMessage(w, re.Status, re.Message)
+				apierr.WriteMessage(w, re.Status, re.Message)
 				return
 			}
 		}
 		rec := &recorder{header: http.Header{}, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		if verr := v.response(r.Context(), r, rt, rec.status, rec.header, rec.body.Bytes()); verr != nil {
-			var re *ResponseError
-			attrs := []slog.Attr{slog.String("route", rt.Method+" "+rt.Path), slog.Int("status", rec.status), slog.String("error", verr.Error())}
-			if errors.As(verr, &re) {
-				attrs = append(attrs, slog.String("failing_path", re.Path), slog.String("reason", re.Reason))
-			}
+		if errs := v.response(r.Context(), r, rt, rec.status, rec.header, rec.body.Bytes(), false); len(errs) > 0 {
+			re := errs[0]
+			attrs := []slog.Attr{slog.String("route", rt.Method+" "+rt.Path), slog.Int("status", rec.status), slog.String("error", re.Error()),
+				slog.String("failing_path", re.Path), slog.String("reason", re.Reason)}
 			v.log.LogAttrs(r.Context(), slog.LevelError, "response violates the API contract", attrs...)
 			if v.strict {
-				WriteMessage(w, http.StatusInternalServerError, "internal error: the response did not match the API contract")
+				apierr.WriteMessage(w, http.StatusInternalServerError, "internal error: the response did not match the API contract")
 				return
 			}
 		}
 		rec.flushTo(w)
 	})
-}
-
-// WriteMessage answers status with the JSON body {"message": msg}, the shape
-// of every error this module's servers send.
-func WriteMessage(w http.ResponseWriter, status int, msg string) {
-	b, err := json.Marshal(struct {
-		Message string `json:"message"`
-	}{msg})
-	if err != nil { // a string always marshals; keep the contract even so
-		b = []byte(`{"message":"internal error"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
 }
 
 // recorder buffers a response so it can be validated before any byte of it
