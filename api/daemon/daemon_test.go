@@ -46,6 +46,13 @@ type running struct {
 
 func startDaemon(t *testing.T, cfg Config) *running {
 	t.Helper()
+	return startDaemonWith(t, cfg, nil)
+}
+
+// startDaemonWith is startDaemon with a hook that may adjust the daemon
+// between New and Run (nil for none).
+func startDaemonWith(t *testing.T, cfg Config, before func(*Daemon)) *running {
+	t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
@@ -67,6 +74,9 @@ func startDaemon(t *testing.T, cfg Config) *running {
 	d, err := New(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	if before != nil {
+		before(d)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -257,8 +267,12 @@ func TestSideRoutes(t *testing.T) {
 func TestRoles(t *testing.T) {
 	t.Run("api", func(t *testing.T) {
 		r := startDaemon(t, Config{Role: RoleAPI})
+		// No pool at all, rather than waiting to see that none works: a
+		// wait proves nothing on a machine slower than it.
+		if r.d.pool != nil {
+			t.Fatal("role api: a worker pool was built, want none")
+		}
 		id := r.create("k", "nobody works here")
-		time.Sleep(150 * time.Millisecond)
 		if _, res := r.result("k", id); res.Status != "CREATED" {
 			t.Errorf("role api: status %s, want CREATED (no workers)", res.Status)
 		}
@@ -371,7 +385,19 @@ func TestBadConfig(t *testing.T) {
 // shutdown starts is served to the end; new connections are refused; Run
 // returns nil.
 func TestShutdownFinishesInFlight(t *testing.T) {
-	r := startDaemon(t, Config{})
+	// The server reports when it has read the start of our request, so
+	// shutdown begins only once the request is in flight.
+	active := make(chan struct{}, 1)
+	r := startDaemonWith(t, Config{}, func(d *Daemon) {
+		d.srv.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateActive {
+				select {
+				case active <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
 	body := `{"model":"Chatterbox","input":"finish me please"}`
 	conn, err := net.Dial("tcp", r.d.Addr())
 	if err != nil {
@@ -383,13 +409,26 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	if _, err := io.WriteString(conn, head+body[:10]); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // the handler is now reading the body
+	select {
+	case <-active:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not start reading the request within 10s")
+	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- r.stop() }()
-	time.Sleep(100 * time.Millisecond) // shutdown has begun
-	if c, err := net.DialTimeout("tcp", r.d.Addr(), time.Second); err == nil {
+	// Once shutdown has closed the listener, new connections are refused
+	// while the in-flight request is still waiting for its body.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", r.d.Addr(), time.Second)
+		if err != nil {
+			break
+		}
 		c.Close()
-		t.Error("a new connection was accepted during shutdown")
+		if time.Now().After(deadline) {
+			t.Fatal("new connections still accepted 10s after shutdown began")
+		}
+		time.Sleep(time.Millisecond)
 	}
 	if _, err := io.WriteString(conn, body[10:]); err != nil {
 		t.Fatal(err)

@@ -54,13 +54,12 @@ type Server struct {
 	Key string
 	// Keys are all configured keys (nil in open mode).
 	Keys []string
-	// Store is the server's store, for assertions on stored tasks.
+	// Store is the server's store, for assertions on stored tasks. Reads
+	// through it are ordered with History like the server's own.
 	Store store.Store
 
 	scripts *scripts
-
-	histMu  sync.Mutex
-	history map[string][]store.Status
+	hist    *historyStore
 }
 
 type config struct {
@@ -120,7 +119,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
-	s := &Server{history: map[string][]store.Status{}}
+	s := &Server{}
 	switch {
 	case cfg.open:
 		s.Key = "speechtest-" + randomHex(8)
@@ -150,6 +149,10 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		}
 	})
 	s.scripts = newScripts()
+	// Everything, workers and HTTP alike, uses the store through the
+	// history recorder, so History is written with each status change.
+	s.hist = &historyStore{Store: st, seen: map[string][]store.Status{}}
+	st = s.hist
 	s.Store = st
 
 	mux := http.NewServeMux()
@@ -178,7 +181,6 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 			Now:          cfg.now,
 			Logger:       cfg.logger,
 			WorkerID:     fmt.Sprintf("speechtest-%d", i),
-			OnTransition: s.record,
 		})
 	}
 	notify := func() {
@@ -218,20 +220,92 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
-func (s *Server) record(id string, to store.Status) {
-	s.histMu.Lock()
-	defer s.histMu.Unlock()
-	s.history[id] = append(s.history[id], to)
+// History returns the statuses the workers moved task id to, in the order
+// the store took them (ASSIGNED_CONNECTIONS, PROCESSING, POSTPONED,
+// COMPLETED, ERROR; not the CREATED and QUEUED that creation, admission and
+// lease expiry set). Each is recorded under the same lock as its store
+// write, and every read of a task (result calls, Server.Store.Get) takes
+// that lock, so a status any reader has seen is already in History:
+// polling may miss a short-lived status, History does not.
+func (s *Server) History(id string) []store.Status {
+	return s.hist.of(id)
 }
 
-// History returns the statuses the workers moved task id to, in order
-// (ASSIGNED_CONNECTIONS, PROCESSING, POSTPONED, COMPLETED, ERROR; not the
-// CREATED and QUEUED that creation and admission set). Polling may miss a
-// short-lived status; History does not.
-func (s *Server) History(id string) []store.Status {
-	s.histMu.Lock()
-	defer s.histMu.Unlock()
-	return append([]store.Status(nil), s.history[id]...)
+// historyStore records each status change the workers make together with
+// its store write, and serves reads of tasks under the same lock. Holding
+// one lock across writes serialises them, which costs nothing at the load
+// of a test.
+type historyStore struct {
+	store.Store
+	mu   sync.RWMutex
+	seen map[string][]store.Status
+}
+
+func (h *historyStore) of(id string) []store.Status {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return append([]store.Status(nil), h.seen[id]...)
+}
+
+// write runs f under the lock and, if it succeeded, records that task id
+// moved to status to.
+func (h *historyStore) write(id string, to store.Status, f func() error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := f(); err != nil {
+		return err
+	}
+	h.seen[id] = append(h.seen[id], to)
+	return nil
+}
+
+// Get reads the task under the history lock (see History).
+func (h *historyStore) Get(ctx context.Context, id, owner string) (store.Task, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.Store.Get(ctx, id, owner)
+}
+
+// Claim records ASSIGNED_CONNECTIONS for the claimed task.
+func (h *historyStore) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, err := h.Store.Claim(ctx, opts)
+	if err == nil {
+		h.seen[t.ID] = append(h.seen[t.ID], store.StatusAssigned)
+	}
+	return t, err
+}
+
+// Start records PROCESSING.
+func (h *historyStore) Start(ctx context.Context, id, worker string, leaseUntil time.Time) error {
+	return h.write(id, store.StatusProcessing, func() error { return h.Store.Start(ctx, id, worker, leaseUntil) })
+}
+
+// Complete records COMPLETED.
+func (h *historyStore) Complete(ctx context.Context, id, worker string, now time.Time, audio []store.Audio) error {
+	return h.write(id, store.StatusCompleted, func() error { return h.Store.Complete(ctx, id, worker, now, audio) })
+}
+
+// Postpone records POSTPONED.
+func (h *historyStore) Postpone(ctx context.Context, id, worker string, notBefore time.Time, reason string) error {
+	return h.write(id, store.StatusPostponed, func() error { return h.Store.Postpone(ctx, id, worker, notBefore, reason) })
+}
+
+// Fail records ERROR.
+func (h *historyStore) Fail(ctx context.Context, id, worker string, now time.Time, reason string) error {
+	return h.write(id, store.StatusError, func() error { return h.Store.Fail(ctx, id, worker, now, reason) })
+}
+
+// Subscribe passes the store's wake-ups through (both embedded stores
+// have them), so workers do not fall back to polling.
+func (h *historyStore) Subscribe(ctx context.Context) <-chan struct{} {
+	if n, ok := h.Store.(store.Notifier); ok {
+		return n.Subscribe(ctx)
+	}
+	ch := make(chan struct{})
+	go func() { <-ctx.Done(); close(ch) }()
+	return ch
 }
 
 // maxPostpones bounds PostponeNext so the task still completes within the

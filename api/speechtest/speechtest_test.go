@@ -72,6 +72,17 @@ func pollUntilTerminal(t *testing.T, c *generated.ClientWithResponses, id string
 	return nil, nil
 }
 
+// inOrder reports whether want is a subsequence of seen.
+func inOrder(seen, want []string) bool {
+	i := 0
+	for _, s := range seen {
+		if i < len(want) && s == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
 func TestTaskCompletesAndDownloads(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -108,10 +119,18 @@ func TestScriptedOutcomes(t *testing.T) {
 		wantStatus string
 		// wantSeen must appear, in order, among the statuses observed.
 		wantSeen []string
+		// wantHistory is the task's full History once it is seen finished.
+		wantHistory []store.Status
 	}{
-		{"fail", (*speechtest.Server).FailNext, "ERROR", []string{"ERROR"}},
-		{"postpone twice", func(s *speechtest.Server) { s.PostponeNext(2) }, "COMPLETED", []string{"COMPLETED"}},
-		{"fail after postponing", func(s *speechtest.Server) { s.Next(speechtest.Script{Postpone: 1, Fail: true}) }, "ERROR", []string{"ERROR"}},
+		{"fail", (*speechtest.Server).FailNext, "ERROR", []string{"ERROR"},
+			[]store.Status{store.StatusAssigned, store.StatusProcessing, store.StatusError}},
+		{"postpone twice", func(s *speechtest.Server) { s.PostponeNext(2) }, "COMPLETED", []string{"COMPLETED"},
+			[]store.Status{store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
+				store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
+				store.StatusAssigned, store.StatusProcessing, store.StatusCompleted}},
+		{"fail after postponing", func(s *speechtest.Server) { s.Next(speechtest.Script{Postpone: 1, Fail: true}) }, "ERROR", []string{"ERROR"},
+			[]store.Status{store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
+				store.StatusAssigned, store.StatusProcessing, store.StatusError}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,6 +144,13 @@ func TestScriptedOutcomes(t *testing.T) {
 			}
 			if tt.wantStatus == "ERROR" && (len(last.Results) != 0 || last.Finished == nil) {
 				t.Errorf("ERROR task: got %d results, finished %v; want none and a finished time", len(last.Results), last.Finished)
+			}
+			if !inOrder(seen, tt.wantSeen) {
+				t.Errorf("statuses seen: got %v, want %v among them in order", seen, tt.wantSeen)
+			}
+			// The terminal status was seen, so History holds it already.
+			if got := srv.History(id); !slices.Equal(got, tt.wantHistory) {
+				t.Errorf("History: got %v, want %v", got, tt.wantHistory)
 			}
 			// The script applied to that one task only: the next completes.
 			id2 := create(t, c, "An unscripted task.")
