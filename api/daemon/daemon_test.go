@@ -381,22 +381,32 @@ func TestBadConfig(t *testing.T) {
 	}
 }
 
+// firstReadBody closes first when its body is first read.
+type firstReadBody struct {
+	io.ReadCloser
+	first chan struct{}
+	once  sync.Once
+}
+
+func (b *firstReadBody) Read(p []byte) (int, error) {
+	b.once.Do(func() { close(b.first) })
+	return b.ReadCloser.Read(p)
+}
+
 // TestShutdownFinishesInFlight: a request whose body is still arriving when
 // shutdown starts is served to the end; new connections are refused; Run
 // returns nil.
 func TestShutdownFinishesInFlight(t *testing.T) {
-	// The server reports when it has read the start of our request, so
-	// shutdown begins only once the request is in flight.
-	active := make(chan struct{}, 1)
+	// The handler reports its first read of the body, which comes after
+	// every check that refuses requests once shutdown begins: shutdown then
+	// starts with the request truly in flight.
+	reading := make(chan struct{})
 	r := startDaemonWith(t, Config{}, func(d *Daemon) {
-		d.srv.ConnState = func(_ net.Conn, s http.ConnState) {
-			if s == http.StateActive {
-				select {
-				case active <- struct{}{}:
-				default:
-				}
-			}
-		}
+		next := d.srv.Handler
+		d.srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			req.Body = &firstReadBody{ReadCloser: req.Body, first: reading}
+			next.ServeHTTP(w, req)
+		})
 	})
 	body := `{"model":"Chatterbox","input":"finish me please"}`
 	conn, err := net.Dial("tcp", r.d.Addr())
@@ -410,9 +420,9 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case <-active:
+	case <-reading:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the server did not start reading the request within 10s")
+		t.Fatal("the handler did not start reading the body within 10s")
 	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- r.stop() }()
