@@ -55,7 +55,6 @@ type config struct {
 	retry                      RetryPolicy
 	log                        *slog.Logger
 	validate                   bool
-	getenv                     func(string) string
 }
 
 // WithAPIKey sets the API key, overriding DISTRIBUTE_API_KEY. It is sent as
@@ -121,29 +120,24 @@ func WithResponseValidation() Option {
 	return func(c *config) error { c.validate = true; return nil }
 }
 
-// withGetenv replaces os.Getenv; for tests of the environment defaults.
-func withGetenv(f func(string) string) Option {
-	return func(c *config) error { c.getenv = f; return nil }
-}
-
 // New builds a Client. Without options it reads the API key from
 // DISTRIBUTE_API_KEY and the server from DISTRIBUTE_BASE_URL (default
 // https://api.distribute.ai); options win over the environment.
 func New(opts ...Option) (*Client, error) {
-	cfg := config{getenv: os.Getenv}
+	cfg := config{}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.apiKey == "" {
-		cfg.apiKey = cfg.getenv(EnvAPIKey)
+		cfg.apiKey = os.Getenv(EnvAPIKey)
 	}
 	if cfg.apiKey == "" {
 		return nil, ErrNoAPIKey
 	}
 	if cfg.baseURL == "" {
-		cfg.baseURL = cfg.getenv(EnvBaseURL)
+		cfg.baseURL = os.Getenv(EnvBaseURL)
 	}
 	if cfg.baseURL == "" {
 		cfg.baseURL = DefaultBaseURL
@@ -171,6 +165,8 @@ func New(opts ...Option) (*Client, error) {
 		randN:      rand.Int64N,
 	}
 	if cfg.validate {
+		// The validator reads the spec parsed once per process: nothing
+		// blocks, so there is no caller context to bound.
 		if c.validator, err = newValidator(context.Background()); err != nil {
 			return nil, err
 		}

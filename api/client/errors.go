@@ -76,7 +76,7 @@ func (e *TaskFailedError) Is(target error) bool { return target == ErrTaskFailed
 type ContractError struct {
 	Operation  string // "create" or "result"
 	StatusCode int
-	Err        error // kin-openapi's validation error
+	Err        error // every *validate.ResponseError found, joined
 }
 
 // Error implements error.

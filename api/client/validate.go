@@ -1,63 +1,50 @@
 package client
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
-	"github.com/distributeai/asyncspeech"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
+	"github.com/distributeai/asyncspeech/api/validate"
 )
 
-// validator checks API responses against the embedded contract.
+// validator checks API responses against the embedded contract with
+// api/validate, the validator the reference server, the proxy and the
+// contract suite use.
 type validator struct {
-	routes map[string]*routers.Route // by operation path
+	v *validate.Validator
 }
 
 func newValidator(ctx context.Context) (*validator, error) {
-	// A private copy: the shared asyncspeech.Spec() must stay read-only.
-	doc, err := asyncspeech.ParseSpec(ctx)
+	// Statuses the contract does not list (401, 429, 502...) pass: they are
+	// the transport's and the retry loop's business, not drift of the
+	// documented payloads.
+	v, err := validate.New(ctx, validate.Options{IgnoreUndocumentedStatuses: true})
 	if err != nil {
 		return nil, fmt.Errorf("client: response validation: %w", err)
 	}
-	// The routes are built by hand from the operation the client just
-	// called, so the vendor's server URL must not constrain anything: a
-	// client pointed at speechd or a proxy validates the same way.
-	doc.Servers = nil
-	v := &validator{routes: map[string]*routers.Route{}}
 	for _, op := range []operation{opCreate, opResult} {
-		item := doc.Paths.Value(op.path)
-		if item == nil || item.Post == nil {
+		if !v.Allows(http.MethodPost, op.path) {
 			return nil, fmt.Errorf("client: response validation: openapi.json has no POST %s", op.path)
 		}
-		v.routes[op.path] = &routers.Route{Spec: doc, Path: op.path, PathItem: item, Method: http.MethodPost, Operation: item.Post}
 	}
-	return v, nil
+	return &validator{v: v}, nil
 }
 
-// check validates one response. Statuses the contract does not list (401,
-// 429, 502...) pass: they are the transport's and the retry loop's business,
-// not drift of the documented payloads.
+// check validates one response, routed by the operation the client called
+// (not the request's URL, which may carry the base URL's path prefix).
 func (v *validator) check(ctx context.Context, op operation, resp *http.Response, body []byte) error {
-	req := resp.Request
-	if req == nil {
-		req = &http.Request{Method: http.MethodPost, Header: http.Header{}}
+	errs := v.v.CheckResponse(ctx, validate.ReceivedResponse{
+		Method: http.MethodPost, Path: op.path, Request: resp.Request,
+		Status: resp.StatusCode, Header: resp.Header, Body: body,
+	})
+	if len(errs) == 0 {
+		return nil
 	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{
-			Request: req,
-			Route:   v.routes[op.path],
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
-		},
-		Status: resp.StatusCode,
-		Header: resp.Header,
-		Body:   io.NopCloser(bytes.NewReader(body)),
+	all := make([]error, len(errs))
+	for i, e := range errs {
+		all[i] = e
 	}
-	if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
-		return &ContractError{Operation: op.name, StatusCode: resp.StatusCode, Err: err}
-	}
-	return nil
+	return &ContractError{Operation: op.name, StatusCode: resp.StatusCode, Err: errors.Join(all...)}
 }

@@ -1,20 +1,18 @@
 package contract_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/distributeai/asyncspeech/api"
 	"github.com/distributeai/asyncspeech/api/contract"
 	"github.com/distributeai/asyncspeech/api/daemon"
+	"github.com/distributeai/asyncspeech/api/internal/logtest"
 	"github.com/distributeai/asyncspeech/api/proxy"
 	"github.com/distributeai/asyncspeech/api/speechtest"
 )
@@ -133,33 +131,6 @@ func TestReferenceServerInOpenMode(t *testing.T) {
 	}
 }
 
-// The suite's documented extension statuses must be the reference server's.
-func TestExtensionStatusesMatchTheReferenceServer(t *testing.T) {
-	got, want := contract.ExtensionStatuses(), api.ExtensionStatuses()
-	slices.Sort(got)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("contract.ExtensionStatuses() = %v, api.ExtensionStatuses() = %v; keep them equal", got, want)
-	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // The suite through the strict proxy in front of the reference server: the
 // proxy must not get in the way (every check passes) and must see nothing
 // wrong with the server's answers, while it logs the suite's deliberately
@@ -167,7 +138,7 @@ func (l *lockedBuffer) String() string {
 func TestSuiteThroughStrictProxy(t *testing.T) {
 	srv := speechtest.NewServer(t, speechtest.WithKeys(keyA, keyB))
 	up, _ := url.Parse(srv.URL)
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	h, err := proxy.New(context.Background(), up, proxy.Options{Strict: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)

@@ -112,18 +112,16 @@ func ExtensionStatuses() []int {
 // New builds a Validator: it loads the document if needed and indexes its
 // operations. Documents whose paths hold templates ({param}) are refused,
 // since this index matches literal paths only and the vendor's API has none.
-// ctx bounds nothing today (the embedded document is parsed once per
-// process) but is kept for documents that may need loading.
-func New(ctx context.Context, opts Options) (*Validator, error) {
+// Nothing here blocks (the embedded document is parsed once per process),
+// so ctx is not consulted; it stays in the signature for callers that will
+// pass documents needing a load.
+func New(_ context.Context, opts Options) (*Validator, error) {
 	src := opts.Doc
 	if src == nil {
 		var err error
 		if src, err = asyncspeech.Spec(); err != nil {
 			return nil, fmt.Errorf("validate: load embedded spec: %w", err)
 		}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("validate: %w", err)
 	}
 	// Authentication is the server's job (api/auth): the validator checks
 	// shapes only, so the security requirements are dropped from its copy
@@ -181,6 +179,12 @@ func (v *Validator) route(r *http.Request) (*routers.Route, int, string) {
 		return nil, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(methods, ", "))
 	}
 	return nil, http.StatusNotFound, fmt.Sprintf("no operation at %s %s", r.Method, r.URL.Path)
+}
+
+// Allows reports whether the document has an operation at method and path.
+func (v *Validator) Allows(method, path string) bool {
+	_, ok := v.routes[method+" "+path]
+	return ok
 }
 
 // Allow returns the documented methods of path, for an Allow header.

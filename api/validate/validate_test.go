@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"github.com/distributeai/asyncspeech/api/internal/logtest"
 	"io"
 	"log/slog"
@@ -315,5 +316,83 @@ func TestPassUnknownRoutes(t *testing.T) {
 	// Documented routes are still validated.
 	if rec := post(t, h, "/async/speech/result", "application/json", `{}`); rec.Code != 400 {
 		t.Fatalf("documented route with a bad body: got %d, want 400", rec.Code)
+	}
+}
+
+func TestCheckResponse(t *testing.T) {
+	jsonHdr := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+	const result, create = "/async/speech/result", "/async/speech/create"
+	tests := []struct {
+		name      string
+		opts      Options
+		path      string
+		status    int
+		header    http.Header
+		body      string
+		wantKinds []Kind
+		wantPaths []string
+	}{
+		{name: "valid result", path: result, status: 200, header: jsonHdr, body: `{"id":"x","status":"QUEUED","created":1,"model":"Chatterbox","results":[]}`},
+		{name: "two schema violations, both reported", path: result, status: 200, header: jsonHdr,
+			body:      `{"id":"x","status":"DONE","created":"now","model":"m","results":[]}`,
+			wantKinds: []Kind{KindSchema, KindSchema}, wantPaths: []string{"/created", "/status"}},
+		{name: "extension status with a {message} body", opts: Options{ExtensionStatuses: ExtensionStatuses()}, path: result, status: 401, header: jsonHdr, body: `{"message":"no key"}`},
+		{name: "extension status with a wrong body", opts: Options{ExtensionStatuses: ExtensionStatuses()}, path: create, status: 429, header: jsonHdr,
+			body: `{"error":"slow down"}`, wantKinds: []Kind{KindSchema, KindSchema}},
+		{name: "extension status not configured", path: create, status: 429, header: jsonHdr, body: `{"message":"slow"}`, wantKinds: []Kind{KindStatus}},
+		{name: "undocumented status ignored on request", opts: Options{IgnoreUndocumentedStatuses: true}, path: create, status: 429, header: jsonHdr, body: `not json`},
+		{name: "undocumented status, wrong type: both reported", path: create, status: 418, header: http.Header{"Content-Type": {"text/plain"}}, body: `teapot`,
+			wantKinds: []Kind{KindStatus, KindContentType}},
+		{name: "documented status, text/plain", path: create, status: 404, header: http.Header{"Content-Type": {"text/plain"}}, body: `not found`, wantKinds: []Kind{KindContentType}},
+		{name: "no such operation", path: "/v1/speech", status: 200, header: jsonHdr, body: `{}`, wantKinds: []Kind{KindStatus}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, logs := newValidator(t, tt.opts)
+			errs := v.CheckResponse(context.Background(), ReceivedResponse{Method: http.MethodPost, Path: tt.path, Status: tt.status, Header: tt.header, Body: []byte(tt.body)})
+			var kinds []Kind
+			var paths []string
+			for _, e := range errs {
+				kinds = append(kinds, e.Kind)
+				if e.Path != "" {
+					paths = append(paths, e.Path)
+				}
+				if strings.Contains(e.Error(), "Schema:") || len(e.Error()) > 300 {
+					t.Errorf("error is a schema dump, want a short line: %q", e.Error())
+				}
+			}
+			if fmt.Sprint(kinds) != fmt.Sprint(tt.wantKinds) {
+				t.Errorf("kinds: got %v, want %v (%v)", kinds, tt.wantKinds, errs)
+			}
+			if tt.wantPaths != nil && fmt.Sprint(paths) != fmt.Sprint(tt.wantPaths) {
+				t.Errorf("paths: got %v, want %v", paths, tt.wantPaths)
+			}
+			if logs.String() != "" {
+				t.Errorf("CheckResponse logged %q, want nothing", logs)
+			}
+			// Response reports the first of the same violations.
+			req := httptest.NewRequest(http.MethodPost, tt.path, nil)
+			err := v.Response(context.Background(), req, tt.status, tt.header, []byte(tt.body))
+			if (err == nil) != (len(errs) == 0) {
+				t.Errorf("Response: got %v, want an error iff CheckResponse found %d", err, len(errs))
+			}
+		})
+	}
+}
+
+// The validator must leave a shared document alone: other packages read
+// the embedded spec parsed once per process.
+func TestSharedSpecUntouched(t *testing.T) {
+	shared, err := asyncspeech.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers, security := len(shared.Servers), len(shared.Security)
+	if servers == 0 || security == 0 {
+		t.Fatalf("embedded spec has %d servers and %d security requirements; this test needs both", servers, security)
+	}
+	newValidator(t, Options{})
+	if len(shared.Servers) != servers || len(shared.Security) != security {
+		t.Errorf("after New: servers %d, security %d; want %d and %d as before", len(shared.Servers), len(shared.Security), servers, security)
 	}
 }
