@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -39,27 +38,12 @@ func runContract(ctx context.Context, e *env, args []string) int {
 			"Exit status: 0 all checks passed, 1 a check failed, 2 usage error.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
+	if _, code := parseClientArgs(e, fs, args, 0, 0); code != nil {
+		return *code
 	}
-	if err != nil {
-		return exitUsage
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "speech contract: unexpected arguments %q\n", pos)
-		fs.Usage()
-		return exitUsage
-	}
-	if *baseURL == "" {
-		*baseURL = e.getenv(client.EnvBaseURL)
-	}
-	if *apiKey == "" {
-		*apiKey = e.getenv(client.EnvAPIKey)
-	}
-	if *secondKey == "" {
-		*secondKey = e.getenv(envSecondKey)
-	}
+	*baseURL = e.orEnv(*baseURL, client.EnvBaseURL)
+	*apiKey = e.orEnv(*apiKey, client.EnvAPIKey)
+	*secondKey = e.orEnv(*secondKey, envSecondKey)
 	if *baseURL == "" || *apiKey == "" {
 		fmt.Fprintf(e.stderr, "speech contract: --base-url and --api-key are required (or $%s and $%s)\n", client.EnvBaseURL, client.EnvAPIKey)
 		return exitUsage

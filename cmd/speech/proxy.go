@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -36,24 +35,11 @@ func runProxy(ctx context.Context, e *env, args []string) int {
 			"operations against openapi.json; each violation is logged with its request id.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
+	if _, code := parseClientArgs(e, fs, args, 0, 0); code != nil {
+		return *code
 	}
-	if err != nil {
-		return exitUsage
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "speech proxy: unexpected arguments %q\n", pos)
-		fs.Usage()
-		return exitUsage
-	}
-	if *upstream == "" {
-		*upstream = e.getenv(envProxyUpstream)
-	}
-	if *listen == "" {
-		*listen = e.getenv(envProxyListen)
-	}
+	*upstream = e.orEnv(*upstream, envProxyUpstream)
+	*listen = e.orEnv(*listen, envProxyListen)
 	if *listen == "" {
 		*listen = "127.0.0.1:8081"
 	}
