@@ -8,18 +8,29 @@ import (
 	"github.com/distributeai/asyncspeech/api/client"
 )
 
+// textSynopsis is the argument part of the usage of the commands that take
+// text. TEXT is exactly one argument: words are not joined, because every
+// create is a billed task and a forgotten flag name (`speech create hi
+// nora`) must fail rather than be spoken.
+const textSynopsis = `[flags] TEXT
+
+TEXT is one argument: quote text with spaces ("Hello, world."); "-" reads
+it from standard input.`
+
 // runCreate queues a task and prints its id (or {"id": ...} with --json).
 func runCreate(ctx context.Context, e *env, args []string) int {
-	fs, cf := newClientFlagSet(e, "create", `[flags] TEXT   (TEXT "-" reads standard input)`, time.Minute)
+	fs, cf := newClientFlagSet(e, "create", textSynopsis+`
+
+Queues a speech task and prints its id; `+"`speech wait ID`"+` follows it.`, time.Minute)
 	voice := fs.String("voice", "", "voice: leo, nora or an uploaded voice's file_id (default: the server's, leo)")
 	model := fs.String("model", string(client.ModelChatterbox), "model")
-	pos, stop := parseClientArgs(e, fs, args, 1, -1)
+	pos, stop := cf.parse(e, fs, args, 1, 1)
 	if stop != nil {
 		return *stop
 	}
-	text, err := inputText(e, pos)
-	if err != nil || text == "" {
-		fmt.Fprintf(e.stderr, "speech create: no text to speak %v\n", errOrEmpty(err))
+	text, err := inputText(e, pos[0])
+	if err != nil {
+		fmt.Fprintf(e.stderr, "speech create: %v\n", err)
 		return exitUsage
 	}
 	c, ok := cf.newClient(e, "create")
@@ -30,7 +41,7 @@ func runCreate(ctx context.Context, e *env, args []string) int {
 	defer cancel()
 	id, err := c.Create(ctx, client.CreateParams{Input: text, Voice: *voice, Model: client.Model(*model)})
 	if err != nil {
-		return report(e, "create", err, cf.timeout)
+		return report(e, "create", err, cf.timeout, "", "")
 	}
 	if cf.json {
 		printJSON(e.stdout, map[string]string{"id": id})
@@ -38,11 +49,4 @@ func runCreate(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stdout, id)
 	}
 	return exitOK
-}
-
-func errOrEmpty(err error) string {
-	if err == nil {
-		return ""
-	}
-	return "(" + err.Error() + ")"
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -66,20 +67,55 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // parseClientArgs parses a client subcommand's command line and checks the
 // number of positional arguments is within [minPos, maxPos] (maxPos < 0: no
-// limit). A non-nil exit code means "stop and return it".
+// limit). A non-nil exit code means "stop and return it". Help asked for
+// (-h, --help) goes to stdout with exit 0; a bad flag or argument count
+// prints the usage to stderr with exit 2.
 func parseClientArgs(e *env, fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, *int) {
+	// The flag package prints the usage to fs.Output() both for -h and for
+	// a bad flag, so it is captured and sent where it belongs.
+	var msg bytes.Buffer
+	out := fs.Output()
+	fs.SetOutput(&msg)
 	pos, err := parseArgs(fs, args)
+	fs.SetOutput(out)
 	code := exitUsage
 	if errors.Is(err, flag.ErrHelp) {
+		e.stdout.Write(msg.Bytes())
 		code = exitOK
 		return nil, &code
 	}
 	if err != nil {
+		out.Write(msg.Bytes())
 		return nil, &code
 	}
 	if len(pos) < minPos || (maxPos >= 0 && len(pos) > maxPos) {
-		fmt.Fprintf(e.stderr, "%s: wrong number of arguments (%d)\n", fs.Name(), len(pos))
+		want := fmt.Sprintf("%d to %d arguments", minPos, maxPos)
+		switch {
+		case maxPos < 0:
+			want = fmt.Sprintf("at least %d arguments", minPos)
+		case minPos == 1 && maxPos == 1:
+			want = "one argument"
+		case minPos == maxPos:
+			want = fmt.Sprintf("%d arguments", minPos)
+		}
+		fmt.Fprintf(out, "%s: want %s, got %d\n", fs.Name(), want, len(pos))
 		fs.Usage()
+		return nil, &code
+	}
+	return pos, nil
+}
+
+// parse is parseClientArgs followed by the checks of the shared flags.
+func (cf *clientFlags) parse(e *env, fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, *int) {
+	pos, stop := parseClientArgs(e, fs, args, minPos, maxPos)
+	if stop != nil {
+		return nil, stop
+	}
+	if cf.timeout < 0 {
+		// A negative duration would otherwise read as "no limit", the
+		// opposite of what a user writing one may expect.
+		fmt.Fprintf(fs.Output(), "%s: --timeout %v is negative: use a positive duration, or 0 for no limit\n", fs.Name(), cf.timeout)
+		code := exitUsage
 		return nil, &code
 	}
 	return pos, nil
@@ -120,15 +156,22 @@ func (cf *clientFlags) withTimeout(ctx context.Context) (context.Context, contex
 	return context.WithCancel(ctx)
 }
 
-// inputText joins the positional words into the text to speak; "-" reads
-// it from standard input.
-func inputText(e *env, pos []string) (string, error) {
-	if len(pos) == 1 && pos[0] == "-" {
-		b, err := io.ReadAll(io.LimitReader(e.stdin, 1<<20))
-		if err != nil {
-			return "", fmt.Errorf("read text from stdin: %w", err)
+// inputText returns the text to speak: the one TEXT argument, or standard
+// input when it is "-". Empty text is a usage error, reported in full.
+func inputText(e *env, arg string) (string, error) {
+	if arg != "-" {
+		if strings.TrimSpace(arg) == "" {
+			return "", errors.New("no text to speak: TEXT is empty")
 		}
-		return strings.TrimSpace(string(b)), nil
+		return arg, nil
 	}
-	return strings.Join(pos, " "), nil
+	b, err := io.ReadAll(io.LimitReader(e.stdin, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("read text from standard input: %w", err)
+	}
+	text := strings.TrimSpace(string(b))
+	if text == "" {
+		return "", errors.New("no text to speak: standard input is empty")
+	}
+	return text, nil
 }

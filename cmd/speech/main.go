@@ -70,12 +70,29 @@ func main() {
 func run(ctx context.Context, e *env, args []string) int {
 	cmds := commands()
 	args = hoistGlobalFlags(args)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(e.stderr, cmds)
-		if len(args) == 0 {
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		// Help that was asked for is the command's output, so it goes to
+		// stdout (`speech --help | less` works); usage after a mistake
+		// stays on stderr.
+		usage(e.stdout, cmds)
+		return exitOK
+	case "help":
+		if len(args) == 1 {
+			usage(e.stdout, cmds)
+			return exitOK
+		}
+		c, ok := cmds[args[1]]
+		if !ok || len(args) > 2 {
+			fmt.Fprintf(e.stderr, "speech help: want one command name, got %q\n", strings.Join(args[1:], " "))
+			usage(e.stderr, cmds)
 			return exitUsage
 		}
-		return exitOK
+		return c.run(ctx, e, []string{"--help"})
 	}
 	c, ok := cmds[args[0]]
 	if !ok {
@@ -114,6 +131,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, name := range []string{"create", "result", "wait", "say", "contract", "proxy", "bench"} {
 		fmt.Fprintf(w, "  %-9s %s\n", name, cmds[name].summary)
 	}
+	fmt.Fprintln(w, "\n`speech help COMMAND` (or `speech COMMAND -h`) shows a command's arguments and flags.")
 }
 
 func stdoutIsTerminal() bool {

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +21,7 @@ import (
 func exitCodeFor(err error) int {
 	var failed *client.TaskFailedError
 	var local *fs.PathError
+	var rename *os.LinkError
 	switch {
 	case err == nil:
 		return exitOK
@@ -25,7 +29,7 @@ func exitCodeFor(err error) int {
 		return exitTaskError
 	case errors.Is(err, context.DeadlineExceeded):
 		return exitTimeout
-	case errors.Is(err, context.Canceled), errors.As(err, &local):
+	case errors.Is(err, context.Canceled), errors.As(err, &local), errors.As(err, &rename):
 		// Interrupted, or the output file could not be written.
 		return exitFailure
 	default:
@@ -35,22 +39,81 @@ func exitCodeFor(err error) int {
 	}
 }
 
-// report prints err for the subcommand and returns its exit code.
-func report(e *env, name string, err error, timeout time.Duration) int {
+// report prints err as one line for the subcommand and returns its exit
+// code. id, when known, is the task the command was about; resume, when not
+// empty, tells the user how to carry on (the task outlives the command).
+func report(e *env, name string, err error, timeout time.Duration, id, resume string) int {
 	code := exitCodeFor(err)
-	switch code {
-	case exitTimeout:
-		fmt.Fprintf(e.stderr, "speech %s: timed out after %v: %v\n", name, timeout, err)
-	case exitFailure:
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(e.stderr, "speech %s: interrupted: %v\n", name, err)
-		} else {
-			fmt.Fprintf(e.stderr, "speech %s: %v\n", name, err)
-		}
+	var msg string
+	switch {
+	case code == exitTimeout && timeout > 0:
+		msg = fmt.Sprintf("timed out after %v", timeout)
+	case errors.Is(err, context.Canceled):
+		msg = "interrupted"
 	default:
-		fmt.Fprintf(e.stderr, "speech %s: %v\n", name, err)
+		msg = describe(err, id)
 	}
+	if resume != "" {
+		msg += ": " + resume
+	}
+	fmt.Fprintf(e.stderr, "speech %s: %s\n", name, msg)
 	return code
+}
+
+// describe turns a client error into one line for a user. The client wraps
+// errors for Go callers (operation, task id, URL, all of which the command
+// line already shows), so the message is rebuilt from the error that
+// carries the cause.
+func describe(err error, id string) string {
+	var failed *client.TaskFailedError
+	var apiErr *client.APIError
+	var contractErr *client.ContractError
+	var urlErr *url.Error
+	switch {
+	case errors.As(err, &failed):
+		return failed.Error()
+	case errors.As(err, &apiErr):
+		msg := apiErr.Message
+		if msg == "" {
+			msg = http.StatusText(apiErr.StatusCode)
+		}
+		if apiErr.Operation == "download" {
+			msg = "download of the result: " + msg
+		} else if id != "" && !strings.Contains(msg, id) {
+			msg = "task " + id + ": " + msg
+		}
+		detail := fmt.Sprintf("HTTP %d", apiErr.StatusCode)
+		if apiErr.Attempts > 1 {
+			detail += fmt.Sprintf(", after %d attempts", apiErr.Attempts)
+		}
+		return fmt.Sprintf("%s (%s)", msg, detail)
+	case errors.As(err, &contractErr):
+		return fmt.Sprintf("the server's %s response (HTTP %d) violates the contract: %v", contractErr.Operation, contractErr.StatusCode, contractErr.Err)
+	case errors.As(err, &urlErr):
+		// Downloads are the only GETs; the API is all POSTs.
+		what := "cannot reach the server at "
+		if strings.EqualFold(urlErr.Op, http.MethodGet) { // url.Error says "Get"
+			what = "cannot download the result from "
+		}
+		return what + origin(urlErr.URL) + ": " + urlErr.Err.Error()
+	}
+	// Anything else (a malformed response body, say) keeps its text, minus
+	// the operation prefixes the command line already says.
+	msg := err.Error()
+	for _, p := range []string{"create: ", "result: ", "wait: ", "download: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
+}
+
+// origin returns scheme://host of rawURL: the path adds nothing to a
+// connection error and a result URL's query is its signature.
+func origin(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return "the server"
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // printJSON writes v as indented JSON.
@@ -60,10 +123,36 @@ func printJSON(w io.Writer, v any) {
 	enc.Encode(v)
 }
 
+// taskJSON is a task as --json prints it: client.Task's fields, with times
+// in the same fixed millisecond RFC 3339 form as the text output, so
+// scripts can compare or cut them as strings.
+type taskJSON struct {
+	ID       string          `json:"id"`
+	Status   client.Status   `json:"status"`
+	Model    string          `json:"model"`
+	Created  string          `json:"created,omitempty"`
+	Finished string          `json:"finished,omitempty"`
+	Results  []client.Result `json:"results"`
+}
+
+func newTaskJSON(t *client.Task) taskJSON {
+	j := taskJSON{ID: t.ID, Status: t.Status, Model: t.Model, Results: t.Results}
+	if !t.Created.IsZero() {
+		j.Created = formatTime(t.Created)
+	}
+	if !t.Finished.IsZero() {
+		j.Finished = formatTime(t.Finished)
+	}
+	if j.Results == nil {
+		j.Results = []client.Result{}
+	}
+	return j
+}
+
 // printTask writes a task as aligned "field value" lines, or as JSON.
 func printTask(w io.Writer, t *client.Task, asJSON bool) {
 	if asJSON {
-		printJSON(w, t)
+		printJSON(w, newTaskJSON(t))
 		return
 	}
 	// Fixed-width labels, so the layout does not shift with the fields a
@@ -81,11 +170,13 @@ func printTask(w io.Writer, t *client.Task, asJSON bool) {
 	}
 }
 
+// formatTime prints t in UTC with exactly three fractional digits, rounded:
+// the servers send milliseconds, and a fixed width keeps columns aligned.
 func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	return t.UTC().Round(time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")
 }
 
 // progress shows a task's status while waiting. On a terminal it keeps one

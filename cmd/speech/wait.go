@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,13 +11,17 @@ import (
 
 // runWait polls a task until it is COMPLETED (exit 0) or ERROR (exit 4),
 // printing each status change to stderr and the final task to stdout. On
-// timeout (exit 5) the task keeps running on the server; run the command
-// again to keep waiting.
+// timeout (exit 5) or interrupt (exit 1) the task keeps running on the
+// server; run the command again to keep waiting.
 func runWait(ctx context.Context, e *env, args []string) int {
-	fs, cf := newClientFlagSet(e, "wait", "[flags] ID", 5*time.Minute)
-	pos, stop := parseClientArgs(e, fs, args, 1, 1)
+	fs, cf := newClientFlagSet(e, "wait", "[flags] ID\n\nWaits until the task is COMPLETED (exit 0) or ERROR (exit 4), showing each status\non stderr, then prints the task. On timeout (exit 5) or Ctrl-C (exit 1) the task\ncarries on: run the command again to keep waiting.", 5*time.Minute)
+	pos, stop := cf.parse(e, fs, args, 1, 1)
 	if stop != nil {
 		return *stop
+	}
+	id := pos[0]
+	if !checkTaskID(e, "wait", id) {
+		return exitUsage
 	}
 	c, ok := cf.newClient(e, "wait")
 	if !ok {
@@ -25,16 +30,27 @@ func runWait(ctx context.Context, e *env, args []string) int {
 	ctx, cancel := cf.withTimeout(ctx)
 	defer cancel()
 	prog := newProgress(e.stderr, false)
-	task, err := c.Wait(ctx, pos[0], client.WithStatusCallback(prog.update))
+	task, err := c.Wait(ctx, id, client.WithStatusCallback(prog.update))
 	prog.finish()
 	if task != nil && (err == nil || exitCodeFor(err) == exitTaskError) {
 		printTask(e.stdout, task, cf.json)
 	}
 	if err != nil {
-		if task != nil && exitCodeFor(err) == exitTimeout {
-			fmt.Fprintf(e.stderr, "speech wait: task %s is still %s; run `speech wait %s` to keep waiting\n", task.ID, task.Status, task.ID)
-		}
-		return report(e, "wait", err, cf.timeout)
+		return report(e, "wait", err, cf.timeout, id, resumeHint(err, id, task))
 	}
 	return exitOK
+}
+
+// resumeHint tells the user how to keep waiting for a task the command
+// stopped waiting for (timeout or interrupt); the task itself carries on.
+// It is empty for any other error.
+func resumeHint(err error, id string, last *client.Task) string {
+	if exitCodeFor(err) != exitTimeout && !errors.Is(err, context.Canceled) {
+		return ""
+	}
+	hint := fmt.Sprintf("run `speech wait %s` to keep waiting", id)
+	if last != nil && last.Status != "" {
+		hint = fmt.Sprintf("task %s is still %s; %s", id, last.Status, hint)
+	}
+	return hint
 }
