@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/distributeai/asyncspeech/api/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/validate"
+	"github.com/distributeai/asyncspeech/internal/logtest"
 )
 
 // testLinks builds predictable result URLs.

@@ -12,9 +12,9 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/contract"
 	"github.com/distributeai/asyncspeech/api/daemon"
-	"github.com/distributeai/asyncspeech/api/internal/logtest"
 	"github.com/distributeai/asyncspeech/api/proxy"
 	"github.com/distributeai/asyncspeech/api/speechtest"
+	"github.com/distributeai/asyncspeech/internal/logtest"
 )
 
 // TestReferenceServerPassesEveryCheck is what CI shows: the reference server

@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/distributeai/asyncspeech/api/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/proxy"
 	"github.com/distributeai/asyncspeech/generated"
+	"github.com/distributeai/asyncspeech/internal/logtest"
 )
 
 const taskID = "3f2b8c1e-9a4d-4c2b-8e1f-0123456789ab"

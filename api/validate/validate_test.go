@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/distributeai/asyncspeech/api/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"testing"
 
 	asyncspeech "github.com/distributeai/asyncspeech"
+	"github.com/distributeai/asyncspeech/internal/logtest"
 )
 
 const validID = "3f1c2a9e-8b7d-4c6e-9f10-2a3b4c5d6e7f"

@@ -1,5 +1,6 @@
 // Package logtest gives tests a log sink that concurrent handlers may write
-// to while the test reads it.
+// to while the test reads it. It sits at the module root so tests under cmd/
+// can use it as well as those under api/.
 package logtest
 
 import (
