@@ -1,7 +1,10 @@
 // Package validate checks HTTP traffic against the embedded OpenAPI document
 // at run time: every request before it reaches the wrapped handler, and every
 // response before it reaches the client. It wraps any http.Handler, so the
-// reference server and the contract harness's proxy share one validator.
+// reference server and the contract harness's proxy share one validator; its
+// standalone CheckResponse is the response check of the contract suite and
+// of the client's WithResponseValidation. It owns the one list of extension
+// statuses (ExtensionStatuses).
 //
 // Routes are resolved once, when the Validator is built: each operation of
 // the document is indexed by method and path, so a request costs a map
