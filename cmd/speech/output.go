@@ -116,9 +116,12 @@ func origin(rawURL string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// printJSON writes v as indented JSON.
+// printJSON writes v as indented JSON. HTML escaping is off: result URLs
+// carry "&" in their query, and "\u0026" cannot be copied into a browser
+// or matched by grep.
 func printJSON(w io.Writer, v any) {
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
 }

@@ -533,3 +533,14 @@ func TestEmptyText(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONKeepsURLsVerbatim: a result URL's "&" is printed as is, so it can
+// be copied or grepped.
+func TestJSONKeepsURLsVerbatim(t *testing.T) {
+	const u = "http://h/results/0f8fad5b-d9cb-469f-a165-70867728950e/0.wav?exp=1&sig=ab"
+	var b bytes.Buffer
+	printTask(&b, &client.Task{ID: "0f8fad5b-d9cb-469f-a165-70867728950e", Status: client.StatusCompleted, Results: []client.Result{{URL: u}}}, true)
+	if !strings.Contains(b.String(), `"url": "`+u+`"`) {
+		t.Errorf("JSON %q, want the URL %q verbatim", b.String(), u)
+	}
+}
