@@ -244,7 +244,7 @@ func (c *Client) Create(ctx context.Context, p CreateParams) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("create: %w", err)
 	}
-	resp, data, err := c.call(ctx, opCreate, func(ctx context.Context) (*http.Response, error) {
+	resp, data, err := c.call(ctx, opCreate, "", func(ctx context.Context) (*http.Response, error) {
 		return c.gen.AsyncSpeechCreate(ctx, body)
 	})
 	if err != nil {
@@ -265,11 +265,11 @@ func (c *Client) Create(ctx context.Context, p CreateParams) (string, error) {
 // task that does not exist (or belongs to another key) gives an *APIError
 // that matches ErrNotFound.
 func (c *Client) Result(ctx context.Context, id string) (*Task, error) {
-	resp, data, err := c.call(ctx, opResult, func(ctx context.Context) (*http.Response, error) {
+	resp, data, err := c.call(ctx, opResult, id, func(ctx context.Context) (*http.Response, error) {
 		return c.gen.AsyncSpeechResult(ctx, generated.AsyncSpeechResultJSONRequestBody{Id: id})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("task %s: %w", id, err)
+		return nil, err // names the operation and the task already
 	}
 	var out generated.AsyncSpeechResult200JSONResponseBody
 	if err := json.Unmarshal(data, &out); err != nil {

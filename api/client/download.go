@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -118,13 +119,19 @@ func (c *Client) downloadOnce(ctx context.Context, u string, w io.Writer, attemp
 // "-i" before the extension (out.wav, out-1.wav, ...). Each file is written
 // to a temporary name in the same directory and renamed when complete, so
 // an interrupted download never leaves a truncated file under the final
-// name.
+// name; an existing file is replaced. A path that is a directory, or whose directory does not exist,
+// fails before any request is sent.
 func (c *Client) DownloadFile(ctx context.Context, task *Task, path string) ([]string, error) {
 	if task == nil {
 		return nil, errors.New("download: nil task")
 	}
 	if task.Status != StatusCompleted || len(task.Results) == 0 {
 		return nil, fmt.Errorf("download: task %s is %s with %d results, want COMPLETED with results", task.ID, task.Status, len(task.Results))
+	}
+	for i := range task.Results {
+		if err := checkTarget(numberedPath(path, i)); err != nil {
+			return nil, err
+		}
 	}
 	paths := make([]string, 0, len(task.Results))
 	for i, r := range task.Results {
@@ -135,6 +142,30 @@ func (c *Client) DownloadFile(ctx context.Context, task *Task, path string) ([]s
 		paths = append(paths, p)
 	}
 	return paths, nil
+}
+
+// checkTarget fails when path cannot become a file: the rename at the end
+// of a download would fail only after the whole file was fetched.
+func checkTarget(path string) error {
+	fi, err := os.Stat(path)
+	if err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("download to %s: is a directory, want a file name such as %s", path, filepath.Join(path, "speech.wav"))
+		}
+		return nil // replaced by the rename, as documented
+	}
+	// Look at the directory first: "no such directory" or "not a
+	// directory" says more than the path's own stat error.
+	dir := filepath.Dir(path)
+	if dfi, derr := os.Stat(dir); errors.Is(derr, fs.ErrNotExist) {
+		return fmt.Errorf("download to %s: directory %s does not exist: %w", path, dir, derr)
+	} else if derr == nil && !dfi.IsDir() {
+		return fmt.Errorf("download to %s: %s is not a directory", path, dir)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return fmt.Errorf("download to %s: %w", path, err)
 }
 
 func (c *Client) downloadToFile(ctx context.Context, rawURL, path string) (err error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -20,9 +21,16 @@ var ErrTaskFailed = errors.New("task ended in ERROR")
 var ErrNoAPIKey = errors.New("no API key: set DISTRIBUTE_API_KEY or use client.WithAPIKey")
 
 // APIError is an HTTP response outside 2xx from the API or a result URL.
+// Its message reads "operation: server message (HTTP status)", e.g.
+// "result: task 0f8f… not found (HTTP 404)" or "result of task 0f8f…:
+// overloaded (HTTP 503, after 4 attempts)": the task is named once, by the
+// server's message when it already does, else after the operation.
 type APIError struct {
 	// Operation is the call that failed: "create", "result" or "download".
 	Operation string
+	// TaskID is the task a result call asked about; empty for create and
+	// download.
+	TaskID string
 	// StatusCode is the HTTP status of the last attempt.
 	StatusCode int
 	// Message is the server's "message" field, or a short excerpt of the
@@ -36,15 +44,32 @@ type APIError struct {
 
 // Error implements error.
 func (e *APIError) Error() string {
+	return subject(e.Operation, e.TaskID, e.Message) + ": " + e.detail()
+}
+
+// detail is the error without its operation: the server's message and
+// the status (and attempts), for messages that already name the operation.
+func (e *APIError) detail() string {
 	msg := e.Message
 	if msg == "" {
 		msg = http.StatusText(e.StatusCode)
 	}
-	s := fmt.Sprintf("%s: HTTP %d: %s", e.Operation, e.StatusCode, msg)
-	if e.Attempts > 1 {
-		s += fmt.Sprintf(" (after %d attempts)", e.Attempts)
+	if msg == "" {
+		msg = "unknown status"
 	}
-	return s
+	if e.Attempts > 1 {
+		return fmt.Sprintf("%s (HTTP %d, after %d attempts)", msg, e.StatusCode, e.Attempts)
+	}
+	return fmt.Sprintf("%s (HTTP %d)", msg, e.StatusCode)
+}
+
+// subject names what failed: the operation, plus the task unless msg (the
+// rest of the error) already names it.
+func subject(op, taskID, msg string) string {
+	if taskID == "" || strings.Contains(msg, taskID) {
+		return op
+	}
+	return op + " of task " + taskID
 }
 
 // Is makes errors.Is(err, ErrNotFound) true for a 404.
@@ -75,13 +100,14 @@ func (e *TaskFailedError) Is(target error) bool { return target == ErrTaskFailed
 // a client built WithResponseValidation, and is never retried.
 type ContractError struct {
 	Operation  string // "create" or "result"
+	TaskID     string // the task a result call asked about; empty for create
 	StatusCode int
 	Err        error // every *validate.ResponseError found, joined
 }
 
 // Error implements error.
 func (e *ContractError) Error() string {
-	return fmt.Sprintf("%s: HTTP %d response violates the contract: %v", e.Operation, e.StatusCode, e.Err)
+	return fmt.Sprintf("%s: HTTP %d response violates the contract: %v", subject(e.Operation, e.TaskID, ""), e.StatusCode, e.Err)
 }
 
 // Unwrap returns the validation error.

@@ -134,6 +134,13 @@ func (f *fakeAPI) file(w http.ResponseWriter, r *http.Request) {
 	w.Write(testWAV(800))
 }
 
+// downloads returns how many result files were requested so far.
+func (f *fakeAPI) downloads() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.downloadKey)
+}
+
 // testWAV returns a mono 16-bit 8 kHz WAV file of n silent samples.
 func testWAV(n int) []byte {
 	var b strings.Builder

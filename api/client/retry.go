@@ -71,7 +71,10 @@ var (
 // call sends one API request under the retry policy and returns the last
 // response with its body when the status is 2xx. Any other outcome is an
 // error: *APIError, *ContractError, a transport error, or the context's.
-func (c *Client) call(ctx context.Context, op operation, send func(context.Context) (*http.Response, error)) (*http.Response, []byte, error) {
+// taskID, empty for create, names the task in errors: each error says once
+// what failed, so callers return it without a prefix of their own.
+func (c *Client) call(ctx context.Context, op operation, taskID string, send func(context.Context) (*http.Response, error)) (*http.Response, []byte, error) {
+	label := subject(op.name, taskID, "")
 	for attempt := 1; ; attempt++ {
 		resp, err := send(ctx)
 		var body []byte
@@ -87,21 +90,21 @@ func (c *Client) call(ctx context.Context, op operation, send func(context.Conte
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, nil, fmt.Errorf("%s: %w", op.name, ctx.Err())
+				return nil, nil, fmt.Errorf("%s: %w", label, ctx.Err())
 			}
-			err = fmt.Errorf("%s: %w", op.name, err)
+			err = fmt.Errorf("%s: %w", label, err)
 			if !(op.idempotent || neverSent(err)) || attempt >= c.retry.MaxAttempts {
 				return nil, nil, err
 			}
 			wait := c.backoff(attempt)
 			c.log.InfoContext(ctx, "retrying after network error", "op", op.name, "attempt", attempt, "wait", wait, "err", err)
 			if err := sleep(ctx, wait); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", op.name, err)
+				return nil, nil, fmt.Errorf("%s: %w", label, err)
 			}
 			continue
 		}
 		if c.validator != nil {
-			if err := c.validator.check(ctx, op, resp, body); err != nil {
+			if err := c.validator.check(ctx, op, taskID, resp, body); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -111,6 +114,7 @@ func (c *Client) call(ctx context.Context, op operation, send func(context.Conte
 		retryAfter, hasRetryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		apiErr := &APIError{
 			Operation:  op.name,
+			TaskID:     taskID,
 			StatusCode: resp.StatusCode,
 			Message:    errorMessage(body),
 			RetryAfter: retryAfter,
@@ -133,7 +137,7 @@ func (c *Client) call(ctx context.Context, op operation, send func(context.Conte
 		}
 		c.log.InfoContext(ctx, "retrying after HTTP error", "op", op.name, "attempt", attempt, "status", resp.StatusCode, "wait", wait)
 		if err := sleep(ctx, wait); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w (last answer: %v)", op.name, err, apiErr)
+			return nil, nil, fmt.Errorf("%s: %w (last answer: %s)", label, err, apiErr.detail())
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"math"
 	"time"
 
@@ -43,12 +44,43 @@ type Task struct {
 	ID     string `json:"id"`
 	Status Status `json:"status"`
 	Model  string `json:"model"`
-	// Created is when the server accepted the task.
+	// Created is when the server accepted the task. Task's JSON (see
+	// MarshalJSON) has both times in UTC to the millisecond.
 	Created time.Time `json:"created"`
 	// Finished is zero until the task reaches COMPLETED or ERROR.
 	Finished time.Time `json:"finished,omitzero"`
 	// Results holds one entry per audio file of a COMPLETED task, in order.
 	Results []Result `json:"results"`
+}
+
+// jsonTime is the layout of Task's JSON times: UTC with exactly three
+// fractional digits, since servers send milliseconds and a fixed width lets
+// scripts compare and cut times as strings.
+const jsonTime = "2006-01-02T15:04:05.000Z07:00"
+
+// MarshalJSON writes Created and Finished as 2026-11-24T14:05:55.420Z
+// (rounded to the millisecond, left out while zero) and Results as an
+// array even when there are none. encoding/json reads the output back into
+// a Task unchanged, up to that rounding.
+func (t Task) MarshalJSON() ([]byte, error) {
+	out := struct {
+		ID       string   `json:"id"`
+		Status   Status   `json:"status"`
+		Model    string   `json:"model"`
+		Created  string   `json:"created,omitempty"`
+		Finished string   `json:"finished,omitempty"`
+		Results  []Result `json:"results"`
+	}{ID: t.ID, Status: t.Status, Model: t.Model, Results: t.Results}
+	if !t.Created.IsZero() {
+		out.Created = t.Created.UTC().Round(time.Millisecond).Format(jsonTime)
+	}
+	if !t.Finished.IsZero() {
+		out.Finished = t.Finished.UTC().Round(time.Millisecond).Format(jsonTime)
+	}
+	if out.Results == nil {
+		out.Results = []Result{}
+	}
+	return json.Marshal(out)
 }
 
 // Result is one audio file of a completed task.

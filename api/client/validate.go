@@ -34,7 +34,7 @@ func newValidator(ctx context.Context) (*validator, error) {
 
 // check validates one response, routed by the operation the client called
 // (not the request's URL, which may carry the base URL's path prefix).
-func (v *validator) check(ctx context.Context, op operation, resp *http.Response, body []byte) error {
+func (v *validator) check(ctx context.Context, op operation, taskID string, resp *http.Response, body []byte) error {
 	errs := v.v.CheckResponse(ctx, validate.ReceivedResponse{
 		Method: http.MethodPost, Path: op.path, Request: resp.Request,
 		Status: resp.StatusCode, Header: resp.Header, Body: body,
@@ -46,5 +46,5 @@ func (v *validator) check(ctx context.Context, op operation, resp *http.Response
 	for i, e := range errs {
 		all[i] = e
 	}
-	return &ContractError{Operation: op.name, StatusCode: resp.StatusCode, Err: errors.Join(all...)}
+	return &ContractError{Operation: op.name, TaskID: taskID, StatusCode: resp.StatusCode, Err: errors.Join(all...)}
 }

@@ -66,7 +66,9 @@ func (c *Client) Wait(ctx context.Context, id string, opts ...WaitOption) (*Task
 	for {
 		task, err := c.Result(ctx, id)
 		if err != nil {
-			return last, fmt.Errorf("wait: %w", err)
+			// Result's error names the operation and the task; a "wait:"
+			// prefix would only repeat what the caller just called.
+			return last, err
 		}
 		if last == nil || task.Status != last.Status {
 			c.log.DebugContext(ctx, "task status", "id", id, "status", task.Status)
