@@ -268,14 +268,46 @@ func TestUnreachableUpstreamIs502(t *testing.T) {
 	dead := httptest.NewServer(nil)
 	u, _ := url.Parse(dead.URL)
 	dead.Close()
-	h, err := proxy.New(context.Background(), u, proxy.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("proxy.New: %v", err)
+	tests := []struct {
+		name, method, path, body string
+		strict                   bool
+	}{
+		{"unvalidated path", http.MethodGet, "/healthz", "", false},
+		{"result call", http.MethodPost, "/async/speech/result", `{"id":"` + taskID + `"}`, false},
+		{"create call", http.MethodPost, "/async/speech/create", `{"model":"Chatterbox","input":"hi"}`, false},
+		{"result call, strict", http.MethodPost, "/async/speech/result", `{"id":"` + taskID + `"}`, true},
 	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
-	if rec.Code != http.StatusBadGateway {
-		t.Errorf("unreachable upstream: got %d, want 502", rec.Code)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &logtest.Buffer{}
+			h, err := proxy.New(context.Background(), u, proxy.Options{Strict: tt.strict, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+			if err != nil {
+				t.Fatalf("proxy.New: %v", err)
+			}
+			req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusBadGateway {
+				t.Errorf("status: got %d, want 502 (body %s)", rec.Code, rec.Body)
+			}
+			var m map[string]string
+			if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil || m["message"] != "upstream unreachable" {
+				t.Errorf(`body: got %s, want {"message":"upstream unreachable"}`, rec.Body)
+			}
+			var unreachable int
+			for _, rec := range logRecords(t, logs) {
+				switch rec["msg"] {
+				case "upstream unreachable":
+					unreachable++
+				case "response violates the API contract":
+					t.Errorf("the proxy's own 502 was validated as the upstream's response: %v", rec)
+				}
+			}
+			if unreachable != 1 {
+				t.Errorf("got %d \"upstream unreachable\" log lines, want 1:\n%s", unreachable, logs.String())
+			}
+		})
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,6 +328,15 @@ func schemaMessage(se *openapi3.SchemaError) string {
 		return field + ": property is required"
 	case se.SchemaField == "anyOf" || se.SchemaField == "oneOf":
 		reason = "value matches none of the allowed forms"
+	case se.SchemaField == "pattern" && se.Schema != nil && isUUIDv4Pattern(se.Schema.Pattern):
+		// The regular expression itself tells a client less than its name.
+		reason = "must be a UUID version 4"
+	case se.SchemaField == "nullable":
+		// kin-openapi says "Value is not nullable", capitalised mid-message.
+		reason = "must not be null"
+		if field == "" && se.Schema != nil && se.Schema.Type.Is(openapi3.TypeObject) {
+			reason = "must be a JSON object"
+		}
 	case reason == "":
 		reason = "value does not match rule " + strconv.Quote(se.SchemaField)
 	}
@@ -336,6 +346,35 @@ func schemaMessage(se *openapi3.SchemaError) string {
 		return "request body: " + reason
 	}
 	return field + ": " + reason
+}
+
+// uuidSamples tell a UUIDv4 pattern from any other: it must accept the
+// first two (both letter cases) and refuse the rest (version 1, wrong
+// variant, no dashes).
+var uuidSamples = [...]struct {
+	id   string
+	want bool
+}{
+	{"0b6f1f4e-8c1d-4e7a-9f3b-2a5c6d7e8f90", true},
+	{"0B6F1F4E-8C1D-4E7A-9F3B-2A5C6D7E8F90", true},
+	{"0b6f1f4e-8c1d-1e7a-9f3b-2a5c6d7e8f90", false},
+	{"0b6f1f4e-8c1d-4e7a-cf3b-2a5c6d7e8f90", false},
+	{"0b6f1f4e8c1d4e7a9f3b2a5c6d7e8f90", false},
+}
+
+// isUUIDv4Pattern reports whether pattern accepts UUIDv4s and refuses
+// other UUIDs: the id of the result call, whatever the spec's spelling.
+func isUUIDv4Pattern(pattern string) bool {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return false
+	}
+	for _, s := range uuidSamples {
+		if re.MatchString(s.id) != s.want {
+			return false
+		}
+	}
+	return true
 }
 
 // Kind says which rule of the document a response broke.
@@ -602,6 +641,10 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 		}
 		rec := &recorder{header: http.Header{}, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
+		if rec.own {
+			rec.flushTo(w)
+			return
+		}
 		if errs := v.response(r.Context(), r, rt, rec.status, rec.header, rec.body.Bytes(), false); len(errs) > 0 {
 			re := errs[0]
 			attrs := []slog.Attr{slog.String("route", rt.Method+" "+rt.Path), slog.Int("status", rec.status), slog.String("error", re.Error()),
@@ -624,6 +667,23 @@ type recorder struct {
 	status      int
 	wroteHeader bool
 	body        bytes.Buffer
+	// own marks a response of the wrapping program itself (MarkOwn).
+	own bool
+}
+
+// MarkOwn tells Middleware that the response being written to w is the
+// wrapping program's own answer, not the wrapped API's: a proxy's 502 when
+// its upstream is unreachable, say. Such a response is passed on without
+// being validated (it describes the proxy, not the API under test), and
+// strict mode does not replace it. w must be the ResponseWriter Middleware
+// handed to the wrapped handler; for any other writer MarkOwn does nothing
+// and reports false.
+func MarkOwn(w http.ResponseWriter) bool {
+	rec, ok := w.(*recorder)
+	if ok {
+		rec.own = true
+	}
+	return ok
 }
 
 func (r *recorder) Header() http.Header { return r.header }

@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	asyncspeech "github.com/distributeai/asyncspeech"
 	"github.com/distributeai/asyncspeech/internal/logtest"
@@ -91,8 +94,11 @@ func TestRequestValidation(t *testing.T) {
 		{"broken JSON", "/async/speech/create", "application/json", `{"model":`, 400, "not valid JSON"},
 		{"invalid UTF-8", "/async/speech/create", "application/json", "{\"model\":\"Chatterbox\",\"input\":\"h\xff\xfe\"}", 400, "not valid UTF-8"},
 		{"text content type", "/async/speech/create", "text/plain", `{"model":"Chatterbox","input":"hi"}`, 415, "application/json"},
-		{"malformed id", "/async/speech/result", "application/json", `{"id":"abc"}`, 400, "id: string doesn't match the regular expression"},
-		{"non-v4 id", "/async/speech/result", "application/json", `{"id":"6ba7b810-9dad-11d1-80b4-00c04fd430c8"}`, 400, "id: string doesn't match"},
+		{"malformed id", "/async/speech/result", "application/json", `{"id":"abc"}`, 400, "id: must be a UUID version 4"},
+		{"non-v4 id", "/async/speech/result", "application/json", `{"id":"6ba7b810-9dad-11d1-80b4-00c04fd430c8"}`, 400, "id: must be a UUID version 4"},
+		{"null body", "/async/speech/create", "application/json", `null`, 400, "request body: must be a JSON object"},
+		{"null result body", "/async/speech/result", "application/json", `null`, 400, "request body: must be a JSON object"},
+		{"null field", "/async/speech/create", "application/json", `{"model":"Chatterbox","input":null}`, 400, "input: must not be null"},
 		{"id wrong type", "/async/speech/result", "application/json", `{"id":7}`, 400, "id: value must be a string"},
 		{"unknown path", "/async/speech/delete", "application/json", `{}`, 404, "no operation"},
 	}
@@ -110,6 +116,35 @@ func TestRequestValidation(t *testing.T) {
 			}
 			if strings.Contains(rec.Body.String(), "Schema:") {
 				t.Errorf("message dumps the schema: %s", rec.Body)
+			}
+			if strings.Contains(rec.Body.String(), "Value is not") {
+				t.Errorf("message keeps kin-openapi's capitalised wording: %s", rec.Body)
+			}
+		})
+	}
+}
+
+func TestUUIDPatternMessageOnlyForUUIDv4(t *testing.T) {
+	tests := []struct {
+		name, field, pattern, want string
+	}{
+		{"spec's UUIDv4 pattern", "id", "^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-4[a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}$", "id: must be a UUID version 4"},
+		{"UUIDv4 pattern on another field", "parent", "(?i)^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", "parent: must be a UUID version 4"},
+		// Other patterns keep kin-openapi's generic wording, which names the
+		// expression.
+		{"any-version UUID pattern", "id", "^[0-9a-f-]{36}$", `id: string doesn't match the regular expression "^[0-9a-f-]{36}$"`},
+		{"other pattern", "voice", "^[a-z]+$", `voice: string doesn't match the regular expression "^[a-z]+$"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			schema := openapi3.NewObjectSchema().WithProperty(tc.field, openapi3.NewStringSchema().WithPattern(tc.pattern))
+			err := schema.VisitJSON(map[string]any{tc.field: "not-a-match!"})
+			var se *openapi3.SchemaError
+			if !errors.As(err, &se) {
+				t.Fatalf("VisitJSON: got %v, want a *openapi3.SchemaError", err)
+			}
+			if got := schemaMessage(se); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
 	}
