@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
+	asyncspeech "github.com/distributeai/asyncspeech"
 	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/validate"
@@ -39,14 +42,20 @@ type HandlerOptions struct {
 	Gate *Gate
 	// Now is the rate limiter's clock; nil means time.Now.
 	Now func() time.Time
+	// SkipValidation mounts the handler without the spec validator (no
+	// request or response is checked against openapi.json). It exists to
+	// measure what validation costs and to diagnose the validator itself;
+	// never run a server for clients with it.
+	SkipValidation bool
 }
 
 // NewHandler composes the HTTP stack around srv, outermost first: request id
-// and logging, panic recovery, shutdown gate, auth, rate limit, content
-// type, body limit, the spec validator, and the generated strict handler on
+// and logging, panic recovery, shutdown gate, auth (401), rate limit (429),
+// method (405 with Allow), content type (415), body limit (413), the spec
+// validator (400) unless SkipValidation, and the generated strict handler on
 // a net/http ServeMux.
 func NewHandler(srv *Server, opts HandlerOptions) (http.Handler, error) {
-	return newHandler(srv, opts, true)
+	return newHandler(srv, opts, !opts.SkipValidation)
 }
 
 // newHandler is NewHandler with the spec validator optional, so the
@@ -111,6 +120,11 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 	// buffer a body.
 	h = limitBody(maxBody, log, h)
 	h = requireJSON(log, h)
+	methods, err := operationMethods()
+	if err != nil {
+		return nil, err
+	}
+	h = allowMethods(methods, log, h)
 	if opts.RateLimit > 0 {
 		h = rateLimit(newLimiter(opts.RateLimit, opts.RateBurst, now), log, h)
 	}
@@ -127,6 +141,39 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 // statuses this server sends beyond the spec; kept here for callers that
 // configure their own validator of this server's responses.
 func ExtensionStatuses() []int { return validate.ExtensionStatuses() }
+
+// operationMethods maps each path of the spec's operations to its methods.
+func operationMethods() (map[string][]string, error) {
+	doc, err := asyncspeech.Spec()
+	if err != nil {
+		return nil, fmt.Errorf("api: load embedded spec: %w", err)
+	}
+	out := map[string][]string{}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			out[path] = append(out[path], method)
+		}
+		slices.Sort(out[path])
+	}
+	return out, nil
+}
+
+// allowMethods answers 405 with an Allow header to a method an operation's
+// path does not take. It runs before the content-type and body checks, so
+// `PUT /async/speech/create` hears "use POST", not "send JSON"; other paths
+// pass untouched (the validator or the mux answers 404).
+func allowMethods(methods map[string][]string, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allowed, ok := methods[r.URL.Path]
+		if ok && !slices.Contains(allowed, r.Method) {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeError(w, r, log, &Error{Code: apierr.CodeMethodNotAllowed,
+				Message: fmt.Sprintf("method %s not allowed on %s; use %s", truncate(r.Method, 16), r.URL.Path, strings.Join(allowed, ", "))})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // notFoundAsMessage keeps the {"message"} shape for unknown routes when the
 // validator (which answers them otherwise) is absent.
