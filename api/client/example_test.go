@@ -204,12 +204,23 @@ func ExampleClient_DownloadFile() {
 func ExampleIsNotFound() {
 	srv := newFakeAPI()
 	defer srv.Close()
-	c, _ := client.New(client.WithAPIKey("my-key"), client.WithBaseURL(srv.URL))
+	c, err := client.New(client.WithAPIKey("my-key"), client.WithBaseURL(srv.URL))
+	if err != nil {
+		log.Fatal(err)
+	}
 
-	_, err := c.Result(context.Background(), "00000000-0000-4000-8000-000000000000")
-	var apiErr *client.APIError
-	fmt.Println(client.IsNotFound(err), errors.Is(err, client.ErrNotFound), errors.As(err, &apiErr), apiErr.Message)
-	// Output: true true true task not found
+	task, err := c.Result(context.Background(), "00000000-0000-4000-8000-000000000000")
+	switch {
+	case client.IsNotFound(err):
+		// The server does not say whether the task never existed or
+		// belongs to another API key.
+		fmt.Println("no such task:", err)
+	case err != nil:
+		log.Fatal(err)
+	default:
+		fmt.Println(task.Status)
+	}
+	// Output: no such task: result: task 00000000-0000-4000-8000-000000000000 not found (HTTP 404)
 }
 
 func ExampleWithResponseValidation() {

@@ -28,10 +28,15 @@ type fakeAPI struct {
 	polls       map[string]int // result calls per task id
 	created     []string       // create bodies' input, in order
 	resultCalls int
-	downloadKey []string // Authorization headers seen on downloads
+	downloadKey []string    // Authorization headers seen on downloads
+	createHdr   http.Header // headers of the last create request
 }
 
-func newFakeAPI(steps ...client.Status) *fakeAPI {
+func newFakeAPI(steps ...client.Status) *fakeAPI { return newFakeAPIUnder("", steps...) }
+
+// newFakeAPIUnder serves the API under a path prefix, the way a reverse
+// proxy may publish speechd at https://host/speech.
+func newFakeAPIUnder(prefix string, steps ...client.Status) *fakeAPI {
 	if len(steps) == 0 {
 		steps = []client.Status{client.StatusQueued, client.StatusProcessing, client.StatusCompleted}
 	}
@@ -41,7 +46,11 @@ func newFakeAPI(steps ...client.Status) *fakeAPI {
 	mux.HandleFunc("POST /async/speech/result", f.result)
 	mux.HandleFunc("GET /files/{id}", f.file)
 	// Started after f.Server is set: the handlers read f.URL.
-	f.Server = httptest.NewUnstartedServer(mux)
+	var h http.Handler = mux
+	if prefix != "" {
+		h = http.StripPrefix(prefix, mux)
+	}
+	f.Server = httptest.NewUnstartedServer(h)
 	f.Start()
 	return f
 }
@@ -85,6 +94,7 @@ func (f *fakeAPI) create(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.polls[id] = 0
 	f.created = append(f.created, body.Input)
+	f.createHdr = r.Header.Clone()
 	f.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{"id": id})
 }
@@ -102,7 +112,7 @@ func (f *fakeAPI) result(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Unlock()
 	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]string{"message": "task not found"})
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "task " + body.ID + " not found"})
 		return
 	}
 	status := f.steps[min(n, len(f.steps)-1)]
@@ -132,6 +142,14 @@ func (f *fakeAPI) file(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "audio/wav")
 	w.Write(testWAV(800))
+}
+
+// lastCreateHeader returns a header of the last create request the server
+// accepted.
+func (f *fakeAPI) lastCreateHeader(name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.createHdr.Get(name)
 }
 
 // downloads returns how many result files were requested so far.
