@@ -195,7 +195,47 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	maxAge := max(exp-h.s.now().Unix(), 0)
 	hd.Set("Cache-Control", fmt.Sprintf("private, max-age=%d, immutable", maxAge))
 	hd.Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%d.wav"`, id, index))
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.Data))
+	http.ServeContent(&jsonErrors{ResponseWriter: w, size: len(a.Data)}, r, "", time.Time{}, bytes.NewReader(a.Data))
+}
+
+// jsonErrors turns the errors http.ServeContent writes itself (416 for a
+// Range past the end, 412 for a failed If-Match) from text/plain into the
+// {"message"} every other error of this handler has; the headers
+// ServeContent set for them, Content-Range above all, stay.
+type jsonErrors struct {
+	http.ResponseWriter
+	size     int
+	replaced bool
+}
+
+func (j *jsonErrors) WriteHeader(status int) {
+	if status < 400 || j.replaced {
+		j.ResponseWriter.WriteHeader(status)
+		return
+	}
+	j.replaced = true
+	msg := http.StatusText(status)
+	switch status {
+	case http.StatusRequestedRangeNotSatisfiable:
+		msg = fmt.Sprintf("The requested range is not satisfiable: the file has %d bytes.", j.size)
+	case http.StatusPreconditionFailed:
+		msg = "The result file does not match the request's precondition (If-Match or If-Unmodified-Since)."
+	}
+	// Drop what ServeContent set for the audio: the error is not audio, and
+	// it must not be cached as the file.
+	h := j.Header()
+	h.Del("ETag")
+	h.Del("Content-Disposition")
+	h.Set("Cache-Control", "no-store")
+	apierr.WriteMessage(j.ResponseWriter, status, msg)
+}
+
+// Write drops ServeContent's own text once the error was replaced.
+func (j *jsonErrors) Write(p []byte) (int, error) {
+	if j.replaced {
+		return len(p), nil
+	}
+	return j.ResponseWriter.Write(p)
 }
 
 // parsePath reads .../results/{id}/{index}.wav, accepting any prefix so the

@@ -323,12 +323,41 @@ func TestHandlerServesAudio(t *testing.T) {
 			t.Errorf("got Content-Range %q, want %q", got, want)
 		}
 	})
-	t.Run("unsatisfiable range", func(t *testing.T) {
-		resp, _ := get(t, http.MethodGet, path, map[string]string{"Range": "bytes=99999-"})
-		if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
-			t.Errorf("got %d, want 416", resp.StatusCode)
-		}
-	})
+	// ServeContent's own errors get the {"message"} shape of every other one.
+	for _, tc := range []struct {
+		name   string
+		hdr    map[string]string
+		status int
+		// contentRange is the Content-Range header wanted ("" for none).
+		contentRange, msg string
+	}{
+		{"unsatisfiable range", map[string]string{"Range": "bytes=99999-"}, http.StatusRequestedRangeNotSatisfiable,
+			fmt.Sprintf("bytes */%d", len(wav)), fmt.Sprintf("the file has %d bytes", len(wav))},
+		{"failed If-Match", map[string]string{"If-Match": `"other"`}, http.StatusPreconditionFailed, "", "precondition"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := get(t, http.MethodGet, path, tc.hdr)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("got %d, want %d", resp.StatusCode, tc.status)
+			}
+			if got := resp.Header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("got Content-Type %q, want application/json (body %q)", got, body)
+			}
+			var m map[string]string
+			if err := json.Unmarshal(body, &m); err != nil || len(m) != 1 || !strings.Contains(m["message"], tc.msg) {
+				t.Errorf(`got body %q, want {"message"} mentioning %q`, body, tc.msg)
+			}
+			if got := resp.Header.Get("Content-Range"); got != tc.contentRange {
+				t.Errorf("got Content-Range %q, want %q", got, tc.contentRange)
+			}
+			if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+				t.Errorf("got Cache-Control %q, want no-store", got)
+			}
+			if got := resp.Header.Get("Content-Length"); got != strconv.Itoa(len(body)) {
+				t.Errorf("got Content-Length %q, want %d", got, len(body))
+			}
+		})
+	}
 	t.Run("conditional", func(t *testing.T) {
 		etag := fmt.Sprintf(`"%s-0-%d"`, taskID, len(wav))
 		resp, body := get(t, http.MethodGet, path, map[string]string{"If-None-Match": etag})
