@@ -398,8 +398,9 @@ if [[ "$GOBENCH" == 1 ]]; then
 		fi
 	done
 	note "packages: ${pkgs[*]}"
-	# BenchmarkDaemonResult is a load run of its own; it is profiled below.
-	go test -run '^$' -bench '^Benchmark[^D]' -benchmem -count "$GOBENCH_COUNT" "${pkgs[@]}" >"$tmp/gobench.txt" 2>&1 || true
+	# BenchmarkDaemonResult and BenchmarkHandlerResult are load runs over
+	# loopback; they run separately below.
+	go test -run '^$' -bench '^Benchmark[^DH]' -benchmem -count "$GOBENCH_COUNT" "${pkgs[@]}" >"$tmp/gobench.txt" 2>&1 || true
 	grep -E '^(Benchmark|ok|FAIL|---|panic)' "$tmp/gobench.txt" | sed 's/^/   /' || true
 	say "medians of the runs above"
 	awk '/^Benchmark/ && / ns\/op/ {
@@ -432,6 +433,9 @@ if [[ "$GOBENCH" == 1 ]]; then
 	go tool pprof -top -cum -nodecount 30 "$tmp/loadgen.test" "$tmp/cpu.out" 2>/dev/null | sed 's/^/   /'
 	say "the same, allocations by object count (-sample_index=alloc_objects), top 20"
 	go tool pprof -top -sample_index=alloc_objects -nodecount 20 "$tmp/loadgen.test" "$tmp/mem.out" 2>/dev/null | sed 's/^/   /'
+
+	say "validation over the wire: api.NewHandler on SQLite, loopback, 64 connections, with and without the validator"
+	go test -run '^$' -bench 'HandlerResult' -benchtime 30000x -count "$GOBENCH_COUNT" ./api/loadgen 2>&1 | grep -E '^(Benchmark|FAIL)' | sed 's/^/   /' || true
 
 	if ((have_speechd)); then
 		say "CPU profile: result call against the real speechd wiring (api/daemon, SQLite, tone, info logging)"

@@ -15,13 +15,19 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api"
+	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/daemon"
 	"github.com/distributeai/asyncspeech/api/loadgen"
+	"github.com/distributeai/asyncspeech/api/results"
+	"github.com/distributeai/asyncspeech/api/store/sqlite"
 )
 
 func BenchmarkDaemonResult(b *testing.B) {
@@ -84,6 +90,68 @@ func BenchmarkDaemonResult(b *testing.B) {
 			}
 			if p.Status != "COMPLETED" {
 				b.Fatalf("set-up task is %s, want COMPLETED", p.Status)
+			}
+			b.ResetTimer()
+			rep, err := loadgen.Run(ctx, loadgen.Config{Concurrency: conc, Duration: time.Minute, Requests: b.N}, op)
+			b.StopTimer()
+			if err != nil {
+				b.Fatalf("run: %v", err)
+			}
+			if rep.Failed() > 0 {
+				b.Fatalf("%d of %d result calls failed: %v %v", rep.Failed(), rep.Requests, rep.Errors, rep.Statuses)
+			}
+			b.ReportMetric(rep.OKPerSec, "ok/s")
+			b.ReportMetric(float64(rep.P99)/float64(time.Millisecond), "p99-ms")
+		})
+	}
+}
+
+// BenchmarkHandlerResult serves api.NewHandler over loopback HTTP on a
+// SQLite store, with and without the spec validator, in the same process
+// as the generator: what validation costs on the wire, until speechd has a
+// flag to turn it off (bench/compare.sh measures that row then).
+//
+//	go test -run '^$' -bench 'HandlerResult' -benchtime 30000x -count 3 ./api/loadgen
+func BenchmarkHandlerResult(b *testing.B) {
+	for _, validated := range []bool{false, true} {
+		name := "validate=off"
+		if validated {
+			name = "validate=on"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "tasks.db"))
+			if err != nil {
+				b.Fatalf("sqlite.Open: %v", err)
+			}
+			defer st.Close()
+			completedTask(b, st)
+			signer, err := results.NewSigner([]byte("0123456789abcdef0123456789abcdef"), "http://127.0.0.1:8080", 24*time.Hour)
+			if err != nil {
+				b.Fatalf("signer: %v", err)
+			}
+			discard := slog.New(slog.DiscardHandler)
+			h, err := api.NewHandler(api.New(st, api.Options{Links: signer, Logger: discard}),
+				api.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), SkipValidation: !validated})
+			if err != nil {
+				b.Fatalf("api.NewHandler: %v", err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatalf("listen: %v", err)
+			}
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+			go srv.Serve(ln)
+			defer srv.Close()
+
+			const conc = 64
+			client := loadgen.NewClient(conc, 10*time.Second)
+			defer client.CloseIdleConnections()
+			tg := loadgen.Target{BaseURL: "http://" + ln.Addr().String(), APIKey: benchKey, Client: client}
+			op, _, err := loadgen.Result(ctx, tg, benchTaskID, 0)
+			if err != nil {
+				b.Fatalf("result set-up: %v", err)
 			}
 			b.ResetTimer()
 			rep, err := loadgen.Run(ctx, loadgen.Config{Concurrency: conc, Duration: time.Minute, Requests: b.N}, op)

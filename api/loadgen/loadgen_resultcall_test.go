@@ -10,6 +10,7 @@ package loadgen_test
 // stack=ceiling         a handler writing a fixed valid body (bench/ceiling)
 // stack=handler         the generated strict handler over api.Server and the memory store
 // stack=handler+validate the same behind the spec validator (request and response)
+// stack=full-novalidate api.NewHandler with SkipValidation: every layer but the validator
 // stack=full            api.NewHandler: request id, logging, recovery, limits, auth, validator
 
 import (
@@ -133,6 +134,10 @@ func resultStacks(b testing.TB) []struct {
 	if err != nil {
 		b.Fatalf("api.NewHandler: %v", err)
 	}
+	fullNoValidate, err := api.NewHandler(srv, api.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), SkipValidation: true})
+	if err != nil {
+		b.Fatalf("api.NewHandler without validation: %v", err)
+	}
 	return []struct {
 		name string
 		h    http.Handler
@@ -140,6 +145,7 @@ func resultStacks(b testing.TB) []struct {
 		{"stack=ceiling", ceiling},
 		{"stack=handler", bare},
 		{"stack=handler+validate", v.Middleware(bare)},
+		{"stack=full-novalidate", fullNoValidate},
 		{"stack=full", full},
 	}
 }
