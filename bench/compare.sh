@@ -26,6 +26,7 @@
 #
 # Environment (defaults): CONC=64 DUR=5s ROUNDS=3 REQS=5000000 WRK=1 PRISM=1
 # GOBENCH=1 GOBENCH_COUNT=5 LIFECYCLE_CONC=8 KEEP_TMP=0 OUT=<tmp>/results.tsv
+# SRC=worktree|head
 set -euo pipefail
 
 CONC=${CONC:-64}
@@ -43,9 +44,20 @@ KEY=${KEY:-compare-bench-key-0123456789}
 # ceiling answers any id; Prism mocks the create call with a placeholder).
 FIXED_ID=5b0c3c1e-8f8a-4d43-9a51-1c2f6f0e7d11
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
+root=$repo
 cd "$root"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/speech-compare.XXXXXX")
+# SRC=head measures the last commit (extracted with git archive into the
+# temporary directory; the work tree is left alone), SRC=worktree (default)
+# the files as they are now, uncommitted edits included.
+SRC=${SRC:-worktree}
+if [[ "$SRC" == head ]]; then
+	mkdir -p "$tmp/src"
+	git -C "$repo" archive --format=tar HEAD | tar -x -C "$tmp/src"
+	root=$tmp/src
+	cd "$root"
+fi
 OUT=${OUT:-$tmp/results.tsv}
 bin=$tmp/bin
 mkdir -p "$bin"
@@ -76,7 +88,7 @@ note "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 note "nproc:   $(nproc)"
 note "cpu:     $(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
 note "go:      $(go version)"
-note "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+note "commit:  $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown) (SRC=$SRC)"
 note "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min; other work on the machine skews every number)"
 note "config:  CONC=$CONC DUR=$DUR ROUNDS=$ROUNDS REQS=$REQS"
 
