@@ -126,6 +126,7 @@ func Run(ctx context.Context, baseURL string, opts Options) (*Report, error) {
 	r.report.Duration = time.Since(r.report.Started)
 	r.report.Requests = r.requests
 	if err := ctx.Err(); err != nil {
+		r.report.Interrupted = err.Error()
 		return r.report, fmt.Errorf("contract: run against %s interrupted: %w", u, err)
 	}
 	return r.report, nil
@@ -157,12 +158,18 @@ type runner struct {
 	tasks          []*task
 	// notFoundMessage is the server's 404 message for an unknown id.
 	notFoundMessage string
+	// keyRefused is the status (401 or 403) with which the server refused
+	// Options.APIKey on the first result call, 0 while it was not.
+	keyRefused int
 }
 
 // check collects the verdict of one named check while it runs.
 type check struct {
 	res                   CheckResult
 	failed, warned, skips bool
+	// budget and interrupted mark a check skipped because the request
+	// budget ran out or the run's context ended.
+	budget, interrupted bool
 }
 
 func (c *check) add(format string, a ...any) {
@@ -184,8 +191,10 @@ func (c *check) note(format string, a ...any) { c.add(format, a...) }
 func (c *check) requestFailed(ctx context.Context, err error) {
 	switch {
 	case errors.Is(err, errBudget):
+		c.budget = true
 		c.skip("not run to the end: %v", err)
 	case ctx.Err() != nil:
+		c.interrupted = true
 		c.skip("run interrupted: %v", ctx.Err())
 	default:
 		c.fail("request failed: %v", err)
@@ -211,9 +220,14 @@ func (r *runner) runCheck(ctx context.Context, name, description string, creates
 	c := &check{res: CheckResult{Name: name, Category: category, Description: description, Creates: creates}}
 	switch {
 	case ctx.Err() != nil:
+		c.interrupted = true
 		c.skip("run interrupted: %v", ctx.Err())
 	case creates && r.opts.SkipCreate:
 		c.skip("skipped: this check creates tasks (SkipCreate / --skip-create)")
+	case r.keyRefused != 0 && !keyIndependent(name):
+		// Every answer would be the same refusal: a negative check would
+		// "pass" on it, a positive one fail, and neither would test anything.
+		c.skip("API key refused (%d): this check needs a key the server accepts (see notfound.result)", r.keyRefused)
 	default:
 		r.cur = c
 		fn(c)
@@ -221,7 +235,26 @@ func (r *runner) runCheck(ctx context.Context, name, description string, creates
 	}
 	c.res.Outcome = c.outcome()
 	c.res.Duration = time.Since(start)
+	if c.res.Outcome == OutcomeSkip {
+		switch {
+		case c.interrupted:
+			r.report.InterruptedSkipped++
+		case c.budget:
+			r.report.BudgetSkipped++
+		}
+	}
 	r.report.Checks = append(r.report.Checks, c.res)
+}
+
+// keyIndependent reports whether check name means the same whether or not
+// the server accepts Options.APIKey: the auth checks send no key or a made-up
+// one, and want the 401 a refused key gets too.
+func keyIndependent(name string) bool {
+	switch name {
+	case "auth.result.no-key", "auth.result.wrong-key", "auth.create.no-key", "auth.create.wrong-key":
+		return true
+	}
+	return false
 }
 
 // exchange is one request and its answer.
@@ -432,8 +465,11 @@ func (r *runner) checkNotFound(ctx context.Context) {
 		}
 		switch {
 		case x.status == http.StatusNotFound:
-		case x.status == http.StatusUnauthorized:
-			c.fail("id %s: got 401, want 404: is the API key right? (%s)", id, x.summary())
+		case x.status == http.StatusUnauthorized || x.status == http.StatusForbidden:
+			// The first request of the run doubles as the key's preflight.
+			r.keyRefused = x.status
+			r.report.KeyRefused = x.status
+			c.fail("API key refused (%d): the server refused the API key (APIKey / --api-key) on a result call for the random id %s, so every check that needs an accepted key is skipped; check the key (%s)", x.status, id, x.summary())
 			return
 		default:
 			c.fail("id %s: got %s, want 404", id, x.summary())
@@ -535,7 +571,16 @@ func (r *runner) checkAuthCreate(ctx context.Context, minimal any) {
 	})
 }
 
-const openModeHint = "the server accepted an unknown API key: it runs in open development mode or does not check keys; run with ExpectOpen (--expect-open) if that is intended"
+const openMode = "the server accepted an unknown API key: it runs in open development mode or does not check keys"
+
+// openModeHint says what an accepted unknown key means, for a run with or
+// without ExpectOpen.
+func (r *runner) openModeHint() string {
+	if r.opts.ExpectOpen {
+		return openMode + ", as ExpectOpen (--expect-open) says it should"
+	}
+	return openMode + "; if that is intended, run with ExpectOpen (--expect-open) to make this a warning"
+}
 
 func (r *runner) judgeAuth(c *check, x *exchange, id string, real, withKey bool) {
 	what := "without a key"
@@ -550,9 +595,9 @@ func (r *runner) judgeAuth(c *check, x *exchange, id string, real, withKey bool)
 	case x.status == http.StatusNotFound && withKey:
 		// The key got as far as the task lookup: it was accepted.
 		if r.opts.ExpectOpen {
-			c.warn("got 404, not 401: %s (expected: --expect-open)", openModeHint)
+			c.warn("got 404, not 401: %s", r.openModeHint())
 		} else {
-			c.fail("got 404, not 401: %s", openModeHint)
+			c.fail("got 404, not 401: %s", r.openModeHint())
 		}
 	default:
 		c.fail("result of %s %s: got %s, want 401", idKind(real), what, x.summary())
@@ -572,9 +617,9 @@ func (r *runner) judgeAuthCreate(c *check, x *exchange, withKey bool) {
 		c.note("%d %q", x.status, x.message())
 	case x.status >= 200 && x.status < 300 && withKey:
 		if r.opts.ExpectOpen {
-			c.warn("create with an unknown key got %d: %s (expected: --expect-open)", x.status, openModeHint)
+			c.warn("create with an unknown key got %d: %s", x.status, r.openModeHint())
 		} else {
-			c.fail("create with an unknown key got %s, want 401: %s", x.summary(), openModeHint)
+			c.fail("create with an unknown key got %s, want 401: %s", x.summary(), r.openModeHint())
 		}
 	default:
 		what := "without a key"

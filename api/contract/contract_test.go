@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,6 +225,134 @@ func TestExpectOpenDowngradesToWarnings(t *testing.T) {
 	if got := rep.Check("isolation.second-key").Outcome; got != contract.OutcomePass {
 		t.Errorf("isolation.second-key: got %s, want pass with a made-up second key", got)
 	}
+	// The flag was given: the message must not tell the user to give it.
+	for _, name := range namesWith(rep, contract.OutcomeWarn) {
+		msgs := strings.Join(rep.Check(name).Messages, "\n")
+		if strings.Contains(msgs, "run with") || !strings.Contains(msgs, "as ExpectOpen (--expect-open) says it should") {
+			t.Errorf("%s: got %q, want it to say the open mode is expected, not to ask for --expect-open", name, msgs)
+		}
+	}
+}
+
+func TestOpenModeWithoutExpectOpenSuggestsTheFlag(t *testing.T) {
+	f := newFakeServer(t, fakeFaults{openMode: true})
+	rep := runSuite(t, f.URL, fastOptions())
+	for _, name := range []string{"auth.result.wrong-key", "auth.create.wrong-key"} {
+		c := rep.Check(name)
+		msgs := strings.Join(c.Messages, "\n")
+		if c.Outcome != contract.OutcomeFail || !strings.Contains(msgs, "run with ExpectOpen (--expect-open)") || strings.Contains(msgs, "expected:") {
+			t.Errorf("%s: got %s %q, want fail suggesting --expect-open", name, c.Outcome, msgs)
+		}
+	}
+}
+
+// TestRefusedKeyIsNotAPass: with a key the server refuses, every answer is a
+// 401; the negative checks must not count that as their 4xx.
+func TestRefusedKeyIsNotAPass(t *testing.T) {
+	f := newFakeServer(t, fakeFaults{}, keyA, keyB)
+	opts := fastOptions()
+	opts.APIKey = "wrong"
+	rep := runSuite(t, f.URL, opts)
+	text := textOf(t, rep)
+	if rep.Passed() {
+		t.Fatalf("Passed() = true with a refused key, want false:\n%s", text)
+	}
+	if got, want := rep.Failed(), []string{"notfound.result"}; !slices.Equal(got, want) {
+		t.Errorf("failed checks: got %v, want %v", got, want)
+	}
+	if rep.KeyRefused != http.StatusUnauthorized {
+		t.Errorf("KeyRefused: got %d, want 401", rep.KeyRefused)
+	}
+	if msgs := strings.Join(rep.Check("notfound.result").Messages, " "); !strings.Contains(msgs, "API key refused (401)") {
+		t.Errorf("notfound.result: got %q, want it to say the key was refused", msgs)
+	}
+	var skipped int
+	for _, c := range rep.Checks {
+		switch {
+		case c.Category == "conformance" || c.Name == "notfound.result":
+		case strings.HasPrefix(c.Name, "auth."):
+			// They send no key or a made-up one: a refused main key changes
+			// nothing for them.
+			if c.Outcome != contract.OutcomePass {
+				t.Errorf("%s: got %s, want pass", c.Name, c.Outcome)
+			}
+		default:
+			skipped++
+			if c.Outcome != contract.OutcomeSkip || c.Requests != 0 || !strings.Contains(strings.Join(c.Messages, " "), "API key refused (401)") {
+				t.Errorf("%s: got %s with %d requests %v, want skip with 0 saying \"API key refused (401)\"", c.Name, c.Outcome, c.Requests, c.Messages)
+			}
+		}
+	}
+	if skipped < 30 {
+		t.Errorf("only %d key-dependent checks seen, want the negative, create, lifecycle and isolation checks", skipped)
+	}
+	for _, want := range []string{"FAILED: ", "API KEY REFUSED: the server answered 401"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text report lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestInterruptedRunIsIncomplete: a run whose context ends midway does not
+// pass, and its summary says INCOMPLETE, not PASSED.
+func TestInterruptedRunIsIncomplete(t *testing.T) {
+	f := newFakeServer(t, fakeFaults{}, keyA, keyB)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var seen atomic.Int32
+	// Cancel the run from the server side after a few answers.
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if seen.Add(1) == 4 {
+			cancel()
+		}
+		proxyTo(t, f.URL, w, r)
+	}))
+	defer front.Close()
+	rep, err := contract.Run(ctx, front.URL, fastOptions())
+	if err == nil {
+		t.Fatalf("Run interrupted midway: got nil error, want one")
+	}
+	if rep == nil {
+		t.Fatalf("Run interrupted midway: got no partial report")
+	}
+	text := textOf(t, rep)
+	if rep.Passed() {
+		t.Errorf("Passed() = true for an interrupted run, want false")
+	}
+	if got := rep.Failed(); len(got) > 0 {
+		t.Errorf("interrupted run failed checks %v; want them skipped", got)
+	}
+	if rep.Interrupted == "" || rep.InterruptedSkipped == 0 {
+		t.Errorf("Interrupted %q, InterruptedSkipped %d: want the reason and a count", rep.Interrupted, rep.InterruptedSkipped)
+	}
+	if !strings.Contains(text, "\nINCOMPLETE: ") || strings.Contains(text, "PASSED") {
+		t.Errorf("summary: want INCOMPLETE and no PASSED:\n%s", text)
+	}
+	if n := rep.Counts()[contract.OutcomePass]; n == 0 {
+		t.Errorf("no check passed before the interruption; the test cancels too early")
+	}
+}
+
+// proxyTo forwards one request to base and copies the answer back.
+func proxyTo(t *testing.T, base string, w http.ResponseWriter, r *http.Request) {
+	t.Helper()
+	req, err := http.NewRequest(r.Method, base+r.URL.Path, r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	req.Header = r.Header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
 }
 
 func TestSkipCreateSendsNoCreate(t *testing.T) {
@@ -270,6 +399,23 @@ func TestMaxRequestsBoundsTheRun(t *testing.T) {
 			}
 			if !rep.Passed() {
 				t.Errorf("Passed() = false, want true (a spent budget is not a violation):\n%s", textOf(t, rep))
+			}
+			var budget int
+			for _, name := range skipped {
+				if strings.Contains(strings.Join(rep.Check(name).Messages, " "), "request budget spent") {
+					budget++
+				}
+			}
+			if rep.BudgetSkipped != budget {
+				t.Errorf("BudgetSkipped: got %d, want %d", rep.BudgetSkipped, budget)
+			}
+			// A run that stopped for budget must not read as a plain pass.
+			text := textOf(t, rep)
+			wantNote := fmt.Sprintf("PARTIAL: the request budget (MaxRequests / --max-requests %d) ran out: %d of %d checks were skipped untested", max, budget, len(rep.Checks))
+			for _, want := range []string{"\nPASSED (PARTIAL): ", wantNote} {
+				if !strings.Contains(text, want) {
+					t.Errorf("text report lacks %q:\n%s", want, text)
+				}
 			}
 		})
 	}
@@ -391,8 +537,11 @@ func TestCancelledRunReturnsPartialReport(t *testing.T) {
 	if rep == nil || len(rep.Checks) == 0 {
 		t.Fatalf("Run with a cancelled context: got no partial report")
 	}
-	if rep.Passed() == false && len(rep.Failed()) > 0 {
-		t.Errorf("cancelled run failed checks %v; want them skipped", rep.Failed())
+	if got := rep.Failed(); len(got) > 0 {
+		t.Errorf("cancelled run failed checks %v; want them skipped", got)
+	}
+	if rep.Passed() || rep.Verdict() != "INCOMPLETE" {
+		t.Errorf("cancelled run: Passed() %v, Verdict() %q; want false, INCOMPLETE", rep.Passed(), rep.Verdict())
 	}
 }
 

@@ -355,7 +355,7 @@ func reachable(from, to store.Status) bool {
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
-		for _, next := range store.Statuses {
+		for _, next := range store.AllStatuses() {
 			if !store.CanTransition(s, next) {
 				continue
 			}

@@ -49,11 +49,24 @@ type Report struct {
 	Requests int `json:"requests"`
 	// The options that shape the verdict, so a stored report says how it
 	// was made.
-	MaxRequests int           `json:"max_requests"`
-	SkipCreate  bool          `json:"skip_create"`
-	ExpectOpen  bool          `json:"expect_open"`
-	SecondKey   bool          `json:"second_key"`
-	Checks      []CheckResult `json:"checks"`
+	MaxRequests int  `json:"max_requests"`
+	SkipCreate  bool `json:"skip_create"`
+	ExpectOpen  bool `json:"expect_open"`
+	SecondKey   bool `json:"second_key"`
+	// Interrupted says why the run stopped early (its context ended: a
+	// --timeout, Ctrl-C); "" for a run that went to the end. The checks not
+	// reached are skipped, and an interrupted run does not pass.
+	Interrupted string `json:"interrupted,omitempty"`
+	// KeyRefused is the status (401 or 403) with which the server refused
+	// the API key on the run's first request (notfound.result, which then
+	// fails); every check that needs an accepted key is skipped. 0: the key
+	// was not refused.
+	KeyRefused int `json:"key_refused,omitempty"`
+	// BudgetSkipped counts the checks skipped because MaxRequests ran out,
+	// InterruptedSkipped those skipped because the run was interrupted.
+	BudgetSkipped      int           `json:"budget_skipped"`
+	InterruptedSkipped int           `json:"interrupted_skipped"`
+	Checks             []CheckResult `json:"checks"`
 }
 
 // Counts returns how many checks ended with each outcome.
@@ -65,8 +78,23 @@ func (r *Report) Counts() map[Outcome]int {
 	return c
 }
 
-// Passed reports whether no check failed.
-func (r *Report) Passed() bool { return r.Counts()[OutcomeFail] == 0 }
+// Passed reports whether the run went to the end and no check failed.
+// Skipped checks (no second key, SkipCreate, a spent MaxRequests) do not
+// make a run fail; an interrupted run does, since it did not check what it
+// was asked to.
+func (r *Report) Passed() bool { return r.Interrupted == "" && r.Counts()[OutcomeFail] == 0 }
+
+// Verdict is the one word the text report's summary starts with: PASSED,
+// FAILED, or INCOMPLETE for an interrupted run without a failed check.
+func (r *Report) Verdict() string {
+	switch {
+	case r.Counts()[OutcomeFail] > 0:
+		return "FAILED"
+	case r.Interrupted != "":
+		return "INCOMPLETE"
+	}
+	return "PASSED"
+}
 
 // Check returns the result of the check named name, or nil.
 func (r *Report) Check(name string) *CheckResult {
@@ -111,12 +139,30 @@ func (r *Report) WriteText(w io.Writer) error {
 		return err
 	}
 	n := r.Counts()
-	verdict := "PASSED"
-	if !r.Passed() {
-		verdict = "FAILED"
+	verdict := r.Verdict()
+	var notes []string
+	if r.Interrupted != "" {
+		if verdict == "FAILED" {
+			verdict = "FAILED and INCOMPLETE"
+		}
+		notes = append(notes, fmt.Sprintf("INCOMPLETE: the run was interrupted (%s) before it ended: %d checks were not run; the verdict covers only the checks that ran.", r.Interrupted, r.InterruptedSkipped))
 	}
-	_, err := fmt.Fprintf(w, "\n%s: %d checks against %s: %d passed, %d warnings, %d failed, %d skipped; %d requests in %s\n",
+	if r.KeyRefused != 0 {
+		notes = append(notes, fmt.Sprintf("API KEY REFUSED: the server answered %d to the API key (APIKey / --api-key), so every check that needs an accepted key was skipped. Check the key and run again.", r.KeyRefused))
+	}
+	if r.BudgetSkipped > 0 {
+		if verdict == "PASSED" {
+			verdict = "PASSED (PARTIAL)"
+		}
+		notes = append(notes, fmt.Sprintf("PARTIAL: the request budget (MaxRequests / --max-requests %d) ran out: %d of %d checks were skipped untested. Raise it for a full run.", r.MaxRequests, r.BudgetSkipped, len(r.Checks)))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s: %d checks against %s: %d passed, %d warnings, %d failed, %d skipped; %d requests in %s\n",
 		verdict, len(r.Checks), r.BaseURL, n[OutcomePass], n[OutcomeWarn], n[OutcomeFail], n[OutcomeSkip], r.Requests, r.Duration.Round(time.Millisecond))
+	for _, note := range notes {
+		b.WriteString(note + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 
