@@ -16,8 +16,8 @@ import (
 const envSecondKey = "DISTRIBUTE_SECOND_API_KEY"
 
 // runContract runs the contract suite against a server and prints its
-// report: exit 0 when every check passed (warnings and skips included), 1 on
-// any violation, 2 on a usage error.
+// report: exit 0 when no check failed (warnings and skips included), 1 on
+// any violation, a refused key or an interrupted run, 2 on a usage error.
 func runContract(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("speech contract", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -35,7 +35,9 @@ func runContract(ctx context.Context, e *env, args []string) int {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: speech contract --base-url URL --api-key KEY [flags]\n\n"+
 			"Runs the contract suite (see docs/contract.md) and prints one line per named check.\n"+
-			"Exit status: 0 all checks passed, 1 a check failed, 2 usage error.\n\nflags:\n")
+			"Exit status: 0 no check failed (skips allowed: the summary says PASSED (PARTIAL) when\n"+
+			"--max-requests ran out), 1 a check failed, the API key was refused or the run was\n"+
+			"interrupted (summary INCOMPLETE), 2 usage error.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if _, code := parseClientArgs(e, fs, args, 0, 0); code != nil {

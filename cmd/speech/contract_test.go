@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -12,31 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/speechtest"
 	"github.com/distributeai/asyncspeech/generated"
+	"github.com/distributeai/asyncspeech/internal/logtest"
 )
-
-// syncBuf is an output stream safe to read while a subcommand still writes.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runSpeech runs the command in-process with its own streams and environment.
 func runSpeech(ctx context.Context, vars map[string]string, stdout, stderr io.Writer, args ...string) int {
@@ -48,7 +29,7 @@ func TestContractCommandAgainstReferenceServer(t *testing.T) {
 	srv := speechtest.NewServer(t, speechtest.WithKeys("key-one", "key-two"))
 	junit := filepath.Join(t.TempDir(), "contract.xml")
 
-	var out, errOut syncBuf
+	var out, errOut logtest.Buffer
 	code := runSpeech(context.Background(), map[string]string{"DISTRIBUTE_API_KEY": "key-one"}, &out, &errOut,
 		"contract", "--base-url", srv.URL, "--second-key", "key-two", "--junit", junit, "--poll-timeout", "20s")
 	if code != exitOK {
@@ -81,7 +62,7 @@ func TestContractCommandFailsOnViolations(t *testing.T) {
 		http.Error(w, "boom", http.StatusInternalServerError)
 	}))
 	defer broken.Close()
-	var out, errOut syncBuf
+	var out, errOut logtest.Buffer
 	code := runSpeech(context.Background(), nil, &out, &errOut,
 		"contract", "--base-url", broken.URL, "--api-key", "k", "--json", "--skip-create", "--max-requests", "30")
 	if code != exitFailure {
@@ -129,7 +110,7 @@ func TestContractCommandUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out, errOut syncBuf
+			var out, errOut logtest.Buffer
 			if got := runSpeech(context.Background(), tt.vars, &out, &errOut, tt.args...); got != tt.want {
 				t.Errorf("exit %d, want %d\nstderr:\n%s", got, tt.want, errOut.String())
 			}
@@ -148,7 +129,7 @@ func TestContractCommandTimeoutGivesPartialReport(t *testing.T) {
 	}))
 	defer hung.Close()
 	defer close(stall)
-	var out, errOut syncBuf
+	var out, errOut logtest.Buffer
 	start := time.Now()
 	code := runSpeech(context.Background(), nil, &out, &errOut,
 		"contract", "--base-url", hung.URL, "--api-key", "k", "--timeout", "300ms")
@@ -160,6 +141,43 @@ func TestContractCommandTimeoutGivesPartialReport(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "partial") || !strings.Contains(out.String(), "SKIP") {
 		t.Errorf("want a partial report with skipped checks; stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	}
+	// Exit 1 must match the summary: an interrupted run is not PASSED.
+	if !strings.Contains(out.String(), "\nINCOMPLETE: ") || strings.Contains(out.String(), "PASSED") {
+		t.Errorf("summary: want INCOMPLETE and no PASSED:\n%s", out.String())
+	}
+}
+
+func TestContractCommandRefusedKey(t *testing.T) {
+	srv := speechtest.NewServer(t, speechtest.WithKeys("k1", "k2"))
+	var out, errOut logtest.Buffer
+	code := runSpeech(context.Background(), nil, &out, &errOut,
+		"contract", "--base-url", srv.URL, "--api-key", "wrong", "--skip-create")
+	if code != exitFailure {
+		t.Errorf("exit %d, want 1\nstdout:\n%s", code, out.String())
+	}
+	for _, want := range []string{"FAIL  notfound.result", "SKIP  negative.result.id.pattern", "API key refused (401)", "\nFAILED: ", "API KEY REFUSED"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "PASS  negative.") {
+		t.Errorf("a negative check passed on a refused key:\n%s", out.String())
+	}
+}
+
+func TestContractCommandBudgetSaysPartial(t *testing.T) {
+	srv := speechtest.NewServer(t, speechtest.WithKeys("k1", "k2"))
+	var out, errOut logtest.Buffer
+	code := runSpeech(context.Background(), nil, &out, &errOut,
+		"contract", "--base-url", srv.URL, "--api-key", "k1", "--skip-create", "--max-requests", "3")
+	if code != exitOK {
+		t.Errorf("exit %d, want 0 (skips are allowed)\nstdout:\n%s", code, out.String())
+	}
+	for _, want := range []string{"\nPASSED (PARTIAL): ", "PARTIAL: the request budget (MaxRequests / --max-requests 3) ran out"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
 	}
 }
 
@@ -173,7 +191,7 @@ func TestProxyCommandLogsViolations(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuf
+	var out, errOut logtest.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- runSpeech(ctx, nil, &out, &errOut, "proxy", "--upstream", upstream.URL, "--listen", "127.0.0.1:0", "--log-json")
@@ -220,7 +238,7 @@ func TestProxyCommandLogsViolations(t *testing.T) {
 
 // waitListening waits for the "listening on http://..." log line and
 // returns the URL.
-func waitListening(t *testing.T, stderr *syncBuf, done chan int) string {
+func waitListening(t *testing.T, stderr *logtest.Buffer, done chan int) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -253,7 +271,7 @@ func TestProxyCommandUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out, errOut syncBuf
+			var out, errOut logtest.Buffer
 			if got := runSpeech(context.Background(), nil, &out, &errOut, tt.args...); got != tt.want {
 				t.Errorf("exit %d, want %d\nstderr:\n%s", got, tt.want, errOut.String())
 			}
