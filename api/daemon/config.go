@@ -63,6 +63,11 @@ type Config struct {
 	RateBurst int
 	// StrictResponses replaces a response that violates the spec with a 500.
 	StrictResponses bool
+	// SkipValidation mounts the API without the spec validator (speechd
+	// --validate=false): requests and responses are not checked against
+	// openapi.json. A benchmarking and diagnostic switch only; it is false
+	// in the zero Config so no one turns validation off by omission.
+	SkipValidation bool
 	// HTTP server timeouts.
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration

@@ -137,6 +137,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 		RateBurst:       cfg.RateBurst,
 		StrictResponses: cfg.StrictResponses,
 		Gate:            d.gate,
+		SkipValidation:  cfg.SkipValidation,
 	})
 	if err != nil {
 		return nil, err
@@ -169,6 +170,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
+	if cfg.SkipValidation && cfg.Role != RoleWorker {
+		logger.Warn("SPEC VALIDATION OFF (--validate=false): requests and responses are not checked against openapi.json; for benchmarks and diagnosis only, never for clients")
+	}
 	if authn.Open() {
 		logger.Warn("OPEN DEVELOPMENT MODE: no API keys configured (--keys, --keys-file); any non-empty key is accepted and owns its own tasks")
 	} else {

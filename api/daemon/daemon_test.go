@@ -17,30 +17,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/distributeai/asyncspeech/internal/logtest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // running is a daemon serving in the background of a test.
 type running struct {
 	t    *testing.T
 	d    *Daemon
-	logs *syncBuffer
+	logs *logtest.Buffer
 	stop func() error // cancels Run's ctx and returns Run's error
 }
 
@@ -69,7 +54,7 @@ func startDaemonWith(t *testing.T, cfg Config, before func(*Daemon)) *running {
 		cfg.Workers = 2
 	}
 	cfg.StrictResponses = true
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	d, err := New(context.Background(), cfg, log)
 	if err != nil {
@@ -454,5 +439,31 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("Run: got %v, want nil", err)
+	}
+}
+
+// TestSkipValidation: Config.SkipValidation (speechd --validate=false)
+// serves without the spec validator and says so loudly; validation stays on
+// otherwise.
+func TestSkipValidation(t *testing.T) {
+	// A property the spec forbids: the validator refuses it, the server's
+	// own decoding ignores it.
+	body := `{"model":"Chatterbox","input":"hello","speed":2}`
+	for _, skip := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SkipValidation=%v", skip), func(t *testing.T) {
+			r := startDaemon(t, Config{Keys: []string{"k"}, SkipValidation: skip})
+			status, _, b := r.call(http.MethodPost, "/async/speech/create", "k", body)
+			want := http.StatusBadRequest
+			if skip {
+				want = http.StatusOK
+			}
+			if status != want {
+				t.Errorf("create with an undocumented property: got %d %s, want %d", status, b, want)
+			}
+			warned := strings.Contains(r.logs.String(), "SPEC VALIDATION OFF")
+			if warned != skip {
+				t.Errorf("warning logged: got %v, want %v\n%s", warned, skip, r.logs.String())
+			}
+		})
 	}
 }

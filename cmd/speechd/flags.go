@@ -47,6 +47,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (daem
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second per API key (429 beyond; 0 = off)")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", 0, "rate limit burst (default the rate, at least 1)")
 	fs.BoolVar(&cfg.StrictResponses, "strict-responses", false, "replace a response that violates openapi.json with a 500 (violations are logged either way)")
+	validate := fs.Bool("validate", true, "check every request and response against openapi.json; --validate=false is for benchmarks and diagnosis only")
 	fs.StringVar(&cfg.OpenAIURL, "openai-url", "", "base URL of the OpenAI-compatible speech server (--engine openai)")
 	fs.StringVar(&cfg.OpenAIKey, "openai-key", "", "API key of that server")
 	fs.StringVar(&cfg.OpenAIModel, "openai-model", "", "upstream model name sent for Chatterbox")
@@ -86,6 +87,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (daem
 		return cfg, lo, envErr
 	}
 	cfg.Keys = auth.ParseKeys(keys)
+	cfg.SkipValidation = !*validate
 	if cfg.Workers < 0 || cfg.MaxBodyBytes <= 0 {
 		return cfg, lo, fmt.Errorf("--workers must not be negative and --max-body must be positive")
 	}

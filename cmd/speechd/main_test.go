@@ -8,9 +8,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/distributeai/asyncspeech/internal/logtest"
 )
 
 func env(m map[string]string) func(string) string {
@@ -70,21 +71,40 @@ func TestEnvName(t *testing.T) {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+// TestValidateFlag: --validate (default true, SPEECHD_VALIDATE) turns the
+// spec validator off only when set false; bench/compare.sh finds it in
+// --help.
+func TestValidateFlag(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		wantSkip bool
+	}{
+		{"default validates", nil, nil, false},
+		{"flag false", []string{"--validate=false"}, nil, true},
+		{"flag true", []string{"--validate"}, nil, false},
+		{"env false", nil, map[string]string{"SPEECHD_VALIDATE": "false"}, true},
+		{"flag wins over env", []string{"--validate=true"}, map[string]string{"SPEECHD_VALIDATE": "false"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, _, err := parseConfig(tc.args, env(tc.env), io.Discard)
+			if err != nil {
+				t.Fatalf("parseConfig(%q): %v", tc.args, err)
+			}
+			if cfg.SkipValidation != tc.wantSkip {
+				t.Errorf("SkipValidation: got %v, want %v", cfg.SkipValidation, tc.wantSkip)
+			}
+		})
+	}
+	var help bytes.Buffer
+	if _, _, err := parseConfig([]string{"--help"}, env(nil), &help); err == nil {
+		t.Fatalf("--help: got nil error, want flag.ErrHelp")
+	}
+	if !strings.Contains(help.String(), "-validate") {
+		t.Errorf("--help lacks -validate:\n%s", help.String())
+	}
 }
 
 // TestRunServesAndStops runs the command's run with a context the test
@@ -93,7 +113,7 @@ func (l *lockedBuffer) String() string {
 func TestRunServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--store", "memory", "--engine", "tone", "--log-format", "json"}, env(nil), logs)
