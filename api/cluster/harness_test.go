@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/distributeai/asyncspeech/internal/logtest"
 )
 
 // buildSpeechd compiles cmd/speechd once per test binary into a temporary
@@ -61,30 +63,12 @@ var (
 	buildErr  error
 )
 
-// lockedBuffer collects a process's output for failure messages.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // node is one running speechd process.
 type node struct {
 	name string
 	base string // http://127.0.0.1:PORT
 	cmd  *exec.Cmd
-	logs *lockedBuffer
+	logs *logtest.Buffer
 	done chan struct{} // closed when the process has exited
 }
 
@@ -99,7 +83,7 @@ func start(t testing.TB, bin, name string, env []string, args ...string) *node {
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	cmd.Stderr = pw
-	n := &node{name: name, cmd: cmd, logs: &lockedBuffer{}, done: make(chan struct{})}
+	n := &node{name: name, cmd: cmd, logs: &logtest.Buffer{}, done: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}

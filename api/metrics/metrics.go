@@ -158,7 +158,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
-	for _, s := range store.Statuses {
+	for _, s := range store.AllStatuses() {
 		ch <- prometheus.MustNewConstMetric(c.tasks, prometheus.GaugeValue, float64(counts[s]), string(s))
 	}
 	depth := counts[store.StatusCreated] + counts[store.StatusQueued] + counts[store.StatusPostponed]
