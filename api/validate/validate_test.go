@@ -431,3 +431,36 @@ func TestSharedSpecUntouched(t *testing.T) {
 		t.Errorf("after New: servers %d, security %d; want %d and %d as before", len(shared.Servers), len(shared.Security), servers, security)
 	}
 }
+
+// TestMarkOwn: a response the wrapped handler marks as its own passes
+// unvalidated, even in strict mode; unmarked, the same response is a
+// violation.
+func TestMarkOwn(t *testing.T) {
+	for _, mark := range []bool{false, true} {
+		t.Run(fmt.Sprintf("marked=%v", mark), func(t *testing.T) {
+			v, logs := newValidator(t, Options{Strict: true, ExtensionStatuses: ExtensionStatuses()})
+			h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if mark && !MarkOwn(w) {
+					t.Errorf("MarkOwn on the middleware's writer: got false, want true")
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadGateway)
+				_, _ = io.WriteString(w, `{"message":"upstream unreachable"}`)
+			}))
+			rec := post(t, h, "/async/speech/result", "application/json", `{"id":"`+validID+`"}`)
+			want := http.StatusInternalServerError
+			if mark {
+				want = http.StatusBadGateway
+			}
+			if rec.Code != want {
+				t.Errorf("status: got %d, want %d", rec.Code, want)
+			}
+			if logged := strings.Contains(logs.String(), "violates the API contract"); logged == mark {
+				t.Errorf("violation logged: got %v, want %v", logged, !mark)
+			}
+		})
+	}
+	if MarkOwn(httptest.NewRecorder()) {
+		t.Errorf("MarkOwn on another writer: got true, want false")
+	}
+}
