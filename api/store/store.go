@@ -41,12 +41,6 @@ func AllStatuses() []Status {
 	return []Status{StatusCreated, StatusQueued, StatusPostponed, StatusAssigned, StatusProcessing, StatusCompleted, StatusError}
 }
 
-// Statuses lists every status in lifecycle order.
-//
-// Deprecated: a caller can change this shared slice for everyone; use
-// AllStatuses. It stays only until api/metrics and api/contract switch.
-var Statuses = AllStatuses()
-
 // transitions is the lifecycle state machine: the only moves a store accepts.
 // A lease that expires sends ASSIGNED_CONNECTIONS or PROCESSING back to QUEUED.
 var transitions = map[Status][]Status{

@@ -40,7 +40,7 @@ var (
 // New returns an empty store.
 func New() *Store {
 	s := &Store{tasks: make(map[string]*entry), byStatus: make(map[store.Status]map[string]*entry)}
-	for _, st := range store.Statuses {
+	for _, st := range store.AllStatuses() {
 		s.byStatus[st] = make(map[string]*entry)
 	}
 	return s
@@ -381,8 +381,8 @@ func (s *Store) Counts(ctx context.Context) (map[store.Status]int, error) {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	c := make(map[store.Status]int, len(store.Statuses))
-	for _, st := range store.Statuses {
+	c := make(map[store.Status]int, len(store.AllStatuses()))
+	for _, st := range store.AllStatuses() {
 		c[st] = len(s.byStatus[st])
 	}
 	return c, nil

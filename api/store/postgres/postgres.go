@@ -418,7 +418,7 @@ var leased = []string{string(store.StatusAssigned), string(store.StatusProcessin
 // restricted to leased ones when the caller must hold the lease.
 func sourcesOf(to store.Status, leasedOnly bool) []string {
 	var out []string
-	for _, from := range store.Statuses {
+	for _, from := range store.AllStatuses() {
 		if !store.CanTransition(from, to) {
 			continue
 		}
@@ -630,8 +630,8 @@ func (s *Store) Counts(ctx context.Context) (map[store.Status]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: count tasks: %w", err)
 	}
-	out := make(map[store.Status]int, len(store.Statuses))
-	for _, st := range store.Statuses {
+	out := make(map[store.Status]int, len(store.AllStatuses()))
+	for _, st := range store.AllStatuses() {
 		out[st] = 0
 	}
 	var (

@@ -340,7 +340,7 @@ func TestClaimRace(t *testing.T) {
 	}
 	counts, err := stores[0].Counts(ctx)
 	want := map[store.Status]int{store.StatusAssigned: tasks}
-	for _, st := range store.Statuses {
+	for _, st := range store.AllStatuses() {
 		if err != nil || counts[st] != want[st] {
 			t.Errorf("Counts[%s]: got %d (%v), want %d", st, counts[st], err, want[st])
 		}

@@ -647,8 +647,8 @@ func (s *Store) Counts(ctx context.Context) (map[store.Status]int, error) {
 		return nil, fmt.Errorf("sqlite store: counts: %w", err)
 	}
 	defer rows.Close()
-	c := make(map[store.Status]int, len(store.Statuses))
-	for _, st := range store.Statuses {
+	c := make(map[store.Status]int, len(store.AllStatuses()))
+	for _, st := range store.AllStatuses() {
 		c[st] = 0
 	}
 	for rows.Next() {
