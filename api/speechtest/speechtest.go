@@ -40,6 +40,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/engine/tone"
 	"github.com/distributeai/asyncspeech/api/results"
 	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/history"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/store/sqlite"
 	"github.com/distributeai/asyncspeech/api/worker"
@@ -59,7 +60,7 @@ type Server struct {
 	Store store.Store
 
 	scripts *scripts
-	hist    *historyStore
+	hist    *history.Store
 }
 
 type config struct {
@@ -151,7 +152,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	s.scripts = newScripts()
 	// Everything, workers and HTTP alike, uses the store through the
 	// history recorder, so History is written with each status change.
-	s.hist = &historyStore{Store: st, seen: map[string][]store.Status{}}
+	s.hist = history.New(st)
 	st = s.hist
 	s.Store = st
 
@@ -228,84 +229,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 // that lock, so a status any reader has seen is already in History:
 // polling may miss a short-lived status, History does not.
 func (s *Server) History(id string) []store.Status {
-	return s.hist.of(id)
-}
-
-// historyStore records each status change the workers make together with
-// its store write, and serves reads of tasks under the same lock. Holding
-// one lock across writes serialises them, which costs nothing at the load
-// of a test.
-type historyStore struct {
-	store.Store
-	mu   sync.RWMutex
-	seen map[string][]store.Status
-}
-
-func (h *historyStore) of(id string) []store.Status {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return append([]store.Status(nil), h.seen[id]...)
-}
-
-// write runs f under the lock and, if it succeeded, records that task id
-// moved to status to.
-func (h *historyStore) write(id string, to store.Status, f func() error) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if err := f(); err != nil {
-		return err
-	}
-	h.seen[id] = append(h.seen[id], to)
-	return nil
-}
-
-// Get reads the task under the history lock (see History).
-func (h *historyStore) Get(ctx context.Context, id, owner string) (store.Task, error) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.Store.Get(ctx, id, owner)
-}
-
-// Claim records ASSIGNED_CONNECTIONS for the claimed task.
-func (h *historyStore) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	t, err := h.Store.Claim(ctx, opts)
-	if err == nil {
-		h.seen[t.ID] = append(h.seen[t.ID], store.StatusAssigned)
-	}
-	return t, err
-}
-
-// Start records PROCESSING.
-func (h *historyStore) Start(ctx context.Context, id, worker string, leaseUntil time.Time) error {
-	return h.write(id, store.StatusProcessing, func() error { return h.Store.Start(ctx, id, worker, leaseUntil) })
-}
-
-// Complete records COMPLETED.
-func (h *historyStore) Complete(ctx context.Context, id, worker string, now time.Time, audio []store.Audio) error {
-	return h.write(id, store.StatusCompleted, func() error { return h.Store.Complete(ctx, id, worker, now, audio) })
-}
-
-// Postpone records POSTPONED.
-func (h *historyStore) Postpone(ctx context.Context, id, worker string, notBefore time.Time, reason string) error {
-	return h.write(id, store.StatusPostponed, func() error { return h.Store.Postpone(ctx, id, worker, notBefore, reason) })
-}
-
-// Fail records ERROR.
-func (h *historyStore) Fail(ctx context.Context, id, worker string, now time.Time, reason string) error {
-	return h.write(id, store.StatusError, func() error { return h.Store.Fail(ctx, id, worker, now, reason) })
-}
-
-// Subscribe passes the store's wake-ups through (both embedded stores
-// have them), so workers do not fall back to polling.
-func (h *historyStore) Subscribe(ctx context.Context) <-chan struct{} {
-	if n, ok := h.Store.(store.Notifier); ok {
-		return n.Subscribe(ctx)
-	}
-	ch := make(chan struct{})
-	go func() { <-ctx.Done(); close(ch) }()
-	return ch
+	return s.hist.Of(id)
 }
 
 // maxPostpones bounds PostponeNext so the task still completes within the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/history"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/store/storetest"
 	"github.com/distributeai/asyncspeech/api/worker"
@@ -55,76 +56,6 @@ type funcEngine func(ctx context.Context, req engine.Request) (engine.Audio, err
 func (f funcEngine) Name() string { return "func-test-engine" }
 func (f funcEngine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
 	return f(ctx, req)
-}
-
-// historyStore records each task's status changes under the same lock as
-// the store write that makes them, and answers Get under that lock too: a
-// test that sees a status through its Get finds it in the history. (The
-// pool's OnTransition runs after the write, so it can lag a reader, and two
-// workers' calls for one task can arrive out of order.)
-type historyStore struct {
-	store.Store
-	mu   sync.RWMutex
-	seen map[string][]store.Status
-}
-
-func newHistoryStore(st store.Store) *historyStore {
-	return &historyStore{Store: st, seen: make(map[string][]store.Status)}
-}
-
-// of returns the statuses the pool moved task id to, in store order.
-func (h *historyStore) of(id string) []store.Status {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return slices.Clone(h.seen[id])
-}
-
-// write runs f under the lock and records to for id if it succeeded.
-func (h *historyStore) write(id string, to store.Status, f func() error) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	err := f()
-	if err == nil {
-		h.seen[id] = append(h.seen[id], to)
-	}
-	return err
-}
-
-func (h *historyStore) Get(ctx context.Context, id, owner string) (store.Task, error) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.Store.Get(ctx, id, owner)
-}
-
-func (h *historyStore) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	t, err := h.Store.Claim(ctx, opts)
-	if err == nil {
-		h.seen[t.ID] = append(h.seen[t.ID], store.StatusAssigned)
-	}
-	return t, err
-}
-
-func (h *historyStore) Start(ctx context.Context, id, worker string, leaseUntil time.Time) error {
-	return h.write(id, store.StatusProcessing, func() error { return h.Store.Start(ctx, id, worker, leaseUntil) })
-}
-
-func (h *historyStore) Complete(ctx context.Context, id, worker string, now time.Time, audio []store.Audio) error {
-	return h.write(id, store.StatusCompleted, func() error { return h.Store.Complete(ctx, id, worker, now, audio) })
-}
-
-func (h *historyStore) Postpone(ctx context.Context, id, worker string, notBefore time.Time, reason string) error {
-	return h.write(id, store.StatusPostponed, func() error { return h.Store.Postpone(ctx, id, worker, notBefore, reason) })
-}
-
-func (h *historyStore) Fail(ctx context.Context, id, worker string, now time.Time, reason string) error {
-	return h.write(id, store.StatusError, func() error { return h.Store.Fail(ctx, id, worker, now, reason) })
-}
-
-// Subscribe passes the wrapped store's wake-ups through.
-func (h *historyStore) Subscribe(ctx context.Context) <-chan struct{} {
-	return h.Store.(store.Notifier).Subscribe(ctx)
 }
 
 // recorder collects OnTransition calls per task.
@@ -263,7 +194,7 @@ func checkLegal(t *testing.T, path []store.Status) {
 }
 
 func TestLifecycleWithPostpone(t *testing.T) {
-	st := newHistoryStore(memory.New())
+	st := history.New(memory.New())
 	eng := &flakyEngine{failures: 2}
 	var rec recorder
 	opts := fastOptions()
@@ -278,7 +209,7 @@ func TestLifecycleWithPostpone(t *testing.T) {
 		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
 		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusCompleted,
 	}
-	history := st.of(tk.ID)
+	history := st.Of(tk.ID)
 	path := withQueued(history)
 	if !slices.Equal(path, want) {
 		t.Errorf("path: got %v, want %v", path, want)
@@ -356,7 +287,7 @@ func TestOutcomes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st := newHistoryStore(memory.New())
+			st := history.New(memory.New())
 			var rec recorder
 			opts := fastOptions()
 			opts.MaxAttempts = c.maxAttempts
@@ -373,7 +304,7 @@ func TestOutcomes(t *testing.T) {
 			if len(got.Results) != 0 || got.Finished.IsZero() {
 				t.Errorf("ERROR task: got %d results, finished %v, want none and finished set", len(got.Results), got.Finished)
 			}
-			history := st.of(tk.ID)
+			history := st.Of(tk.ID)
 			path := withQueued(history)
 			if !slices.Equal(path, c.wantPath) {
 				t.Errorf("path: got %v, want %v", path, c.wantPath)
