@@ -13,11 +13,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/apierr"
@@ -41,6 +43,9 @@ type Signer struct {
 	base   string
 	ttl    time.Duration
 	now    func() time.Time
+	// macs holds keyed HMAC states for reuse: hmac.New costs two SHA-256
+	// states and the key schedule, once per signed link otherwise.
+	macs sync.Pool
 }
 
 // Option configures a Signer.
@@ -66,6 +71,7 @@ func NewSigner(secret []byte, publicURL string, ttl time.Duration, opts ...Optio
 		return nil, fmt.Errorf("results: link lifetime %v: want a positive duration", ttl)
 	}
 	s := &Signer{secret: bytes.Clone(secret), base: strings.TrimSuffix(publicURL, "/"), ttl: ttl, now: time.Now}
+	s.macs.New = func() any { return hmac.New(sha256.New, s.secret) }
 	for _, o := range opts {
 		o(s)
 	}
@@ -101,9 +107,20 @@ func (s *Signer) expiry(now time.Time) int64 {
 // sign is the hex HMAC-SHA256 of the link's id, index and expiry, in an
 // unambiguous encoding (the id cannot contain the separator).
 func (s *Signer) sign(taskID string, index int, exp int64) string {
-	m := hmac.New(sha256.New, s.secret)
-	fmt.Fprintf(m, "asyncspeech-result-v1\x00%s\x00%d\x00%d", taskID, index, exp)
-	return hex.EncodeToString(m.Sum(nil))
+	m := s.macs.Get().(hash.Hash)
+	m.Reset()
+	var buf [128]byte
+	msg := append(buf[:0], "asyncspeech-result-v1\x00"...)
+	msg = append(msg, taskID...)
+	msg = append(msg, 0)
+	msg = strconv.AppendInt(msg, int64(index), 10)
+	msg = append(msg, 0)
+	msg = strconv.AppendInt(msg, exp, 10)
+	m.Write(msg)
+	var sum [sha256.Size]byte
+	sig := hex.EncodeToString(m.Sum(sum[:0]))
+	s.macs.Put(m)
+	return sig
 }
 
 // Verify checks a link's signature (in constant time) and then its expiry.

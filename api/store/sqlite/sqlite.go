@@ -40,13 +40,16 @@ const maxBatch = 512
 
 // Store is a SQLite-backed store.Store and (in-process) store.Notifier.
 type Store struct {
-	w, r    *sql.DB // w: the single writer connection; r: readers
-	insert  *sql.Stmt
-	hub     wake.Hub
-	ops     chan *op
-	closing chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	w, r   *sql.DB // w: the single writer connection; r: readers
+	insert *sql.Stmt
+	// Reads prepared once on the reader pool: SQLite otherwise re-parses the
+	// SQL on every call, which was half the cost of Get on the result path.
+	getTask, listAudio, getAudio *sql.Stmt
+	hub                          wake.Hub
+	ops                          chan *op
+	closing                      chan struct{}
+	done                         chan struct{}
+	once                         sync.Once
 }
 
 var (
@@ -137,6 +140,25 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		ops:     make(chan *op),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
+	}
+	reads := []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.getTask, `SELECT ` + taskCols + ` FROM tasks WHERE id = ? AND owner = ?`},
+		{&s.listAudio, `SELECT idx, content_type, length(data) FROM audio WHERE task_id = ? ORDER BY idx`},
+		{&s.getAudio, `SELECT content_type, data FROM audio WHERE task_id = ? AND idx = ?`},
+	}
+	for _, rd := range reads {
+		st, err := r.PrepareContext(ctx, rd.sql)
+		if err != nil {
+			s.closeStmts()
+			insert.Close()
+			w.Close()
+			r.Close()
+			return nil, fmt.Errorf("sqlite store: prepare read %q for %s: %w", rd.sql, path, err)
+		}
+		*rd.dst = st
 	}
 	go s.committer()
 	return s, nil
@@ -325,7 +347,7 @@ func scanTask(row scanner) (store.Task, error) {
 
 // Get returns the task if owner created it.
 func (s *Store) Get(ctx context.Context, id, owner string) (store.Task, error) {
-	t, err := scanTask(s.r.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = ? AND owner = ?`, id, owner))
+	t, err := scanTask(s.getTask.QueryRowContext(ctx, id, owner))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Task{}, fmt.Errorf("get task %s: %w", id, store.ErrNotFound)
 	}
@@ -335,7 +357,7 @@ func (s *Store) Get(ctx context.Context, id, owner string) (store.Task, error) {
 	if t.Status != store.StatusCompleted {
 		return t, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT idx, content_type, length(data) FROM audio WHERE task_id = ? ORDER BY idx`, id)
+	rows, err := s.listAudio.QueryContext(ctx, id)
 	if err != nil {
 		return store.Task{}, fmt.Errorf("sqlite store: get results of %s: %w", id, err)
 	}
@@ -607,7 +629,7 @@ func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) 
 // Audio returns one stored result file.
 func (s *Store) Audio(ctx context.Context, id string, index int) (store.Audio, error) {
 	var a store.Audio
-	err := s.r.QueryRowContext(ctx, `SELECT content_type, data FROM audio WHERE task_id = ? AND idx = ?`, id, index).Scan(&a.ContentType, &a.Data)
+	err := s.getAudio.QueryRowContext(ctx, id, index).Scan(&a.ContentType, &a.Data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Audio{}, fmt.Errorf("audio %d of task %s: %w", index, id, store.ErrNotFound)
 	}
@@ -679,7 +701,18 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closing)
 		<-s.done
-		err = errors.Join(s.insert.Close(), s.w.Close(), s.r.Close())
+		err = errors.Join(s.closeStmts(), s.insert.Close(), s.w.Close(), s.r.Close())
 	})
 	return err
+}
+
+// closeStmts closes the prepared reads that exist.
+func (s *Store) closeStmts() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.getTask, s.listAudio, s.getAudio} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
