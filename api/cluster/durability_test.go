@@ -27,8 +27,8 @@ const (
 	durCreators = 4
 )
 
-// durText is the input of the seq-th create attempt. Lengths vary (10 to
-// 70 characters) so a result from the wrong task cannot pass the byte
+// durText is the input of the seq-th create attempt. Lengths vary (9 to
+// 69 characters) so a result from the wrong task cannot pass the byte
 // comparison, and so the tone engine has real work per task.
 func durText(seq int) string {
 	return fmt.Sprintf("dur%05d ", seq) + strings.Repeat("ab ", seq%21)
@@ -84,19 +84,36 @@ func TestDurabilitySQLiteKill9(t *testing.T) {
 		seq      atomic.Int64
 		wg       sync.WaitGroup
 	)
-	full := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(accepted) >= durTasks
+	// take reserves one of the durTasks slots for a create attempt, so
+	// exactly durTasks ids are accepted; it reports false once all are.
+	var inflight int
+	take := func() (ok bool) {
+		for ctx.Err() == nil {
+			mu.Lock()
+			n, busy := len(accepted), inflight
+			if n+busy < durTasks {
+				inflight++
+				mu.Unlock()
+				return true
+			}
+			mu.Unlock()
+			if busy == 0 {
+				return false
+			}
+			// A failed attempt in flight may hand its slot back.
+			time.Sleep(5 * time.Millisecond)
+		}
+		return false
 	}
 	for range durCreators {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for !full() && ctx.Err() == nil {
+			for take() {
 				text := durText(int(seq.Add(1)))
 				id, err := c.create(ctx, cur.Load(), text)
 				mu.Lock()
+				inflight--
 				if err != nil {
 					failed++
 				} else if prev, dup := accepted[id]; dup {
@@ -137,6 +154,9 @@ func TestDurabilitySQLiteKill9(t *testing.T) {
 	}
 	if t.Failed() {
 		return
+	}
+	if len(accepted) != durTasks {
+		t.Fatalf("got %d accepted ids, want %d", len(accepted), durTasks)
 	}
 	final := cur.Load()
 	t.Logf("%d ids accepted, %d creates failed; waiting for completion on %s", len(accepted), failed, final.name)
@@ -208,7 +228,7 @@ func TestDurabilitySQLiteKill9(t *testing.T) {
 			return fmt.Errorf("reference synthesis of %q: %w", accepted[id], err)
 		}
 		if !bytes.Equal(got, want.Data) {
-			return fmt.Errorf("task %s: got %d bytes of audio, want the %d bytes of %q", id, len(got), len(want.Data), accepted[id])
+			return fmt.Errorf("task %s: got %d bytes of audio, want the %d bytes a fresh synthesis of %q gives (they differ)", id, len(got), len(want.Data), accepted[id])
 		}
 		return nil
 	})
