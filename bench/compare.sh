@@ -8,7 +8,7 @@
 #
 # Targets, each started once on 127.0.0.1 with a free port:
 #   1. ceiling          bench/ceiling: net/http writing a fixed valid result body
-#   2. speechd-novalidate  speechd with validation off (if it has a flag for it)
+#   2. speechd-novalidate  speechd --validate=false (validation off; skipped if the flag is missing)
 #   3. speechd-default  speechd defaults: request + response validation, auth (--keys)
 #      speechd-logwarn  the same with --log-level warn (for information)
 #   4. prism            Stoplight Prism 5.14.2 mock of openapi.json (needs npm)
