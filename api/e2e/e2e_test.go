@@ -8,76 +8,32 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/distributeai/asyncspeech/api"
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/engine/espeak"
 	"github.com/distributeai/asyncspeech/api/engine/tone"
-	"github.com/distributeai/asyncspeech/api/results"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/worker"
+	"github.com/distributeai/asyncspeech/internal/refserver"
 )
 
 const key = "e2e-key"
 
-// stack is the reference server on a loopback port; its worker pool starts
-// only when start is called, so a test can see tasks before any worker runs.
+// stack is the reference server, driven only through its HTTP API.
 type stack struct {
-	url   string
-	pool  *worker.Pool
-	start func()
+	*refserver.Server
 }
 
 func newStack(t *testing.T, st store.Store, eng engine.Engine, opts worker.Options) *stack {
 	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
-	opts.Logger = quiet
-	mux := http.NewServeMux()
-	srv := httptest.NewUnstartedServer(mux)
-	publicURL := "http://" + srv.Listener.Addr().String()
-	signer, err := results.NewSigner([]byte("e2e-secret-0123456789abcdef"), publicURL, time.Hour, results.WithNow(time.Now))
-	if err != nil {
-		t.Fatalf("results.NewSigner: %v", err)
-	}
-	pool := worker.New(st, eng, opts)
-	h, err := api.NewHandler(api.New(st, api.Options{Links: signer, Notify: pool.Notify, Now: opts.Now, Logger: quiet}),
-		api.HandlerOptions{Logger: quiet, StrictResponses: true})
-	if err != nil {
-		t.Fatalf("api.NewHandler: %v", err)
-	}
-	mux.Handle("/results/", results.Handler(st, signer, quiet))
-	mux.Handle("/", h)
-	srv.Start()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	var once sync.Once
-	s := &stack{url: srv.URL, pool: pool}
-	s.start = func() {
-		once.Do(func() {
-			wg.Go(func() {
-				if err := pool.Run(ctx); err != nil {
-					t.Errorf("worker pool: %v", err)
-				}
-			})
-		})
-	}
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		srv.Close()
-	})
-	return s
+	return &stack{refserver.Start(t, st, eng, opts)}
 }
 
 type task struct {
@@ -113,14 +69,14 @@ func post(t *testing.T, url string, body any, out any) {
 func (s *stack) create(t *testing.T, input string) string {
 	t.Helper()
 	var out struct{ ID string }
-	post(t, s.url+"/async/speech/create", map[string]any{"model": "Chatterbox", "input": input}, &out)
+	post(t, s.URL+"/async/speech/create", map[string]any{"model": "Chatterbox", "input": input}, &out)
 	return out.ID
 }
 
 func (s *stack) result(t *testing.T, id string) task {
 	t.Helper()
 	var out task
-	post(t, s.url+"/async/speech/result", map[string]string{"id": id}, &out)
+	post(t, s.URL+"/async/speech/result", map[string]string{"id": id}, &out)
 	return out
 }
 
@@ -213,7 +169,7 @@ func TestLifecycleThroughHTTP(t *testing.T) {
 	id := s.create(t, "The second task is watched through every status.")
 	var seen []string
 	s.waitStatus(t, id, "CREATED", &seen) // no worker runs yet
-	s.start()
+	s.StartWorkers()
 
 	var blockerSeen []string
 	s.waitStatus(t, blocker, "ASSIGNED_CONNECTIONS", &blockerSeen)
@@ -288,7 +244,7 @@ func TestEspeakSpeechThroughHTTP(t *testing.T) {
 		t.Fatalf("espeak.New: %v", err)
 	}
 	s := newStack(t, memory.New(), eng, worker.Options{Workers: 1, PollInterval: 5 * time.Millisecond})
-	s.start()
+	s.StartWorkers()
 	const sentence = "The reference server turns this sentence into speech for the test."
 	id := s.create(t, sentence)
 	var seen []string

@@ -10,56 +10,24 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/distributeai/asyncspeech/api"
 	"github.com/distributeai/asyncspeech/api/client"
 	"github.com/distributeai/asyncspeech/api/engine/tone"
-	"github.com/distributeai/asyncspeech/api/results"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/worker"
+	"github.com/distributeai/asyncspeech/internal/refserver"
 )
 
-// startReference serves the reference stack on a loopback port until the
-// test ends and returns its URL.
+// startReference serves the reference stack (memory store, tone engine,
+// two workers) until the test ends and returns its URL.
 func startReference(t *testing.T) string {
 	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
-	st := memory.New()
-	mux := http.NewServeMux()
-	srv := httptest.NewUnstartedServer(mux)
-	publicURL := "http://" + srv.Listener.Addr().String()
-	signer, err := results.NewSigner([]byte("reftest-secret-0123456789"), publicURL, time.Hour)
-	if err != nil {
-		t.Fatalf("results.NewSigner: %v", err)
-	}
-	pool := worker.New(st, tone.New(tone.Options{}), worker.Options{Workers: 2, PollInterval: 20 * time.Millisecond, Logger: quiet})
-	h, err := api.NewHandler(api.New(st, api.Options{Links: signer, Notify: pool.Notify, Logger: quiet}), api.HandlerOptions{Logger: quiet})
-	if err != nil {
-		t.Fatalf("api.NewHandler: %v", err)
-	}
-	mux.Handle("/results/", results.Handler(st, signer, quiet))
-	mux.Handle("/", h)
-	srv.Start()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := pool.Run(ctx); err != nil {
-			t.Errorf("worker pool: %v", err)
-		}
-	})
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		srv.Close()
-	})
+	srv := refserver.Start(t, memory.New(), tone.New(tone.Options{}), worker.Options{Workers: 2, PollInterval: 20 * time.Millisecond})
+	srv.StartWorkers()
 	return srv.URL
 }
 
