@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
@@ -25,8 +27,8 @@ func BenchmarkResult(b *testing.B) {
 	st := memory.New()
 	now := time.Now()
 	id := fuzzKnownID
-	task := store.Task{ID: id, Owner: auth.OwnerOf(keyA), Model: "Chatterbox", Params: store.Params{Input: "hello", Voice: "leo"}, Status: store.StatusCreated, Created: now}
-	if err := st.Create(ctx, task); err != nil {
+	tk := task.Task{ID: id, Owner: auth.OwnerOf(keyA), Model: "Chatterbox", Params: task.Params{Input: "hello", Voice: "leo"}, Status: task.StatusCreated, Created: now}
+	if err := st.Create(ctx, tk); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := st.Admit(ctx, store.AdmitOptions{Now: now, Limit: 1}); err != nil {

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
@@ -28,11 +30,11 @@ const fuzzKnownID = "0b6f3c52-5d1e-4a7b-8c9d-1e2f3a4b5c6d"
 // server answers with a 503 that fails the fuzz check.
 type fuzzStore struct{ store.Store }
 
-func (f fuzzStore) Create(ctx context.Context, t store.Task) error {
+func (f fuzzStore) Create(ctx context.Context, t task.Task) error {
 	p := t.Params
 	n := utf8.RuneCountInString(p.Input)
 	switch {
-	case !validTaskID(t.ID), t.Owner != auth.OwnerOf(keyA), t.Status != store.StatusCreated, t.Model != "Chatterbox",
+	case !validTaskID(t.ID), t.Owner != auth.OwnerOf(keyA), t.Status != task.StatusCreated, t.Model != "Chatterbox",
 		n < 2 || n > 4096, p.Voice != "leo" && p.Voice != "nora",
 		p.Temperature < 0 || p.Temperature > 1, p.Exaggeration < 0 || p.Exaggeration > 1, p.CfgWeight < 0 || p.CfgWeight > 1:
 		return fmt.Errorf("fuzz: server created a malformed task %+v", t)
@@ -48,9 +50,9 @@ func fuzzTarget(f *testing.F, path string) func(t *testing.T, body []byte) {
 	f.Helper()
 	st := memory.New()
 	now := time.Now()
-	err := st.Create(context.Background(), store.Task{
+	err := st.Create(context.Background(), task.Task{
 		ID: fuzzKnownID, Owner: auth.OwnerOf(keyA), Model: "Chatterbox",
-		Params: store.Params{Input: "hello", Voice: "leo"}, Status: store.StatusCreated, Created: now,
+		Params: task.Params{Input: "hello", Voice: "leo"}, Status: task.StatusCreated, Created: now,
 	})
 	if err != nil {
 		f.Fatal(err)

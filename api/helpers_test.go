@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
@@ -161,22 +163,22 @@ type faultyStore struct {
 	createErr error
 	getErr    error
 	getPanic  bool
-	status    store.Status // overrides the status Get returns, when set
+	status    task.Status // overrides the status Get returns, when set
 }
 
-func (f *faultyStore) Create(ctx context.Context, t store.Task) error {
+func (f *faultyStore) Create(ctx context.Context, t task.Task) error {
 	if f.createErr != nil {
 		return f.createErr
 	}
 	return f.Store.Create(ctx, t)
 }
 
-func (f *faultyStore) Get(ctx context.Context, id, owner string) (store.Task, error) {
+func (f *faultyStore) Get(ctx context.Context, id, owner string) (task.Task, error) {
 	if f.getPanic {
 		panic("store exploded: secret internals")
 	}
 	if f.getErr != nil {
-		return store.Task{}, f.getErr
+		return task.Task{}, f.getErr
 	}
 	t, err := f.Store.Get(ctx, id, owner)
 	if f.status != "" {

@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/google/uuid"
 
 	"github.com/distributeai/asyncspeech/api/apierr"
@@ -120,7 +122,7 @@ func (s *Server) AsyncSpeechCreate(ctx context.Context, req generated.AsyncSpeec
 	if n := utf8.RuneCountInString(b.Input); n < 2 || n > 4096 {
 		return badCreate("input: length must be between 2 and 4096 characters"), nil
 	}
-	p := store.Params{
+	p := task.Params{
 		Input:        b.Input,
 		Voice:        DefaultVoice,
 		Temperature:  DefaultTemperature,
@@ -160,7 +162,7 @@ func (s *Server) AsyncSpeechCreate(ctx context.Context, req generated.AsyncSpeec
 	if err != nil {
 		return nil, &Error{Code: apierr.CodeUnavailable, Message: "could not accept the task; try again", Err: fmt.Errorf("new task id: %w", err)}
 	}
-	t := store.Task{ID: id, Owner: own, Model: string(b.Model), Params: p, Status: store.StatusCreated, Created: s.now()}
+	t := task.Task{ID: id, Owner: own, Model: string(b.Model), Params: p, Status: task.StatusCreated, Created: s.now()}
 	if err := s.st.Create(ctx, t); err != nil {
 		return nil, &Error{Code: apierr.CodeUnavailable, Message: "could not accept the task; try again", Err: fmt.Errorf("store task %s: %w", id, err)}
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
@@ -142,14 +144,14 @@ func TestCreateAppliesDefaults(t *testing.T) {
 	tests := []struct {
 		name string
 		body string
-		want store.Params
+		want task.Params
 	}{
 		{"all defaults", `{"model":"Chatterbox","input":"hello"}`,
-			store.Params{Input: "hello", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5}},
+			task.Params{Input: "hello", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5}},
 		{"everything set", `{"model":"Chatterbox","input":"hello","voice":"nora","stream":true,"temperature":0,"exaggeration":1,"cfg_weight":0.25}`,
-			store.Params{Input: "hello", Voice: "nora", Stream: true, Temperature: 0, Exaggeration: 1, CfgWeight: 0.25}},
+			task.Params{Input: "hello", Voice: "nora", Stream: true, Temperature: 0, Exaggeration: 1, CfgWeight: 0.25}},
 		{"4096 characters", `{"model":"Chatterbox","input":"` + strings.Repeat("ü", 4096) + `"}`,
-			store.Params{Input: strings.Repeat("ü", 4096), Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5}},
+			task.Params{Input: strings.Repeat("ü", 4096), Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,15 +164,15 @@ func TestCreateAppliesDefaults(t *testing.T) {
 			if err := json.Unmarshal(r.body, &out); err != nil {
 				t.Fatal(err)
 			}
-			task, err := s.store.Get(context.Background(), out.ID, auth.OwnerOf(keyA))
+			tk, err := s.store.Get(context.Background(), out.ID, auth.OwnerOf(keyA))
 			if err != nil {
 				t.Fatalf("stored task: %v", err)
 			}
-			if task.Params != tc.want {
-				t.Errorf("params: got %+v, want %+v", task.Params, tc.want)
+			if tk.Params != tc.want {
+				t.Errorf("params: got %+v, want %+v", tk.Params, tc.want)
 			}
-			if task.Status != store.StatusCreated || task.Model != "Chatterbox" {
-				t.Errorf("got status %s model %q, want CREATED Chatterbox", task.Status, task.Model)
+			if tk.Status != task.StatusCreated || tk.Model != "Chatterbox" {
+				t.Errorf("got status %s model %q, want CREATED Chatterbox", tk.Status, tk.Model)
 			}
 		})
 	}

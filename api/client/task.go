@@ -5,26 +5,27 @@ import (
 	"math"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/generated"
 )
 
-// Status is a task's lifecycle state, as the server reports it.
-type Status string
+// Status is a task's lifecycle state, as the server reports it: the
+// domain's type, so client code and server code compare the same values.
+type Status = task.Status
 
-// The statuses of the vendor's contract. A server may add statuses in the
-// future; Wait treats any status it does not know as "still running".
+// The statuses of the vendor's contract, as package task defines them. A
+// server may add statuses in the future; Wait treats any status it does not
+// know as "still running".
 const (
-	StatusCreated    Status = "CREATED"
-	StatusQueued     Status = "QUEUED"
-	StatusPostponed  Status = "POSTPONED"
-	StatusAssigned   Status = "ASSIGNED_CONNECTIONS"
-	StatusProcessing Status = "PROCESSING"
-	StatusCompleted  Status = "COMPLETED"
-	StatusError      Status = "ERROR"
+	StatusCreated    = task.StatusCreated
+	StatusQueued     = task.StatusQueued
+	StatusPostponed  = task.StatusPostponed
+	StatusAssigned   = task.StatusAssigned
+	StatusProcessing = task.StatusProcessing
+	StatusCompleted  = task.StatusCompleted
+	StatusError      = task.StatusError
 )
-
-// Terminal reports whether s is final: COMPLETED or ERROR.
-func (s Status) Terminal() bool { return s == StatusCompleted || s == StatusError }
 
 // Model names a speech model accepted by the create call.
 type Model string

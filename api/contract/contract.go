@@ -155,7 +155,7 @@ type runner struct {
 	cur            *check
 	conf           map[string]*conformance
 	report         *Report
-	tasks          []*task
+	tasks          []*probe
 	// notFoundMessage is the server's 404 message for an unknown id.
 	notFoundMessage string
 	// keyRefused is the status (401 or 403) with which the server refused

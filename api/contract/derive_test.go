@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/task"
 )
 
 func TestDeriveNegativesAreInvalidAndNamed(t *testing.T) {
@@ -98,17 +98,17 @@ func TestExamplesAreValid(t *testing.T) {
 
 func TestReachable(t *testing.T) {
 	tests := []struct {
-		from, to store.Status
+		from, to task.Status
 		want     bool
 	}{
-		{store.StatusCreated, store.StatusQueued, true},
-		{store.StatusCreated, store.StatusCompleted, true}, // intermediate polls missed
-		{store.StatusProcessing, store.StatusQueued, true}, // lease expiry
-		{store.StatusPostponed, store.StatusProcessing, true},
-		{store.StatusQueued, store.StatusCreated, false},
-		{store.StatusCompleted, store.StatusQueued, false},
-		{store.StatusError, store.StatusCompleted, false},
-		{store.StatusCompleted, store.StatusError, false},
+		{task.StatusCreated, task.StatusQueued, true},
+		{task.StatusCreated, task.StatusCompleted, true}, // intermediate polls missed
+		{task.StatusProcessing, task.StatusQueued, true}, // lease expiry
+		{task.StatusPostponed, task.StatusProcessing, true},
+		{task.StatusQueued, task.StatusCreated, false},
+		{task.StatusCompleted, task.StatusQueued, false},
+		{task.StatusError, task.StatusCompleted, false},
+		{task.StatusCompleted, task.StatusError, false},
 	}
 	for _, tt := range tests {
 		if got := reachable(tt.from, tt.to); got != tt.want {

@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/task"
 )
 
-// task is a task this run created and follows.
-type task struct {
+// probe is a task this run created and follows.
+type probe struct {
 	label string // which create check made it
 	id    string
 	model string // the model asked for
@@ -34,7 +34,7 @@ type task struct {
 type observation struct {
 	raw      []byte
 	id       string
-	status   store.Status
+	status   task.Status
 	created  *float64
 	finished *float64
 	model    string
@@ -42,11 +42,11 @@ type observation struct {
 	decodeOK bool
 }
 
-func (t *task) done() bool {
+func (t *probe) done() bool {
 	return t.timedOut || t.budgetOut || (t.firstTerminal >= 0 && t.polledAfterTerminal >= stablePolls) || len(t.pollErrors) >= 3
 }
 
-func (t *task) statuses() string {
+func (t *probe) statuses() string {
 	var b strings.Builder
 	for i, o := range t.obs {
 		if i > 0 && o.status == t.obs[i-1].status {
@@ -60,7 +60,7 @@ func (t *task) statuses() string {
 	return b.String()
 }
 
-func (t *task) name() string { return fmt.Sprintf("task %s (%s)", t.id, t.label) }
+func (t *probe) name() string { return fmt.Sprintf("task %s (%s)", t.id, t.label) }
 
 func (r *runner) checkCreate(ctx context.Context, name, description, label string, body any) {
 	r.runCheck(ctx, name, description, true, func(c *check) {
@@ -92,13 +92,13 @@ func (r *runner) checkCreate(ctx context.Context, name, description, label strin
 			return
 		}
 		model, _ := body.(map[string]any)["model"].(string)
-		r.tasks = append(r.tasks, &task{label: label, id: resp.ID, model: model, firstTerminal: -1})
+		r.tasks = append(r.tasks, &probe{label: label, id: resp.ID, model: model, firstTerminal: -1})
 		c.note("id %s", resp.ID)
 	})
 }
 
 // poll reads one task's status once.
-func (r *runner) poll(ctx context.Context, c *check, t *task) {
+func (r *runner) poll(ctx context.Context, c *check, t *probe) {
 	x, err := r.post(ctx, r.result, "application/json", r.resultBody(t.id), r.opts.APIKey)
 	if err != nil {
 		if ctx.Err() != nil || isBudget(err) {
@@ -134,7 +134,7 @@ func decodeObservation(body []byte) observation {
 	_ = json.Unmarshal(m["id"], &o.id)
 	var s string
 	_ = json.Unmarshal(m["status"], &s)
-	o.status = store.Status(s)
+	o.status = task.Status(s)
 	_ = json.Unmarshal(m["model"], &o.model)
 	if v, ok := m["created"]; ok {
 		var f float64
@@ -218,7 +218,7 @@ func (r *runner) checkLifecycle(ctx context.Context) {
 				c.fail("%s still %s after %s (seen: %s)", t.name(), last, r.opts.PollTimeout, t.statuses())
 			case t.firstTerminal < 0:
 				c.fail("%s never answered with a terminal status (seen: %s)", t.name(), t.statuses())
-			case t.obs[t.firstTerminal].status == store.StatusError:
+			case t.obs[t.firstTerminal].status == task.StatusError:
 				c.warn("%s ended in ERROR although its request was valid (seen: %s)", t.name(), t.statuses())
 			default:
 				c.note("%s: %s", t.name(), t.statuses())
@@ -322,7 +322,7 @@ func (r *runner) checkLifecycle(ctx context.Context) {
 		for _, t := range r.tasks {
 			var first []string
 			for _, o := range t.obs {
-				if o.status != store.StatusCompleted {
+				if o.status != task.StatusCompleted {
 					if len(o.results) > 0 {
 						c.fail("%s: %d results on status %s", t.name(), len(o.results), o.status)
 					}
@@ -349,14 +349,14 @@ func (r *runner) checkLifecycle(ctx context.Context) {
 
 // reachable reports whether the lifecycle can lead from one status to
 // another in one or more moves: a poll may miss intermediate statuses.
-func reachable(from, to store.Status) bool {
-	seen := map[store.Status]bool{from: true}
-	queue := []store.Status{from}
+func reachable(from, to task.Status) bool {
+	seen := map[task.Status]bool{from: true}
+	queue := []task.Status{from}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
-		for _, next := range store.AllStatuses() {
-			if !store.CanTransition(s, next) {
+		for _, next := range task.AllStatuses() {
+			if !task.CanTransition(s, next) {
 				continue
 			}
 			if next == to {
@@ -386,7 +386,7 @@ func (r *runner) checkAudio(ctx context.Context) {
 	r.runCheck(ctx, "results.audio", "every result URL of a COMPLETED task downloads audio (RIFF/WAVE or an audio/* content type), without the API key", true, func(c *check) {
 		n := 0
 		for _, t := range r.tasks {
-			if t.firstTerminal < 0 || t.obs[t.firstTerminal].status != store.StatusCompleted {
+			if t.firstTerminal < 0 || t.obs[t.firstTerminal].status != task.StatusCompleted {
 				continue
 			}
 			for i, u := range t.obs[t.firstTerminal].results {

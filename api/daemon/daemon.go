@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api"
 	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/auth"
@@ -122,7 +124,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 			QueueCapacity: cfg.QueueCapacity,
 			Retention:     cfg.Retention,
 			Logger:        logger,
-			OnTransition:  func(_ string, to store.Status) { d.metrics.ObserveTransition(to) },
+			OnTransition:  func(_ string, to task.Status) { d.metrics.ObserveTransition(to) },
 			OnEngine:      d.metrics.ObserveEngine,
 		})
 		notify = d.pool.Notify

@@ -20,6 +20,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/engine/tone"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
+	"github.com/distributeai/asyncspeech/api/task"
 	"github.com/distributeai/asyncspeech/api/worker"
 	"github.com/distributeai/asyncspeech/internal/refserver"
 )
@@ -36,7 +37,7 @@ func newStack(t *testing.T, st store.Store, eng engine.Engine, opts worker.Optio
 	return &stack{refserver.Start(t, st, eng, opts)}
 }
 
-type task struct {
+type answer struct {
 	ID       string   `json:"id"`
 	Status   string   `json:"status"`
 	Created  float64  `json:"created"`
@@ -73,16 +74,16 @@ func (s *stack) create(t *testing.T, input string) string {
 	return out.ID
 }
 
-func (s *stack) result(t *testing.T, id string) task {
+func (s *stack) result(t *testing.T, id string) answer {
 	t.Helper()
-	var out task
+	var out answer
 	post(t, s.URL+"/async/speech/result", map[string]string{"id": id}, &out)
 	return out
 }
 
 // waitStatus polls the result call until the task shows want, recording
 // every status it sees on the way in seen.
-func (s *stack) waitStatus(t *testing.T, id, want string, seen *[]string) task {
+func (s *stack) waitStatus(t *testing.T, id, want string, seen *[]string) answer {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -93,7 +94,7 @@ func (s *stack) waitStatus(t *testing.T, id, want string, seen *[]string) task {
 		if got.Status == want {
 			return got
 		}
-		if store.Status(got.Status).Terminal() || time.Now().After(deadline) {
+		if task.Status(got.Status).Terminal() || time.Now().After(deadline) {
 			t.Fatalf("task %s: got status %s (seen %v), want %s", id, got.Status, *seen, want)
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -110,9 +111,9 @@ type gatedStore struct {
 	starts     chan struct{}
 }
 
-func (g *gatedStore) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+func (g *gatedStore) Claim(ctx context.Context, opts store.ClaimOptions) (task.Task, error) {
 	if g.holdClaims.Load() {
-		return store.Task{}, store.ErrNoTask
+		return task.Task{}, store.ErrNoTask
 	}
 	return g.Store.Claim(ctx, opts)
 }
@@ -200,7 +201,7 @@ func TestLifecycleThroughHTTP(t *testing.T) {
 		t.Errorf("statuses seen: got %v, want %v", seen, want)
 	}
 	for i := 1; i < len(seen); i++ {
-		if !store.CanTransition(store.Status(seen[i-1]), store.Status(seen[i])) {
+		if !task.CanTransition(task.Status(seen[i-1]), task.Status(seen[i])) {
 			t.Errorf("illegal move seen through the API: %s -> %s", seen[i-1], seen[i])
 		}
 	}

@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/loadgen"
@@ -64,10 +66,10 @@ func completedTask(b testing.TB, st store.Store) string {
 	b.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	t := store.Task{
+	t := task.Task{
 		ID: benchTaskID, Owner: auth.OwnerOf(benchKey), Model: "Chatterbox",
-		Params:  store.Params{Input: "The quick brown fox jumps over the lazy dog.", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5},
-		Status:  store.StatusCreated,
+		Params:  task.Params{Input: "The quick brown fox jumps over the lazy dog.", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5},
+		Status:  task.StatusCreated,
 		Created: now,
 	}
 	steps := []struct {

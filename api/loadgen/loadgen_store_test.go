@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/store/sqlite"
@@ -40,13 +42,13 @@ func benchStores() []benchStore {
 
 const benchOwner = "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"
 
-func benchTask(i int, now time.Time) store.Task {
-	return store.Task{
+func benchTask(i int, now time.Time) task.Task {
+	return task.Task{
 		ID:      fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i),
 		Owner:   benchOwner,
 		Model:   "Chatterbox",
-		Params:  store.Params{Input: "The quick brown fox jumps over the lazy dog.", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5},
-		Status:  store.StatusCreated,
+		Params:  task.Params{Input: "The quick brown fox jumps over the lazy dog.", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5},
+		Status:  task.StatusCreated,
 		Created: now,
 	}
 }

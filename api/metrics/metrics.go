@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -102,7 +104,7 @@ func (m *Metrics) ObserveEngine(d time.Duration, err error) {
 }
 
 // ObserveTransition records a status change made by a worker.
-func (m *Metrics) ObserveTransition(to store.Status) {
+func (m *Metrics) ObserveTransition(to task.Status) {
 	m.transitions.WithLabelValues(string(to)).Inc()
 }
 
@@ -158,9 +160,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
-	for _, s := range store.AllStatuses() {
+	for _, s := range task.AllStatuses() {
 		ch <- prometheus.MustNewConstMetric(c.tasks, prometheus.GaugeValue, float64(counts[s]), string(s))
 	}
-	depth := counts[store.StatusCreated] + counts[store.StatusQueued] + counts[store.StatusPostponed]
+	depth := counts[task.StatusCreated] + counts[task.StatusQueued] + counts[task.StatusPostponed]
 	ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(depth))
 }

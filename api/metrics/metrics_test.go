@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 )
@@ -28,7 +30,7 @@ func TestRequestsAndStore(t *testing.T) {
 	st := memory.New()
 	now := time.Now()
 	for i, id := range []string{"3f1c2a9e-8b7d-4c6e-9f10-2a3b4c5d6e70", "3f1c2a9e-8b7d-4c6e-9f10-2a3b4c5d6e71"} {
-		if err := st.Create(context.Background(), store.Task{ID: id, Owner: "o", Model: "Chatterbox", Status: store.StatusCreated, Created: now.Add(time.Duration(i))}); err != nil {
+		if err := st.Create(context.Background(), task.Task{ID: id, Owner: "o", Model: "Chatterbox", Status: task.StatusCreated, Created: now.Add(time.Duration(i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -47,7 +49,7 @@ func TestRequestsAndStore(t *testing.T) {
 	}
 	m.ObserveEngine(10*time.Millisecond, nil)
 	m.ObserveEngine(time.Millisecond, errors.New("x"))
-	m.ObserveTransition(store.StatusCompleted)
+	m.ObserveTransition(task.StatusCompleted)
 	out := scrape(t, m)
 	for _, want := range []string{
 		`speechd_http_requests_total{method="POST",route="/async/speech/result",status="404"} 1`,
@@ -71,7 +73,7 @@ func TestRequestsAndStore(t *testing.T) {
 
 type downStore struct{ store.Store }
 
-func (downStore) Counts(context.Context) (map[store.Status]int, error) {
+func (downStore) Counts(context.Context) (map[task.Status]int, error) {
 	return nil, errors.New("store down")
 }
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
@@ -47,7 +49,7 @@ func completedStore(t *testing.T, audio ...store.Audio) store.Store {
 	now := time.Now()
 	steps := []func() error{
 		func() error {
-			return st.Create(ctx, store.Task{ID: taskID, Owner: "o", Model: "Chatterbox", Created: now})
+			return st.Create(ctx, task.Task{ID: taskID, Owner: "o", Model: "Chatterbox", Created: now})
 		},
 		func() error { _, err := st.Admit(ctx, store.AdmitOptions{Now: now, Limit: 10}); return err },
 		func() error {
@@ -425,7 +427,7 @@ func BenchmarkServe(b *testing.B) {
 	defer st.Close()
 	ctx := context.Background()
 	now := time.Now()
-	_ = st.Create(ctx, store.Task{ID: taskID, Owner: "o", Created: now})
+	_ = st.Create(ctx, task.Task{ID: taskID, Owner: "o", Created: now})
 	_, _ = st.Admit(ctx, store.AdmitOptions{Now: now, Limit: 1})
 	_, _ = st.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: now.Add(time.Hour)})
 	_ = st.Start(ctx, taskID, "w", now.Add(time.Hour))

@@ -34,6 +34,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/engine"
@@ -228,7 +230,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 // write, and every read of a task (result calls, Server.Store.Get) takes
 // that lock, so a status any reader has seen is already in History:
 // polling may miss a short-lived status, History does not.
-func (s *Server) History(id string) []store.Status {
+func (s *Server) History(id string) []task.Status {
 	return s.hist.Of(id)
 }
 
@@ -407,7 +409,7 @@ type claimTracker struct {
 }
 
 // Claim records the claimed task's id.
-func (c *claimTracker) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+func (c *claimTracker) Claim(ctx context.Context, opts store.ClaimOptions) (task.Task, error) {
 	t, err := c.Store.Claim(ctx, opts)
 	if err == nil {
 		c.lane.set(t.ID)

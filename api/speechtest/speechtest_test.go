@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/speechtest"
-	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/generated"
 )
 
@@ -120,17 +121,17 @@ func TestScriptedOutcomes(t *testing.T) {
 		// wantSeen must appear, in order, among the statuses observed.
 		wantSeen []string
 		// wantHistory is the task's full History once it is seen finished.
-		wantHistory []store.Status
+		wantHistory []task.Status
 	}{
 		{"fail", (*speechtest.Server).FailNext, "ERROR", []string{"ERROR"},
-			[]store.Status{store.StatusAssigned, store.StatusProcessing, store.StatusError}},
+			[]task.Status{task.StatusAssigned, task.StatusProcessing, task.StatusError}},
 		{"postpone twice", func(s *speechtest.Server) { s.PostponeNext(2) }, "COMPLETED", []string{"COMPLETED"},
-			[]store.Status{store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
-				store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
-				store.StatusAssigned, store.StatusProcessing, store.StatusCompleted}},
+			[]task.Status{task.StatusAssigned, task.StatusProcessing, task.StatusPostponed,
+				task.StatusAssigned, task.StatusProcessing, task.StatusPostponed,
+				task.StatusAssigned, task.StatusProcessing, task.StatusCompleted}},
 		{"fail after postponing", func(s *speechtest.Server) { s.Next(speechtest.Script{Postpone: 1, Fail: true}) }, "ERROR", []string{"ERROR"},
-			[]store.Status{store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
-				store.StatusAssigned, store.StatusProcessing, store.StatusError}},
+			[]task.Status{task.StatusAssigned, task.StatusProcessing, task.StatusPostponed,
+				task.StatusAssigned, task.StatusProcessing, task.StatusError}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,10 +170,10 @@ func TestPostponeNextRetries(t *testing.T) {
 	if _, last := pollUntilTerminal(t, c, id); last.Status != "COMPLETED" {
 		t.Fatalf("got %s, want COMPLETED after two transient failures", last.Status)
 	}
-	want := []store.Status{
-		store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
-		store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
-		store.StatusAssigned, store.StatusProcessing, store.StatusCompleted,
+	want := []task.Status{
+		task.StatusAssigned, task.StatusProcessing, task.StatusPostponed,
+		task.StatusAssigned, task.StatusProcessing, task.StatusPostponed,
+		task.StatusAssigned, task.StatusProcessing, task.StatusCompleted,
 	}
 	if got := srv.History(id); !slices.Equal(got, want) {
 		t.Errorf("History: got %v, want %v", got, want)

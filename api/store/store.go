@@ -1,5 +1,6 @@
-// Package store defines speech tasks, their lifecycle and the Store that keeps
-// them. Implementations live in subpackages (memory, sqlite, postgres); the
+// Package store defines the Store that keeps speech tasks (package task
+// owns what a task is and how it may move) and the rules every backend
+// shares when it applies a move. Implementations live in subpackages (memory, sqlite, postgres); the
 // shared behavioural suite every implementation must pass is storetest.
 //
 // All times are passed in by the caller, never read from a clock inside a
@@ -12,106 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/distributeai/asyncspeech/api/task"
 )
-
-// Status is a task's lifecycle state. The values are the vendor's.
-type Status string
-
-// The seven statuses of the vendor's contract.
-const (
-	// StatusCreated: accepted and durably written, not yet admitted to the queue.
-	StatusCreated Status = "CREATED"
-	// StatusQueued: admitted to the queue, waiting for a worker.
-	StatusQueued Status = "QUEUED"
-	// StatusPostponed: the engine was unavailable or overloaded; retried after a backoff.
-	StatusPostponed Status = "POSTPONED"
-	// StatusAssigned: claimed by a worker, under a lease.
-	StatusAssigned Status = "ASSIGNED_CONNECTIONS"
-	// StatusProcessing: the engine is running.
-	StatusProcessing Status = "PROCESSING"
-	// StatusCompleted: results stored, finished set. Terminal.
-	StatusCompleted Status = "COMPLETED"
-	// StatusError: failed for good, finished set, no results. Terminal.
-	StatusError Status = "ERROR"
-)
-
-// AllStatuses returns every status in lifecycle order. Each call returns a
-// new slice, so a caller that changes it changes no one else's.
-func AllStatuses() []Status {
-	return []Status{StatusCreated, StatusQueued, StatusPostponed, StatusAssigned, StatusProcessing, StatusCompleted, StatusError}
-}
-
-// transitions is the lifecycle state machine: the only moves a store accepts.
-// A lease that expires sends ASSIGNED_CONNECTIONS or PROCESSING back to QUEUED.
-var transitions = map[Status][]Status{
-	StatusCreated:    {StatusQueued, StatusError},
-	StatusQueued:     {StatusAssigned, StatusError},
-	StatusPostponed:  {StatusQueued, StatusError},
-	StatusAssigned:   {StatusProcessing, StatusQueued, StatusError},
-	StatusProcessing: {StatusCompleted, StatusError, StatusPostponed, StatusQueued},
-	StatusCompleted:  nil,
-	StatusError:      nil,
-}
-
-// CanTransition reports whether the lifecycle allows moving from one status
-// to another.
-func CanTransition(from, to Status) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
-
-// Terminal reports whether s is a final status (COMPLETED or ERROR).
-func (s Status) Terminal() bool { return s == StatusCompleted || s == StatusError }
-
-// Valid reports whether s is one of the seven statuses.
-func (s Status) Valid() bool {
-	_, ok := transitions[s]
-	return ok
-}
-
-// Params are the synthesis parameters of a task, with defaults applied.
-type Params struct {
-	Input        string  `json:"input"`
-	Voice        string  `json:"voice"`
-	Stream       bool    `json:"stream"`
-	Temperature  float64 `json:"temperature"`
-	Exaggeration float64 `json:"exaggeration"`
-	CfgWeight    float64 `json:"cfg_weight"`
-}
-
-// Task is one speech generation task.
-type Task struct {
-	ID      string // UUIDv4
-	Owner   string // opaque identity of the API key that created it (never the key itself)
-	Model   string
-	Params  Params
-	Status  Status
-	Created time.Time
-	// Finished is zero until the task reaches a terminal status.
-	Finished time.Time
-	// Attempts counts claims by a worker; it bounds retries.
-	Attempts int
-	// NotBefore holds a POSTPONED task back until this time.
-	NotBefore time.Time
-	// LeaseOwner and LeaseUntil describe the worker lease while ASSIGNED_CONNECTIONS or PROCESSING.
-	LeaseOwner string
-	LeaseUntil time.Time
-	// Results holds one entry per stored audio file of a COMPLETED task.
-	Results []Result
-	// Reason is the internal cause of ERROR or POSTPONED; it never reaches API users.
-	Reason string
-}
-
-// Result describes one stored audio file of a task.
-type Result struct {
-	Index       int
-	ContentType string
-	Size        int64
-}
 
 // Audio is the content of one result file.
 type Audio struct {
@@ -130,24 +34,7 @@ var (
 	// ErrLeaseLost: the caller no longer holds the task's lease (it expired and
 	// another worker may have taken it); the caller must drop its work.
 	ErrLeaseLost = errors.New("task lease lost")
-	// ErrIllegalTransition: the lifecycle does not allow the requested move.
-	ErrIllegalTransition = errors.New("illegal status transition")
 )
-
-// TransitionError reports a refused lifecycle move; it matches ErrIllegalTransition.
-type TransitionError struct {
-	ID       string
-	From, To Status
-}
-
-// Error names the task and the refused move, e.g. "task <id>: illegal
-// transition COMPLETED -> QUEUED".
-func (e *TransitionError) Error() string {
-	return fmt.Sprintf("task %s: illegal transition %s -> %s", e.ID, e.From, e.To)
-}
-
-// Is makes errors.Is(err, ErrIllegalTransition) true.
-func (e *TransitionError) Is(target error) bool { return target == ErrIllegalTransition }
 
 // AdmitOptions bound how many CREATED (and due POSTPONED) tasks move to QUEUED.
 type AdmitOptions struct {
@@ -189,14 +76,14 @@ type ClaimOptions struct {
 }
 
 // Store keeps tasks and their audio durably and enforces the lifecycle:
-// every status change checks CanTransition and, for leased states, the lease
+// every status change checks task.CanTransition and, for leased states, the lease
 // owner, atomically with the write.
 type Store interface {
 	// Create inserts a new task in status CREATED. It returns only once the
 	// task is durable.
-	Create(ctx context.Context, t Task) error
+	Create(ctx context.Context, t task.Task) error
 	// Get returns the task with id, if owner created it; otherwise ErrNotFound.
-	Get(ctx context.Context, id, owner string) (Task, error)
+	Get(ctx context.Context, id, owner string) (task.Task, error)
 	// Admit moves CREATED tasks, and POSTPONED ones whose NotBefore has passed,
 	// to QUEUED: oldest first, but round-robin across owners so one busy key
 	// cannot starve the others. It returns how many it moved.
@@ -204,7 +91,7 @@ type Store interface {
 	// Claim atomically takes the oldest QUEUED task for a worker, moving it to
 	// ASSIGNED_CONNECTIONS under a lease and counting the attempt. ErrNoTask
 	// when there is none.
-	Claim(ctx context.Context, opts ClaimOptions) (Task, error)
+	Claim(ctx context.Context, opts ClaimOptions) (task.Task, error)
 	// Start moves a claimed task to PROCESSING and extends its lease.
 	Start(ctx context.Context, id, worker string, leaseUntil time.Time) error
 	// Heartbeat extends the lease of a task the worker still holds.
@@ -227,7 +114,7 @@ type Store interface {
 	// finished before t, for retention. It returns how many it deleted.
 	DeleteFinishedBefore(ctx context.Context, t time.Time) (int, error)
 	// Counts returns the number of tasks in each status.
-	Counts(ctx context.Context) (map[Status]int, error)
+	Counts(ctx context.Context) (map[task.Status]int, error)
 	// Close releases the store's resources.
 	Close() error
 }
@@ -242,15 +129,11 @@ type Notifier interface {
 	Subscribe(ctx context.Context) <-chan struct{}
 }
 
-// Leased reports whether s is held by a worker under a lease
-// (ASSIGNED_CONNECTIONS or PROCESSING).
-func (s Status) Leased() bool { return s == StatusAssigned || s == StatusProcessing }
-
 // CheckLease reports ErrLeaseLost unless worker holds the lease of a task in
 // status cur whose lease owner is leaseOwner. Implementations share it so that
 // every backend answers the same error for the same situation: a lease that
 // was requeued, postponed, finished or taken by another worker is lost.
-func CheckLease(id string, cur Status, leaseOwner, worker string) error {
+func CheckLease(id string, cur task.Status, leaseOwner, worker string) error {
 	if !cur.Leased() || leaseOwner != worker {
 		return fmt.Errorf("task %s (status %s, lease %q) for worker %q: %w", id, cur, leaseOwner, worker, ErrLeaseLost)
 	}
@@ -259,16 +142,16 @@ func CheckLease(id string, cur Status, leaseOwner, worker string) error {
 
 // CheckMove applies the rules every Store enforces before a status change: a
 // non-empty worker must hold the lease (CheckLease), then the lifecycle must
-// allow cur -> to (a *TransitionError otherwise). An empty worker skips the
+// allow cur -> to (a *task.TransitionError otherwise). An empty worker skips the
 // lease check (Fail of a task that never had a lease).
-func CheckMove(id string, cur Status, leaseOwner, worker string, to Status) error {
+func CheckMove(id string, cur task.Status, leaseOwner, worker string, to task.Status) error {
 	if worker != "" {
 		if err := CheckLease(id, cur, leaseOwner, worker); err != nil {
 			return err
 		}
 	}
-	if !CanTransition(cur, to) {
-		return &TransitionError{ID: id, From: cur, To: to}
+	if !task.CanTransition(cur, to) {
+		return &task.TransitionError{ID: id, From: cur, To: to}
 	}
 	return nil
 }

@@ -2,93 +2,31 @@ package store_test
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/store"
 )
-
-// TestCanTransition checks all 49 ordered pairs of statuses against the
-// lifecycle written out independently here.
-func TestCanTransition(t *testing.T) {
-	type pair struct{ from, to store.Status }
-	allowed := map[pair]bool{
-		{store.StatusCreated, store.StatusQueued}:       true,
-		{store.StatusCreated, store.StatusError}:        true,
-		{store.StatusQueued, store.StatusAssigned}:      true,
-		{store.StatusQueued, store.StatusError}:         true,
-		{store.StatusPostponed, store.StatusQueued}:     true,
-		{store.StatusPostponed, store.StatusError}:      true,
-		{store.StatusAssigned, store.StatusProcessing}:  true,
-		{store.StatusAssigned, store.StatusQueued}:      true, // lease expired before start
-		{store.StatusAssigned, store.StatusError}:       true,
-		{store.StatusProcessing, store.StatusCompleted}: true,
-		{store.StatusProcessing, store.StatusError}:     true,
-		{store.StatusProcessing, store.StatusPostponed}: true,
-		{store.StatusProcessing, store.StatusQueued}:    true, // lease expired while running
-	}
-	if len(store.AllStatuses()) != 7 {
-		t.Fatalf("got %d statuses, want 7", len(store.AllStatuses()))
-	}
-	n := 0
-	for _, from := range store.AllStatuses() {
-		for _, to := range store.AllStatuses() {
-			n++
-			t.Run(fmt.Sprintf("%s->%s", from, to), func(t *testing.T) {
-				want := allowed[pair{from, to}]
-				if got := store.CanTransition(from, to); got != want {
-					t.Errorf("CanTransition(%s, %s): got %v, want %v", from, to, got, want)
-				}
-			})
-		}
-	}
-	if n != 49 {
-		t.Errorf("checked %d pairs, want 49", n)
-	}
-	if store.CanTransition("BOGUS", store.StatusQueued) || store.CanTransition(store.StatusCreated, "BOGUS") {
-		t.Error("CanTransition accepted an unknown status")
-	}
-}
-
-func TestStatusPredicates(t *testing.T) {
-	for _, s := range store.AllStatuses() {
-		t.Run(string(s), func(t *testing.T) {
-			if !s.Valid() {
-				t.Errorf("%s.Valid(): got false, want true", s)
-			}
-			wantTerminal := s == store.StatusCompleted || s == store.StatusError
-			if got := s.Terminal(); got != wantTerminal {
-				t.Errorf("%s.Terminal(): got %v, want %v", s, got, wantTerminal)
-			}
-			wantLeased := s == store.StatusAssigned || s == store.StatusProcessing
-			if got := s.Leased(); got != wantLeased {
-				t.Errorf("%s.Leased(): got %v, want %v", s, got, wantLeased)
-			}
-		})
-	}
-	if store.Status("queued").Valid() {
-		t.Error(`Status("queued").Valid(): got true, want false (statuses are upper case)`)
-	}
-}
 
 func TestCheckMove(t *testing.T) {
 	cases := []struct {
 		name       string
-		cur        store.Status
+		cur        task.Status
 		leaseOwner string
 		worker     string
-		to         store.Status
+		to         task.Status
 		want       error
 	}{
-		{"holder starts", store.StatusAssigned, "w1", "w1", store.StatusProcessing, nil},
-		{"other worker", store.StatusAssigned, "w1", "w2", store.StatusProcessing, store.ErrLeaseLost},
-		{"requeued task", store.StatusQueued, "", "w1", store.StatusProcessing, store.ErrLeaseLost},
-		{"finished task", store.StatusCompleted, "", "w1", store.StatusCompleted, store.ErrLeaseLost},
-		{"holder skips start", store.StatusAssigned, "w1", "w1", store.StatusCompleted, store.ErrIllegalTransition},
-		{"no worker, legal", store.StatusCreated, "", "", store.StatusError, nil},
-		{"no worker, terminal", store.StatusCompleted, "", "", store.StatusError, store.ErrIllegalTransition},
+		{"holder starts", task.StatusAssigned, "w1", "w1", task.StatusProcessing, nil},
+		{"other worker", task.StatusAssigned, "w1", "w2", task.StatusProcessing, store.ErrLeaseLost},
+		{"requeued task", task.StatusQueued, "", "w1", task.StatusProcessing, store.ErrLeaseLost},
+		{"finished task", task.StatusCompleted, "", "w1", task.StatusCompleted, store.ErrLeaseLost},
+		{"holder skips start", task.StatusAssigned, "w1", "w1", task.StatusCompleted, task.ErrIllegalTransition},
+		{"no worker, legal", task.StatusCreated, "", "", task.StatusError, nil},
+		{"no worker, terminal", task.StatusCompleted, "", "", task.StatusError, task.ErrIllegalTransition},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -125,14 +63,6 @@ func TestFairOrder(t *testing.T) {
 				t.Errorf("FairOrder: got %v, want %v", got, tc.want)
 			}
 		})
-	}
-}
-
-func TestAllStatusesIsACopy(t *testing.T) {
-	first := store.AllStatuses()
-	first[0] = "CHANGED"
-	if got := store.AllStatuses()[0]; got != store.StatusCreated {
-		t.Errorf("AllStatuses()[0] after a caller changed its copy: got %s, want %s", got, store.StatusCreated)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
@@ -39,7 +41,7 @@ func (c *completions) expect(id string) <-chan struct{} {
 	return ch
 }
 
-func (c *completions) on(id string, to store.Status) {
+func (c *completions) on(id string, to task.Status) {
 	if !to.Terminal() {
 		return
 	}

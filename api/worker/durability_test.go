@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/engine"
-	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/sqlite"
 	"github.com/distributeai/asyncspeech/api/store/storetest"
 	"github.com/distributeai/asyncspeech/api/worker"
@@ -160,7 +161,7 @@ func TestDurability(t *testing.T) {
 		}
 		return cmd
 	}
-	var tasks []store.Task
+	var tasks []task.Task
 	createBatch := func(n int) {
 		t.Helper()
 		var mu sync.Mutex
@@ -214,7 +215,7 @@ func TestDurability(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c[store.StatusCompleted]+c[store.StatusError] == total {
+		if c[task.StatusCompleted]+c[task.StatusError] == total {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -236,7 +237,7 @@ func TestDurability(t *testing.T) {
 			t.Errorf("task %s lost: %v", tk.ID, err)
 			continue
 		}
-		if got.Status != store.StatusCompleted {
+		if got.Status != task.StatusCompleted {
 			t.Errorf("task %s: got status %s (reason %q), want COMPLETED", tk.ID, got.Status, got.Reason)
 			continue
 		}
@@ -265,8 +266,8 @@ func TestDurability(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c[store.StatusCompleted] != total {
-		t.Errorf("store holds %d COMPLETED tasks, want %d (%v)", c[store.StatusCompleted], total, c)
+	if c[task.StatusCompleted] != total {
+		t.Errorf("store holds %d COMPLETED tasks, want %d (%v)", c[task.StatusCompleted], total, c)
 	}
 	t.Logf("%d tasks completed after %d kills; %d engine runs interrupted by a kill and redone", total, kills, reruns)
 }

@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/store"
 )
@@ -98,7 +100,7 @@ type Options struct {
 	// it may arrive in either order. It suits counting (metrics); code that
 	// needs a task's exact path must record it with the store write (as
 	// api/speechtest's History does).
-	OnTransition func(id string, to store.Status)
+	OnTransition func(id string, to task.Status)
 	// OnAdmit, if set, is called with the number of tasks each admission
 	// pass moved to QUEUED.
 	OnAdmit func(n int)
@@ -378,12 +380,12 @@ func (p *Pool) workLoop(ctx context.Context, worker string) {
 		if p.opts.QueueCapacity > 0 {
 			p.Notify() // the claim freed a queue slot
 		}
-		p.transition(t.ID, store.StatusAssigned)
+		p.transition(t.ID, task.StatusAssigned)
 		p.process(ctx, worker, t)
 	}
 }
 
-func (p *Pool) transition(id string, to store.Status) {
+func (p *Pool) transition(id string, to task.Status) {
 	if p.opts.OnTransition != nil {
 		p.opts.OnTransition(id, to)
 	}
@@ -400,14 +402,14 @@ func write(ctx context.Context, f func(ctx context.Context) error) error {
 // dropped logs a move the store refused because the lease was lost (another
 // worker owns the task now) and reports whether err was such a refusal.
 func (p *Pool) dropped(op, id, worker string, err error) bool {
-	if errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrIllegalTransition) {
+	if errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrNotFound) || errors.Is(err, task.ErrIllegalTransition) {
 		p.log.Warn("task no longer ours; dropping it", "op", op, "task", id, "worker", worker, "err", err)
 		return true
 	}
 	return false
 }
 
-func (p *Pool) process(ctx context.Context, worker string, t store.Task) {
+func (p *Pool) process(ctx context.Context, worker string, t task.Task) {
 	log := p.log.With("task", t.ID, "worker", worker, "attempt", t.Attempts)
 
 	if t.Attempts > p.opts.MaxAttempts {
@@ -426,7 +428,7 @@ func (p *Pool) process(ctx context.Context, worker string, t store.Task) {
 		}
 		return
 	}
-	p.transition(t.ID, store.StatusProcessing)
+	p.transition(t.ID, task.StatusProcessing)
 
 	runCtx, cancelRun := context.WithTimeout(context.WithoutCancel(ctx), p.opts.Timeout)
 	defer cancelRun()
@@ -514,7 +516,7 @@ func (p *Pool) process(ctx context.Context, worker string, t store.Task) {
 			return
 		}
 		log.Debug("task completed", "engine_time", elapsed, "bytes", len(out.Data))
-		p.transition(t.ID, store.StatusCompleted)
+		p.transition(t.ID, task.StatusCompleted)
 	case errors.Is(err, engine.ErrUnavailable) || timedOut:
 		if timedOut {
 			err = fmt.Errorf("engine run exceeded %v: %w", p.opts.Timeout, err)
@@ -534,7 +536,7 @@ func (p *Pool) process(ctx context.Context, worker string, t store.Task) {
 			return
 		}
 		log.Info("task postponed", "retry_in", delay, "err", err)
-		p.transition(t.ID, store.StatusPostponed)
+		p.transition(t.ID, task.StatusPostponed)
 		p.notifyAfter(delay) // admit it as soon as it is due
 	default:
 		p.fail(ctx, log, t.ID, worker, now, err.Error())
@@ -550,5 +552,5 @@ func (p *Pool) fail(ctx context.Context, log *slog.Logger, id, worker string, no
 		return
 	}
 	log.Warn("task failed", "reason", reason)
-	p.transition(id, store.StatusError)
+	p.transition(id, task.StatusError)
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/history"
@@ -61,19 +63,19 @@ func (f funcEngine) Synthesize(ctx context.Context, req engine.Request) (engine.
 // recorder collects OnTransition calls per task.
 type recorder struct {
 	mu   sync.Mutex
-	seen map[string][]store.Status
+	seen map[string][]task.Status
 }
 
-func (r *recorder) record(id string, to store.Status) {
+func (r *recorder) record(id string, to task.Status) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen == nil {
-		r.seen = make(map[string][]store.Status)
+		r.seen = make(map[string][]task.Status)
 	}
 	r.seen[id] = append(r.seen[id], to)
 }
 
-func (r *recorder) of(id string) []store.Status {
+func (r *recorder) of(id string) []task.Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.seen[id])
@@ -81,7 +83,7 @@ func (r *recorder) of(id string) []store.Status {
 
 // waitRecorded waits (at most 5 s) until rec holds n calls for task id:
 // OnTransition runs after the store write, so it may trail what a test saw.
-func waitRecorded(t *testing.T, rec *recorder, id string, n int) []store.Status {
+func waitRecorded(t *testing.T, rec *recorder, id string, n int) []task.Status {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -97,7 +99,7 @@ func waitRecorded(t *testing.T, rec *recorder, id string, n int) []store.Status 
 }
 
 // sameStatuses reports whether a and b hold the same statuses, in any order.
-func sameStatuses(a, b []store.Status) bool {
+func sameStatuses(a, b []task.Status) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.Sort(a)
 	slices.Sort(b)
@@ -141,7 +143,7 @@ func start(t *testing.T, st store.Store, eng engine.Engine, opts worker.Options)
 	return p
 }
 
-func create(t *testing.T, st store.Store, owner, text string) store.Task {
+func create(t *testing.T, st store.Store, owner, text string) task.Task {
 	t.Helper()
 	tk := storetest.NewTask(storetest.Owner(owner), time.Now())
 	tk.Params.Input = text
@@ -152,7 +154,7 @@ func create(t *testing.T, st store.Store, owner, text string) store.Task {
 }
 
 // waitStatus polls until the task reaches a terminal status or want.
-func waitStatus(t *testing.T, st store.Store, tk store.Task, want store.Status, within time.Duration) store.Task {
+func waitStatus(t *testing.T, st store.Store, tk task.Task, want task.Status, within time.Duration) task.Task {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -173,21 +175,21 @@ func waitStatus(t *testing.T, st store.Store, tk store.Task, want store.Status, 
 // withQueued inserts the QUEUED step the store guarantees before every claim
 // (Claim only takes QUEUED tasks; admission reports counts, not ids), so the
 // full path of a task can be checked against the lifecycle.
-func withQueued(seen []store.Status) []store.Status {
-	path := []store.Status{store.StatusCreated}
+func withQueued(seen []task.Status) []task.Status {
+	path := []task.Status{task.StatusCreated}
 	for _, s := range seen {
-		if s == store.StatusAssigned {
-			path = append(path, store.StatusQueued)
+		if s == task.StatusAssigned {
+			path = append(path, task.StatusQueued)
 		}
 		path = append(path, s)
 	}
 	return path
 }
 
-func checkLegal(t *testing.T, path []store.Status) {
+func checkLegal(t *testing.T, path []task.Status) {
 	t.Helper()
 	for i := 1; i < len(path); i++ {
-		if !store.CanTransition(path[i-1], path[i]) {
+		if !task.CanTransition(path[i-1], path[i]) {
 			t.Errorf("step %d: %s -> %s is not a legal transition (path %v)", i, path[i-1], path[i], path)
 		}
 	}
@@ -201,13 +203,13 @@ func TestLifecycleWithPostpone(t *testing.T) {
 	opts.OnTransition = rec.record
 	start(t, st, eng, opts)
 	tk := create(t, st, "a", "hello there")
-	got := waitStatus(t, st, tk, store.StatusCompleted, 5*time.Second)
+	got := waitStatus(t, st, tk, task.StatusCompleted, 5*time.Second)
 
-	want := []store.Status{
-		store.StatusCreated,
-		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
-		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
-		store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusCompleted,
+	want := []task.Status{
+		task.StatusCreated,
+		task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusPostponed,
+		task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusPostponed,
+		task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusCompleted,
 	}
 	history := st.Of(tk.ID)
 	path := withQueued(history)
@@ -238,9 +240,9 @@ func TestOutcomes(t *testing.T) {
 		eng         engine.Engine
 		maxAttempts int
 		timeout     time.Duration
-		want        store.Status
+		want        task.Status
 		wantReason  string
-		wantPath    []store.Status
+		wantPath    []task.Status
 	}{
 		{
 			name: "permanent error",
@@ -248,18 +250,18 @@ func TestOutcomes(t *testing.T) {
 				return engine.Audio{}, errors.New("voice not supported")
 			}),
 			maxAttempts: 5,
-			want:        store.StatusError,
+			want:        task.StatusError,
 			wantReason:  "voice not supported",
-			wantPath:    []store.Status{store.StatusCreated, store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusError},
+			wantPath:    []task.Status{task.StatusCreated, task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusError},
 		},
 		{
 			name:        "unavailable until attempts run out",
 			eng:         &flakyEngine{failures: 100},
 			maxAttempts: 2,
-			want:        store.StatusError,
+			want:        task.StatusError,
 			wantReason:  "after 2 attempts",
-			wantPath: []store.Status{store.StatusCreated, store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
-				store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusError},
+			wantPath: []task.Status{task.StatusCreated, task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusPostponed,
+				task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusError},
 		},
 		{
 			name: "timeout is transient",
@@ -269,10 +271,10 @@ func TestOutcomes(t *testing.T) {
 			}),
 			maxAttempts: 2,
 			timeout:     30 * time.Millisecond,
-			want:        store.StatusError,
+			want:        task.StatusError,
 			wantReason:  "exceeded",
-			wantPath: []store.Status{store.StatusCreated, store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusPostponed,
-				store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusError},
+			wantPath: []task.Status{task.StatusCreated, task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusPostponed,
+				task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusError},
 		},
 		{
 			name: "empty audio",
@@ -280,9 +282,9 @@ func TestOutcomes(t *testing.T) {
 				return engine.Audio{ContentType: "audio/wav"}, nil
 			}),
 			maxAttempts: 5,
-			want:        store.StatusError,
+			want:        task.StatusError,
 			wantReason:  "no audio",
-			wantPath:    []store.Status{store.StatusCreated, store.StatusQueued, store.StatusAssigned, store.StatusProcessing, store.StatusError},
+			wantPath:    []task.Status{task.StatusCreated, task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusError},
 		},
 	}
 	for _, c := range cases {
@@ -347,7 +349,7 @@ func TestExpiredLeaseRecovered(t *testing.T) {
 	opts.RequeueEvery = 20 * time.Millisecond
 	opts.OnRequeue = func(n int) { requeued.Add(int64(n)) }
 	start(t, st, &flakyEngine{}, opts)
-	got := waitStatus(t, st, tk, store.StatusCompleted, 5*time.Second)
+	got := waitStatus(t, st, tk, task.StatusCompleted, 5*time.Second)
 	if got.Attempts != 2 || requeued.Load() != 1 {
 		t.Errorf("got %d attempts, %d requeued, want 2 and 1", got.Attempts, requeued.Load())
 	}
@@ -373,7 +375,7 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 	opts.RequeueEvery = 10 * time.Millisecond
 	start(t, st, eng, opts)
 	tk := create(t, st, "a", "slow")
-	got := waitStatus(t, st, tk, store.StatusCompleted, 5*time.Second)
+	got := waitStatus(t, st, tk, task.StatusCompleted, 5*time.Second)
 	if got.Attempts != 1 || calls.Load() != 1 {
 		t.Errorf("got %d attempts, %d engine calls, want 1 and 1", got.Attempts, calls.Load())
 	}
@@ -393,7 +395,7 @@ func TestCapacityAndFairness(t *testing.T) {
 		if err != nil {
 			return engine.Audio{}, err
 		}
-		if c[store.StatusQueued] > capacity {
+		if c[task.StatusQueued] > capacity {
 			overCapacity.Add(1)
 		}
 		mu.Lock()
@@ -403,18 +405,18 @@ func TestCapacityAndFairness(t *testing.T) {
 		return engine.Audio{ContentType: "audio/wav", Data: []byte(req.Text)}, nil
 	})
 	// Tasks exist before the pool starts, so the order is the admitter's choice.
-	var busy []store.Task
+	var busy []task.Task
 	for i := range 10 {
 		busy = append(busy, create(t, st, "busy", fmt.Sprint("busy", i)))
 	}
 	time.Sleep(2 * time.Millisecond)
-	quiet := []store.Task{create(t, st, "quiet", "quiet0"), create(t, st, "quiet", "quiet1")}
+	quiet := []task.Task{create(t, st, "quiet", "quiet0"), create(t, st, "quiet", "quiet1")}
 	opts := fastOptions()
 	opts.Workers = 1
 	opts.QueueCapacity = capacity
 	start(t, st, eng, opts)
 	for _, tk := range append(busy, quiet...) {
-		waitStatus(t, st, tk, store.StatusCompleted, 5*time.Second)
+		waitStatus(t, st, tk, task.StatusCompleted, 5*time.Second)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -438,7 +440,7 @@ type countingStore struct {
 	janitorRuns atomic.Int64 // DeleteFinishedBefore calls that returned
 }
 
-func (c *countingStore) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+func (c *countingStore) Claim(ctx context.Context, opts store.ClaimOptions) (task.Task, error) {
 	t, err := c.Store.Claim(ctx, opts)
 	if errors.Is(err, store.ErrNoTask) {
 		c.emptyClaims.Add(1)
@@ -508,7 +510,7 @@ func TestNotifyWakesIdlePool(t *testing.T) {
 			if c.notify {
 				p.Notify()
 			}
-			waitStatus(t, st, tk, store.StatusCompleted, 2*time.Second)
+			waitStatus(t, st, tk, task.StatusCompleted, 2*time.Second)
 		})
 	}
 }
@@ -541,7 +543,7 @@ func TestRetentionJanitor(t *testing.T) {
 	opts.JanitorEvery = 5 * time.Millisecond
 	start(t, st, &flakyEngine{}, opts)
 	tk := create(t, st, "a", "short lived")
-	waitStatus(t, st, tk, store.StatusCompleted, 5*time.Second)
+	waitStatus(t, st, tk, task.StatusCompleted, 5*time.Second)
 	// Three more janitor runs, so at least two began after the task
 	// finished, all on the unmoved fake clock: within retention.
 	waitCount(t, "janitor runs", &cs.janitorRuns, cs.janitorRuns.Load()+3)
@@ -573,11 +575,11 @@ func TestGracefulStop(t *testing.T) {
 		name     string
 		runFor   time.Duration
 		grace    time.Duration
-		want     store.Status
+		want     task.Status
 		requeued int
 	}{
-		{"finishes within grace", 150 * time.Millisecond, 5 * time.Second, store.StatusCompleted, 0},
-		{"cancelled after grace", time.Hour, 20 * time.Millisecond, store.StatusProcessing, 1},
+		{"finishes within grace", 150 * time.Millisecond, 5 * time.Second, task.StatusCompleted, 0},
+		{"cancelled after grace", time.Hour, 20 * time.Millisecond, task.StatusProcessing, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -641,7 +643,7 @@ func TestPostponeTimersStopWithRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	tk := create(t, st, "a", "retry in an hour")
-	waitStatus(t, st, tk, store.StatusPostponed, 5*time.Second)
+	waitStatus(t, st, tk, task.StatusPostponed, 5*time.Second)
 	// The timer is set just after the Postpone write that waitStatus saw.
 	deadline := time.Now().Add(5 * time.Second)
 	for p.PendingTimers() != 1 {

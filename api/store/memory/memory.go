@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/internal/wake"
 )
@@ -22,13 +24,13 @@ type Store struct {
 	tasks map[string]*entry
 	// byStatus indexes tasks by status so that admission, claims and
 	// requeues scan only the tasks they can touch, not every finished one.
-	byStatus map[store.Status]map[string]*entry
+	byStatus map[task.Status]map[string]*entry
 	closed   bool
 	hub      wake.Hub
 }
 
 type entry struct {
-	task  store.Task
+	task  task.Task
 	audio []store.Audio
 }
 
@@ -39,15 +41,15 @@ var (
 
 // New returns an empty store.
 func New() *Store {
-	s := &Store{tasks: make(map[string]*entry), byStatus: make(map[store.Status]map[string]*entry)}
-	for _, st := range store.AllStatuses() {
+	s := &Store{tasks: make(map[string]*entry), byStatus: make(map[task.Status]map[string]*entry)}
+	for _, st := range task.AllStatuses() {
 		s.byStatus[st] = make(map[string]*entry)
 	}
 	return s
 }
 
 // setStatus changes a task's status and keeps the index in step.
-func (s *Store) setStatus(e *entry, to store.Status) {
+func (s *Store) setStatus(e *entry, to task.Status) {
 	delete(s.byStatus[e.task.Status], e.task.ID)
 	e.task.Status = to
 	s.byStatus[to][e.task.ID] = e
@@ -76,16 +78,16 @@ func (s *Store) lock(ctx context.Context) error {
 	return nil
 }
 
-func copyTask(t store.Task) store.Task {
+func copyTask(t task.Task) task.Task {
 	t.Results = slices.Clone(t.Results)
-	if t.Results == nil && t.Status == store.StatusCompleted {
-		t.Results = []store.Result{}
+	if t.Results == nil && t.Status == task.StatusCompleted {
+		t.Results = []task.Result{}
 	}
 	return t
 }
 
 // Create inserts t in status CREATED; the lifecycle fields of t are ignored.
-func (s *Store) Create(ctx context.Context, t store.Task) error {
+func (s *Store) Create(ctx context.Context, t task.Task) error {
 	if t.ID == "" {
 		return errors.New("memory store: create: empty task id")
 	}
@@ -96,34 +98,34 @@ func (s *Store) Create(ctx context.Context, t store.Task) error {
 	if _, ok := s.tasks[t.ID]; ok {
 		return fmt.Errorf("create task %s: %w", t.ID, store.ErrExists)
 	}
-	e := &entry{task: store.Task{
+	e := &entry{task: task.Task{
 		ID:      t.ID,
 		Owner:   t.Owner,
 		Model:   t.Model,
 		Params:  t.Params,
-		Status:  store.StatusCreated,
+		Status:  task.StatusCreated,
 		Created: ms(t.Created),
 	}}
 	s.tasks[t.ID] = e
-	s.byStatus[store.StatusCreated][t.ID] = e
+	s.byStatus[task.StatusCreated][t.ID] = e
 	s.hub.Signal()
 	return nil
 }
 
 // Get returns the task if owner created it.
-func (s *Store) Get(ctx context.Context, id, owner string) (store.Task, error) {
+func (s *Store) Get(ctx context.Context, id, owner string) (task.Task, error) {
 	if err := s.lock(ctx); err != nil {
-		return store.Task{}, err
+		return task.Task{}, err
 	}
 	defer s.mu.Unlock()
 	e, ok := s.tasks[id]
 	if !ok || e.task.Owner != owner {
-		return store.Task{}, fmt.Errorf("get task %s: %w", id, store.ErrNotFound)
+		return task.Task{}, fmt.Errorf("get task %s: %w", id, store.ErrNotFound)
 	}
 	return copyTask(e.task), nil
 }
 
-func older(a, b store.Task) int {
+func older(a, b task.Task) int {
 	if c := a.Created.Compare(b.Created); c != 0 {
 		return c
 	}
@@ -143,9 +145,9 @@ func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 	}
 	defer s.mu.Unlock()
 	now := ms(opts.Now)
-	queued := len(s.byStatus[store.StatusQueued])
+	queued := len(s.byStatus[task.StatusQueued])
 	active := make(map[string]int)
-	for _, st := range []store.Status{store.StatusQueued, store.StatusAssigned, store.StatusProcessing} {
+	for _, st := range []task.Status{task.StatusQueued, task.StatusAssigned, task.StatusProcessing} {
 		for _, e := range s.byStatus[st] {
 			active[e.task.Owner]++
 		}
@@ -173,10 +175,10 @@ func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 		}
 		perOwner[e.task.Owner] = l
 	}
-	for _, e := range s.byStatus[store.StatusCreated] {
+	for _, e := range s.byStatus[task.StatusCreated] {
 		add(e)
 	}
-	for _, e := range s.byStatus[store.StatusPostponed] {
+	for _, e := range s.byStatus[task.StatusPostponed] {
 		if !e.task.NotBefore.After(now) {
 			add(e)
 		}
@@ -196,7 +198,7 @@ func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 	picked := store.FairOrder(ac, active, budget)
 	for _, id := range picked {
 		e := s.tasks[id]
-		s.setStatus(e, store.StatusQueued)
+		s.setStatus(e, task.StatusQueued)
 		e.task.NotBefore = time.Time{}
 	}
 	if len(picked) > 0 {
@@ -206,24 +208,24 @@ func (s *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 }
 
 // Claim takes the oldest QUEUED task under a lease for opts.Worker.
-func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (task.Task, error) {
 	if opts.Worker == "" {
-		return store.Task{}, errors.New("memory store: claim: empty worker id")
+		return task.Task{}, errors.New("memory store: claim: empty worker id")
 	}
 	if err := s.lock(ctx); err != nil {
-		return store.Task{}, err
+		return task.Task{}, err
 	}
 	defer s.mu.Unlock()
 	var be *entry
-	for _, e := range s.byStatus[store.StatusQueued] {
+	for _, e := range s.byStatus[task.StatusQueued] {
 		if be == nil || older(e.task, be.task) < 0 {
 			be = e
 		}
 	}
 	if be == nil {
-		return store.Task{}, store.ErrNoTask
+		return task.Task{}, store.ErrNoTask
 	}
-	s.setStatus(be, store.StatusAssigned)
+	s.setStatus(be, task.StatusAssigned)
 	best := &be.task
 	best.LeaseOwner = opts.Worker
 	best.LeaseUntil = ms(opts.LeaseUntil)
@@ -233,8 +235,8 @@ func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task,
 
 // move looks a task up, applies store.CheckMove and, if allowed, lets apply
 // change it, all under the lock.
-func (s *Store) move(ctx context.Context, id, worker string, to store.Status, apply func(e *entry)) error {
-	if worker == "" && to != store.StatusError {
+func (s *Store) move(ctx context.Context, id, worker string, to task.Status, apply func(e *entry)) error {
+	if worker == "" && to != task.StatusError {
 		return fmt.Errorf("move task %s to %s: empty worker: %w", id, to, store.ErrLeaseLost)
 	}
 	if err := s.lock(ctx); err != nil {
@@ -255,7 +257,7 @@ func (s *Store) move(ctx context.Context, id, worker string, to store.Status, ap
 
 // Start moves a claimed task to PROCESSING and extends its lease.
 func (s *Store) Start(ctx context.Context, id, worker string, leaseUntil time.Time) error {
-	return s.move(ctx, id, worker, store.StatusProcessing, func(e *entry) {
+	return s.move(ctx, id, worker, task.StatusProcessing, func(e *entry) {
 		e.task.LeaseUntil = ms(leaseUntil)
 	})
 }
@@ -277,19 +279,19 @@ func (s *Store) Heartbeat(ctx context.Context, id, worker string, leaseUntil tim
 	return nil
 }
 
-func endLease(t *store.Task) {
+func endLease(t *task.Task) {
 	t.LeaseOwner = ""
 	t.LeaseUntil = time.Time{}
 }
 
 // Complete stores audio and finishes the task, once.
 func (s *Store) Complete(ctx context.Context, id, worker string, now time.Time, audio []store.Audio) error {
-	return s.move(ctx, id, worker, store.StatusCompleted, func(e *entry) {
+	return s.move(ctx, id, worker, task.StatusCompleted, func(e *entry) {
 		e.audio = make([]store.Audio, len(audio))
-		e.task.Results = make([]store.Result, len(audio))
+		e.task.Results = make([]task.Result, len(audio))
 		for i, a := range audio {
 			e.audio[i] = store.Audio{ContentType: a.ContentType, Data: slices.Clone(a.Data)}
-			e.task.Results[i] = store.Result{Index: i, ContentType: a.ContentType, Size: int64(len(a.Data))}
+			e.task.Results[i] = task.Result{Index: i, ContentType: a.ContentType, Size: int64(len(a.Data))}
 		}
 		e.task.Finished = ms(now)
 		e.task.Reason = ""
@@ -299,7 +301,7 @@ func (s *Store) Complete(ctx context.Context, id, worker string, now time.Time, 
 
 // Postpone parks a PROCESSING task until notBefore.
 func (s *Store) Postpone(ctx context.Context, id, worker string, notBefore time.Time, reason string) error {
-	return s.move(ctx, id, worker, store.StatusPostponed, func(e *entry) {
+	return s.move(ctx, id, worker, task.StatusPostponed, func(e *entry) {
 		e.task.NotBefore = ms(notBefore)
 		e.task.Reason = reason
 		endLease(&e.task)
@@ -308,7 +310,7 @@ func (s *Store) Postpone(ctx context.Context, id, worker string, notBefore time.
 
 // Fail ends the task in ERROR.
 func (s *Store) Fail(ctx context.Context, id, worker string, now time.Time, reason string) error {
-	return s.move(ctx, id, worker, store.StatusError, func(e *entry) {
+	return s.move(ctx, id, worker, task.StatusError, func(e *entry) {
 		e.task.Finished = ms(now)
 		e.task.Reason = reason
 		e.task.Results = nil
@@ -326,10 +328,10 @@ func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) 
 	defer s.mu.Unlock()
 	now = ms(now)
 	n := 0
-	for _, st := range []store.Status{store.StatusAssigned, store.StatusProcessing} {
+	for _, st := range []task.Status{task.StatusAssigned, task.StatusProcessing} {
 		for _, e := range s.byStatus[st] {
 			if e.task.LeaseUntil.Before(now) {
-				s.setStatus(e, store.StatusQueued)
+				s.setStatus(e, task.StatusQueued)
 				endLease(&e.task)
 				n++
 			}
@@ -363,7 +365,7 @@ func (s *Store) DeleteFinishedBefore(ctx context.Context, t time.Time) (int, err
 	defer s.mu.Unlock()
 	t = ms(t)
 	n := 0
-	for _, st := range []store.Status{store.StatusCompleted, store.StatusError} {
+	for _, st := range []task.Status{task.StatusCompleted, task.StatusError} {
 		for id, e := range s.byStatus[st] {
 			if e.task.Finished.Before(t) {
 				delete(s.byStatus[st], id)
@@ -376,13 +378,13 @@ func (s *Store) DeleteFinishedBefore(ctx context.Context, t time.Time) (int, err
 }
 
 // Counts returns the number of tasks in each of the seven statuses.
-func (s *Store) Counts(ctx context.Context) (map[store.Status]int, error) {
+func (s *Store) Counts(ctx context.Context) (map[task.Status]int, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	c := make(map[store.Status]int, len(store.AllStatuses()))
-	for _, st := range store.AllStatuses() {
+	c := make(map[task.Status]int, len(task.AllStatuses()))
+	for _, st := range task.AllStatuses() {
 		c[st] = len(s.byStatus[st])
 	}
 	return c, nil

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/postgres"
@@ -107,8 +109,8 @@ func runPools(b *testing.B, nodes []store.Store) *atomic.Int64 {
 			PollInterval: 100 * time.Millisecond,
 			Logger:       slog.New(slog.DiscardHandler),
 			WorkerID:     fmt.Sprint("node", i),
-			OnTransition: func(_ string, to store.Status) {
-				if to == store.StatusCompleted {
+			OnTransition: func(_ string, to task.Status) {
+				if to == task.StatusCompleted {
 					done.Add(1)
 				}
 			},
@@ -189,7 +191,7 @@ func BenchmarkAdmitBacklog(b *testing.B) {
 	round := 0
 	fill := func() {
 		round++
-		err := parallelCreate(ctx, st, backlog, func(i int) store.Task {
+		err := parallelCreate(ctx, st, backlog, func(i int) task.Task {
 			t := newTask(i, fmt.Sprint("o", i%16))
 			t.ID = fmt.Sprintf("r%d-%d", round, i)
 			t.Created = created.Add(time.Duration(i) * time.Millisecond)
@@ -216,7 +218,7 @@ func BenchmarkAdmitBacklog(b *testing.B) {
 	}
 }
 
-func parallelCreate(ctx context.Context, st store.Store, n int, task func(i int) store.Task) error {
+func parallelCreate(ctx context.Context, st store.Store, n int, task func(i int) task.Task) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errc := make(chan error, 8)

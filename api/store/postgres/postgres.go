@@ -23,9 +23,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/distributeai/asyncspeech/api/store"
 )
 
 // Store is a store.Store and store.Notifier on PostgreSQL. It is safe for
@@ -164,9 +167,9 @@ func cleanText(s string) string {
 
 const taskCols = `id, owner, model, params, status, created, finished, attempts, not_before, lease_owner, lease_until, reason`
 
-func scanTask(row pgx.Row, withResults bool) (store.Task, error) {
+func scanTask(row pgx.Row, withResults bool) (task.Task, error) {
 	var (
-		t                               store.Task
+		t                               task.Task
 		params, status                  string
 		created                         int64
 		finished, notBefore, leaseUntil *int64
@@ -177,28 +180,28 @@ func scanTask(row pgx.Row, withResults bool) (store.Task, error) {
 		dest = append(dest, &results)
 	}
 	if err := row.Scan(dest...); err != nil {
-		return store.Task{}, err
+		return task.Task{}, err
 	}
 	if err := json.Unmarshal([]byte(params), &t.Params); err != nil {
-		return store.Task{}, fmt.Errorf("decode params of task %s: %w", t.ID, err)
+		return task.Task{}, fmt.Errorf("decode params of task %s: %w", t.ID, err)
 	}
-	t.Status = store.Status(status)
+	t.Status = task.Status(status)
 	t.Created = fromMS(&created)
 	t.Finished = fromMS(finished)
 	t.NotBefore = fromMS(notBefore)
 	t.LeaseUntil = fromMS(leaseUntil)
-	if t.Status == store.StatusCompleted {
-		t.Results = []store.Result{} // a COMPLETED task reports a list, even an empty one
+	if t.Status == task.StatusCompleted {
+		t.Results = []task.Result{} // a COMPLETED task reports a list, even an empty one
 	}
 	if results != nil {
 		var rows [][3]json.RawMessage
 		if err := json.Unmarshal([]byte(*results), &rows); err != nil {
-			return store.Task{}, fmt.Errorf("decode results of task %s: %w", t.ID, err)
+			return task.Task{}, fmt.Errorf("decode results of task %s: %w", t.ID, err)
 		}
 		for _, r := range rows {
-			var res store.Result
+			var res task.Result
 			if err := errors.Join(json.Unmarshal(r[0], &res.Index), json.Unmarshal(r[1], &res.ContentType), json.Unmarshal(r[2], &res.Size)); err != nil {
-				return store.Task{}, fmt.Errorf("decode result of task %s: %w", t.ID, err)
+				return task.Task{}, fmt.Errorf("decode result of task %s: %w", t.ID, err)
 			}
 			t.Results = append(t.Results, res)
 		}
@@ -208,7 +211,7 @@ func scanTask(row pgx.Row, withResults bool) (store.Task, error) {
 
 // Create inserts t in status CREATED, then asks the notifier to wake idle
 // workers on every node.
-func (s *Store) Create(ctx context.Context, t store.Task) error {
+func (s *Store) Create(ctx context.Context, t task.Task) error {
 	if t.ID == "" || !pgText(t.ID) || !pgText(t.Owner) {
 		return fmt.Errorf("postgres: create task %q: id and owner must be non-empty UTF-8 text without NUL", t.ID)
 	}
@@ -236,17 +239,17 @@ ON CONFLICT (id) DO NOTHING`,
 const resultsCol = `(SELECT jsonb_agg(jsonb_build_array(a.idx, a.content_type, a.size) ORDER BY a.idx)::text FROM audio a WHERE a.task_id = t.id)`
 
 // Get returns task id if owner created it.
-func (s *Store) Get(ctx context.Context, id, owner string) (store.Task, error) {
+func (s *Store) Get(ctx context.Context, id, owner string) (task.Task, error) {
 	if !pgText(id) || !pgText(owner) {
-		return store.Task{}, fmt.Errorf("postgres: get task %q: %w", id, store.ErrNotFound)
+		return task.Task{}, fmt.Errorf("postgres: get task %q: %w", id, store.ErrNotFound)
 	}
 	row := s.pool.QueryRow(ctx, `SELECT `+prefixed("t.", taskCols)+`, `+resultsCol+` FROM tasks t WHERE t.id = $1 AND t.owner = $2`, id, owner)
 	t, err := scanTask(row, true)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Task{}, fmt.Errorf("postgres: get task %s: %w", id, store.ErrNotFound)
+		return task.Task{}, fmt.Errorf("postgres: get task %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return store.Task{}, fmt.Errorf("postgres: get task %s: %w", id, err)
+		return task.Task{}, fmt.Errorf("postgres: get task %s: %w", id, err)
 	}
 	return t, nil
 }
@@ -389,9 +392,9 @@ func nullLimit(n int64) *int64 {
 // Claim takes the oldest QUEUED task for opts.Worker. SKIP LOCKED lets
 // concurrent claimers on any node pass over each other's rows instead of
 // queueing behind them, and the row lock makes the take exclusive.
-func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (task.Task, error) {
 	if !pgText(opts.Worker) || opts.Worker == "" {
-		return store.Task{}, fmt.Errorf("postgres: claim: worker name %q must be non-empty UTF-8 text without NUL", opts.Worker)
+		return task.Task{}, fmt.Errorf("postgres: claim: worker name %q must be non-empty UTF-8 text without NUL", opts.Worker)
 	}
 	row := s.pool.QueryRow(ctx, `
 UPDATE tasks SET status = 'ASSIGNED_CONNECTIONS', lease_owner = $1, lease_until = $2, attempts = attempts + 1
@@ -403,26 +406,26 @@ WHERE id = (
 RETURNING `+taskCols, opts.Worker, toMS(opts.LeaseUntil))
 	t, err := scanTask(row, false)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Task{}, fmt.Errorf("postgres: claim for worker %s: %w", opts.Worker, store.ErrNoTask)
+		return task.Task{}, fmt.Errorf("postgres: claim for worker %s: %w", opts.Worker, store.ErrNoTask)
 	}
 	if err != nil {
-		return store.Task{}, fmt.Errorf("postgres: claim for worker %s: %w", opts.Worker, err)
+		return task.Task{}, fmt.Errorf("postgres: claim for worker %s: %w", opts.Worker, err)
 	}
 	return t, nil
 }
 
 // leased are the statuses in which a task has a lease.
-var leased = []string{string(store.StatusAssigned), string(store.StatusProcessing)}
+var leased = []string{string(task.StatusAssigned), string(task.StatusProcessing)}
 
 // sourcesOf lists the statuses from which the lifecycle allows moving to to,
 // restricted to leased ones when the caller must hold the lease.
-func sourcesOf(to store.Status, leasedOnly bool) []string {
+func sourcesOf(to task.Status, leasedOnly bool) []string {
 	var out []string
-	for _, from := range store.AllStatuses() {
-		if !store.CanTransition(from, to) {
+	for _, from := range task.AllStatuses() {
+		if !task.CanTransition(from, to) {
 			continue
 		}
-		if leasedOnly && from != store.StatusAssigned && from != store.StatusProcessing {
+		if leasedOnly && from != task.StatusAssigned && from != task.StatusProcessing {
 			continue
 		}
 		out = append(out, string(from))
@@ -438,7 +441,7 @@ type querier interface {
 // refused explains why a guarded update touched no row: the task is
 // missing, the worker lost its lease, or the lifecycle forbids the move
 // (to == "" checks only the lease).
-func refused(ctx context.Context, q querier, op, id, worker string, to store.Status) error {
+func refused(ctx context.Context, q querier, op, id, worker string, to task.Status) error {
 	var status, leaseOwner string
 	err := q.QueryRow(ctx, `SELECT status, lease_owner FROM tasks WHERE id = $1`, id).Scan(&status, &leaseOwner)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -447,12 +450,12 @@ func refused(ctx context.Context, q querier, op, id, worker string, to store.Sta
 	if err != nil {
 		return fmt.Errorf("postgres: %s task %s: read status: %w", op, id, err)
 	}
-	from := store.Status(status)
-	if worker != "" && ((from != store.StatusAssigned && from != store.StatusProcessing) || leaseOwner != worker) {
+	from := task.Status(status)
+	if worker != "" && ((from != task.StatusAssigned && from != task.StatusProcessing) || leaseOwner != worker) {
 		return fmt.Errorf("postgres: %s task %s (status %s, lease %q) by worker %q: %w", op, id, from, leaseOwner, worker, store.ErrLeaseLost)
 	}
-	if to != "" && !store.CanTransition(from, to) {
-		return fmt.Errorf("postgres: %s: %w", op, &store.TransitionError{ID: id, From: from, To: to})
+	if to != "" && !task.CanTransition(from, to) {
+		return fmt.Errorf("postgres: %s: %w", op, &task.TransitionError{ID: id, From: from, To: to})
 	}
 	// The row changed between the update and this read; report the race
 	// as a lost lease, which tells the worker to drop its work.
@@ -461,11 +464,11 @@ func refused(ctx context.Context, q querier, op, id, worker string, to store.Sta
 
 // guarded runs an UPDATE whose WHERE clause already encodes the lease and
 // lifecycle checks, and explains a refusal.
-func (s *Store) guarded(ctx context.Context, op, id, worker string, to store.Status, sql string, args ...any) error {
+func (s *Store) guarded(ctx context.Context, op, id, worker string, to task.Status, sql string, args ...any) error {
 	if !pgText(id) {
 		return fmt.Errorf("postgres: %s task %q: %w", op, id, store.ErrNotFound)
 	}
-	if worker == "" && to != store.StatusError {
+	if worker == "" && to != task.StatusError {
 		// Only Fail may skip the lease check; anything else without a
 		// worker cannot hold a lease.
 		return fmt.Errorf("postgres: %s task %s without a worker: %w", op, id, store.ErrLeaseLost)
@@ -482,10 +485,10 @@ func (s *Store) guarded(ctx context.Context, op, id, worker string, to store.Sta
 
 // Start moves a claimed task to PROCESSING and extends its lease.
 func (s *Store) Start(ctx context.Context, id, worker string, leaseUntil time.Time) error {
-	return s.guarded(ctx, "start", id, worker, store.StatusProcessing, `
+	return s.guarded(ctx, "start", id, worker, task.StatusProcessing, `
 UPDATE tasks SET status = 'PROCESSING', lease_until = $3
 WHERE id = $1 AND lease_owner = $2 AND status = ANY($4)`,
-		id, worker, toMS(leaseUntil), sourcesOf(store.StatusProcessing, true))
+		id, worker, toMS(leaseUntil), sourcesOf(task.StatusProcessing, true))
 }
 
 // Heartbeat extends the lease of a task the worker still holds.
@@ -539,12 +542,12 @@ WITH done AS (
 )
 -- a data-modifying WITH runs to completion even when unread
 SELECT count(*) FROM done`,
-		id, worker, now.UnixMilli(), sourcesOf(store.StatusCompleted, true), idx, types, sizes, data).Scan(&updated)
+		id, worker, now.UnixMilli(), sourcesOf(task.StatusCompleted, true), idx, types, sizes, data).Scan(&updated)
 	if err != nil {
 		return fmt.Errorf("postgres: complete task %s by worker %s with %d audio files: %w", id, worker, len(audio), err)
 	}
 	if updated == 0 {
-		return refused(ctx, s.pool, "complete", id, worker, store.StatusCompleted)
+		return refused(ctx, s.pool, "complete", id, worker, task.StatusCompleted)
 	}
 	return nil
 }
@@ -553,10 +556,10 @@ SELECT count(*) FROM done`,
 // arranges a wake-up then, so an idle worker admits it without waiting for
 // its poll interval.
 func (s *Store) Postpone(ctx context.Context, id, worker string, notBefore time.Time, reason string) error {
-	err := s.guarded(ctx, "postpone", id, worker, store.StatusPostponed, `
+	err := s.guarded(ctx, "postpone", id, worker, task.StatusPostponed, `
 UPDATE tasks SET status = 'POSTPONED', not_before = $3, reason = $4, lease_owner = '', lease_until = NULL
 WHERE id = $1 AND lease_owner = $2 AND status = ANY($5)`,
-		id, worker, toMS(notBefore), cleanText(reason), sourcesOf(store.StatusPostponed, true))
+		id, worker, toMS(notBefore), cleanText(reason), sourcesOf(task.StatusPostponed, true))
 	if err != nil {
 		return err
 	}
@@ -568,15 +571,15 @@ WHERE id = $1 AND lease_owner = $2 AND status = ANY($5)`,
 // skips the lease check.
 func (s *Store) Fail(ctx context.Context, id, worker string, now time.Time, reason string) error {
 	if worker == "" {
-		return s.guarded(ctx, "fail", id, "", store.StatusError, `
+		return s.guarded(ctx, "fail", id, "", task.StatusError, `
 UPDATE tasks SET status = 'ERROR', finished = $2, reason = $3, lease_owner = '', lease_until = NULL, not_before = NULL
 WHERE id = $1 AND status = ANY($4)`,
-			id, now.UnixMilli(), cleanText(reason), sourcesOf(store.StatusError, false))
+			id, now.UnixMilli(), cleanText(reason), sourcesOf(task.StatusError, false))
 	}
-	return s.guarded(ctx, "fail", id, worker, store.StatusError, `
+	return s.guarded(ctx, "fail", id, worker, task.StatusError, `
 UPDATE tasks SET status = 'ERROR', finished = $3, reason = $4, lease_owner = '', lease_until = NULL, not_before = NULL
 WHERE id = $1 AND lease_owner = $2 AND status = ANY($5)`,
-		id, worker, now.UnixMilli(), cleanText(reason), sourcesOf(store.StatusError, true))
+		id, worker, now.UnixMilli(), cleanText(reason), sourcesOf(task.StatusError, true))
 }
 
 // RequeueExpired sends tasks whose lease ended before now back to QUEUED
@@ -625,13 +628,13 @@ func (s *Store) DeleteFinishedBefore(ctx context.Context, t time.Time) (int, err
 }
 
 // Counts returns the number of tasks in each of the seven statuses.
-func (s *Store) Counts(ctx context.Context) (map[store.Status]int, error) {
+func (s *Store) Counts(ctx context.Context) (map[task.Status]int, error) {
 	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM tasks GROUP BY status`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: count tasks: %w", err)
 	}
-	out := make(map[store.Status]int, len(store.AllStatuses()))
-	for _, st := range store.AllStatuses() {
+	out := make(map[task.Status]int, len(task.AllStatuses()))
+	for _, st := range task.AllStatuses() {
 		out[st] = 0
 	}
 	var (
@@ -639,7 +642,7 @@ func (s *Store) Counts(ctx context.Context) (map[store.Status]int, error) {
 		n      int
 	)
 	_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error {
-		out[store.Status(status)] = n
+		out[task.Status(status)] = n
 		return nil
 	})
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/postgres"
 	"github.com/distributeai/asyncspeech/api/store/postgres/pgtest"
@@ -30,12 +32,12 @@ func open(t *testing.T, url string) *postgres.Store {
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 123000000, time.UTC) // whole milliseconds, the precision stores keep
 
-func newTask(i int, owner string) store.Task {
-	return store.Task{
+func newTask(i int, owner string) task.Task {
+	return task.Task{
 		ID:      fmt.Sprintf("00000000-0000-4000-8000-%012d", i),
 		Owner:   owner,
 		Model:   "chatterbox",
-		Params:  store.Params{Input: fmt.Sprintf("hello %d \x00 ünïcode", i), Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5},
+		Params:  task.Params{Input: fmt.Sprintf("hello %d \x00 ünïcode", i), Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5},
 		Created: t0.Add(time.Duration(i) * time.Millisecond),
 	}
 }
@@ -54,7 +56,7 @@ func TestLifecycleAcrossTwoStores(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Get from second store: %v", err)
 	}
-	if got.Status != store.StatusCreated || got.Params != want.Params || !got.Created.Equal(want.Created) || got.Model != want.Model {
+	if got.Status != task.StatusCreated || got.Params != want.Params || !got.Created.Equal(want.Created) || got.Model != want.Model {
 		t.Fatalf("Get: got %+v, want %+v in CREATED", got, want)
 	}
 	if n, err := a.Admit(ctx, store.AdmitOptions{Now: t0, Limit: 10}); err != nil || n != 1 {
@@ -65,7 +67,7 @@ func TestLifecycleAcrossTwoStores(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Claim: %v", err)
 	}
-	if c.ID != want.ID || c.Status != store.StatusAssigned || c.LeaseOwner != "w1" || !c.LeaseUntil.Equal(lease) || c.Attempts != 1 {
+	if c.ID != want.ID || c.Status != task.StatusAssigned || c.LeaseOwner != "w1" || !c.LeaseUntil.Equal(lease) || c.Attempts != 1 {
 		t.Fatalf("Claim: got %+v, want %s ASSIGNED to w1 until %v, attempt 1", c, want.ID, lease)
 	}
 	if err := a.Start(ctx, want.ID, "w1", lease.Add(time.Minute)); err != nil {
@@ -84,8 +86,8 @@ func TestLifecycleAcrossTwoStores(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Get after Complete: %v", err)
 	}
-	wantRes := []store.Result{{Index: 0, ContentType: "audio/wav", Size: 12}, {Index: 1, ContentType: audio[1].ContentType, Size: 100_000}}
-	if got.Status != store.StatusCompleted || !got.Finished.Equal(fin) || fmt.Sprint(got.Results) != fmt.Sprint(wantRes) || got.LeaseOwner != "" {
+	wantRes := []task.Result{{Index: 0, ContentType: "audio/wav", Size: 12}, {Index: 1, ContentType: audio[1].ContentType, Size: 100_000}}
+	if got.Status != task.StatusCompleted || !got.Finished.Equal(fin) || fmt.Sprint(got.Results) != fmt.Sprint(wantRes) || got.LeaseOwner != "" {
 		t.Fatalf("after Complete: got status %s finished %v results %v lease %q; want COMPLETED %v %v no lease", got.Status, got.Finished, got.Results, got.LeaseOwner, fin, wantRes)
 	}
 	for i, w := range audio {
@@ -100,7 +102,7 @@ func TestLifecycleAcrossTwoStores(t *testing.T) {
 		t.Errorf("Audio(2): got %v, want ErrNotFound", err)
 	}
 	counts, err := a.Counts(ctx)
-	if err != nil || counts[store.StatusCompleted] != 1 {
+	if err != nil || counts[task.StatusCompleted] != 1 {
 		t.Errorf("Counts: got %v, %v; want 1 COMPLETED", counts, err)
 	}
 	if n, err := a.DeleteFinishedBefore(ctx, fin); err != nil || n != 0 {
@@ -156,14 +158,14 @@ func TestErrors(t *testing.T) {
 		{"audio negative index", func() error { _, err := st.Audio(ctx, id1, -1); return err }, store.ErrNotFound},
 		{"start missing", func() error { return st.Start(ctx, missing, "w1", lease) }, store.ErrNotFound},
 		{"start by other worker", func() error { return st.Start(ctx, id1, "w2", lease) }, store.ErrLeaseLost},
-		{"start twice", func() error { return st.Start(ctx, id1, "w1", lease) }, store.ErrIllegalTransition},
+		{"start twice", func() error { return st.Start(ctx, id1, "w1", lease) }, task.ErrIllegalTransition},
 		{"heartbeat by other worker", func() error { return st.Heartbeat(ctx, id1, "w2", lease) }, store.ErrLeaseLost},
 		{"heartbeat unleased", func() error { return st.Heartbeat(ctx, id2, "w1", lease) }, store.ErrLeaseLost},
 		{"complete by other worker", func() error { return st.Complete(ctx, id1, "w2", t0, nil) }, store.ErrLeaseLost},
 		{"complete unleased", func() error { return st.Complete(ctx, id2, "w1", t0, nil) }, store.ErrLeaseLost},
 		{"postpone by other worker", func() error { return st.Postpone(ctx, id1, "w2", t0, "x") }, store.ErrLeaseLost},
 		{"fail by other worker", func() error { return st.Fail(ctx, id1, "w2", t0, "x") }, store.ErrLeaseLost},
-		{"fail terminal without lease", func() error { return st.Fail(ctx, id3, "", t0, "x") }, store.ErrIllegalTransition},
+		{"fail terminal without lease", func() error { return st.Fail(ctx, id3, "", t0, "x") }, task.ErrIllegalTransition},
 		{"fail missing without lease", func() error { return st.Fail(ctx, missing, "", t0, "x") }, store.ErrNotFound},
 		{"claim without worker", func() error { _, err := st.Claim(ctx, store.ClaimOptions{Now: t0}); return err }, nil},
 	}
@@ -181,12 +183,12 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
-	var te *store.TransitionError
-	if err := st.Start(ctx, id1, "w1", lease); !errors.As(err, &te) || te.From != store.StatusProcessing || te.To != store.StatusProcessing || te.ID != id1 {
+	var te *task.TransitionError
+	if err := st.Start(ctx, id1, "w1", lease); !errors.As(err, &te) || te.From != task.StatusProcessing || te.To != task.StatusProcessing || te.ID != id1 {
 		t.Errorf("Start twice: got %v, want a *TransitionError %s PROCESSING -> PROCESSING", err, id1)
 	}
 	got, err := st.Get(ctx, id1, "o")
-	if err != nil || got.Status != store.StatusProcessing || got.LeaseOwner != "w1" {
+	if err != nil || got.Status != task.StatusProcessing || got.LeaseOwner != "w1" {
 		t.Errorf("after refused calls: got %s lease %q, %v; want PROCESSING under w1", got.Status, got.LeaseOwner, err)
 	}
 }
@@ -241,8 +243,8 @@ func TestPostponeAndRequeue(t *testing.T) {
 	t.Parallel()
 	st := open(t, pgtest.URL(t))
 	ctx := context.Background()
-	task := newTask(1, "o")
-	if err := st.Create(ctx, task); err != nil {
+	tk := newTask(1, "o")
+	if err := st.Create(ctx, tk); err != nil {
 		t.Fatal(err)
 	}
 	claim := func(worker string, lease time.Time) {
@@ -255,15 +257,15 @@ func TestPostponeAndRequeue(t *testing.T) {
 		}
 	}
 	claim("w1", t0.Add(time.Minute))
-	if err := st.Start(ctx, task.ID, "w1", t0.Add(time.Minute)); err != nil {
+	if err := st.Start(ctx, tk.ID, "w1", t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	due := t0.Add(10 * time.Minute)
-	if err := st.Postpone(ctx, task.ID, "w1", due, "engine busy \x00"); err != nil {
+	if err := st.Postpone(ctx, tk.ID, "w1", due, "engine busy \x00"); err != nil {
 		t.Fatalf("Postpone: %v", err)
 	}
-	got, _ := st.Get(ctx, task.ID, "o")
-	if got.Status != store.StatusPostponed || !got.NotBefore.Equal(due) || got.LeaseOwner != "" {
+	got, _ := st.Get(ctx, tk.ID, "o")
+	if got.Status != task.StatusPostponed || !got.NotBefore.Equal(due) || got.LeaseOwner != "" {
 		t.Fatalf("after Postpone: got %s not_before %v lease %q; want POSTPONED %v no lease", got.Status, got.NotBefore, got.LeaseOwner, due)
 	}
 	if n, err := st.Admit(ctx, store.AdmitOptions{Now: due.Add(-time.Nanosecond), Limit: 10}); err != nil || n != 0 {
@@ -276,7 +278,7 @@ func TestPostponeAndRequeue(t *testing.T) {
 	if n, err := st.RequeueExpired(ctx, t0.Add(3*time.Minute)); err != nil || n != 1 {
 		t.Fatalf("RequeueExpired after lease: got %d, %v; want 1", n, err)
 	}
-	if err := st.Start(ctx, task.ID, "w2", t0.Add(time.Hour)); !errors.Is(err, store.ErrLeaseLost) {
+	if err := st.Start(ctx, tk.ID, "w2", t0.Add(time.Hour)); !errors.Is(err, store.ErrLeaseLost) {
 		t.Fatalf("Start after requeue: got %v, want ErrLeaseLost", err)
 	}
 	c, err := st.Claim(ctx, store.ClaimOptions{Worker: "w3", Now: t0, LeaseUntil: t0.Add(time.Hour)})
@@ -339,8 +341,8 @@ func TestClaimRace(t *testing.T) {
 		t.Errorf("claimed %d distinct tasks, want %d", len(claimed), tasks)
 	}
 	counts, err := stores[0].Counts(ctx)
-	want := map[store.Status]int{store.StatusAssigned: tasks}
-	for _, st := range store.AllStatuses() {
+	want := map[task.Status]int{task.StatusAssigned: tasks}
+	for _, st := range task.AllStatuses() {
 		if err != nil || counts[st] != want[st] {
 			t.Errorf("Counts[%s]: got %d (%v), want %d", st, counts[st], err, want[st])
 		}
@@ -355,8 +357,8 @@ func TestCompleteRace(t *testing.T) {
 	a, b := open(t, url), open(t, url)
 	ctx := context.Background()
 	for round := range 20 {
-		task := newTask(round, "o")
-		if err := a.Create(ctx, task); err != nil {
+		tk := newTask(round, "o")
+		if err := a.Create(ctx, tk); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := a.Admit(ctx, store.AdmitOptions{Now: t0}); err != nil {
@@ -365,7 +367,7 @@ func TestCompleteRace(t *testing.T) {
 		if _, err := a.Claim(ctx, store.ClaimOptions{Worker: "w", Now: t0, LeaseUntil: t0.Add(time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.Start(ctx, task.ID, "w", t0.Add(time.Minute)); err != nil {
+		if err := a.Start(ctx, tk.ID, "w", t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		var wg sync.WaitGroup
@@ -375,7 +377,7 @@ func TestCompleteRace(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				st := []*postgres.Store{a, b}[i%2]
-				errs[i] = st.Complete(ctx, task.ID, "w", t0, []store.Audio{{ContentType: "audio/wav", Data: []byte{byte(i)}}})
+				errs[i] = st.Complete(ctx, tk.ID, "w", t0, []store.Audio{{ContentType: "audio/wav", Data: []byte{byte(i)}}})
 			}()
 		}
 		wg.Wait()
@@ -388,7 +390,7 @@ func TestCompleteRace(t *testing.T) {
 				t.Errorf("round %d: concurrent Complete: got %v, want nil or ErrLeaseLost", round, err)
 			}
 		}
-		got, err := a.Get(ctx, task.ID, "o")
+		got, err := a.Get(ctx, tk.ID, "o")
 		if ok != 1 || err != nil || len(got.Results) != 1 {
 			t.Fatalf("round %d: got %d successful Completes and %d results (%v); want exactly 1 and 1", round, ok, len(got.Results), err)
 		}
@@ -525,8 +527,8 @@ func TestRequeueLeaseWithoutEnd(t *testing.T) {
 	t.Parallel()
 	st := open(t, pgtest.URL(t))
 	ctx := context.Background()
-	task := newTask(1, "o")
-	if err := st.Create(ctx, task); err != nil {
+	tk := newTask(1, "o")
+	if err := st.Create(ctx, tk); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Admit(ctx, store.AdmitOptions{Now: t0}); err != nil {
@@ -620,7 +622,7 @@ func TestNotifyCoalesces(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	if err := parallelCreate(bg, b, creates, func(i int) store.Task { return newTask(i, "o") }); err != nil {
+	if err := parallelCreate(bg, b, creates, func(i int) task.Task { return newTask(i, "o") }); err != nil {
 		t.Fatal(err)
 	}
 	// Watch the tail of the burst for 200 ms, and longer until the first
@@ -653,7 +655,7 @@ func TestAdmitConcurrentCapacity(t *testing.T) {
 	stores := []*postgres.Store{open(t, url), open(t, url), open(t, url)}
 	ctx := context.Background()
 	const tasks, capacity = 200, 50
-	if err := parallelCreate(ctx, stores[0], tasks, func(i int) store.Task { return newTask(i, fmt.Sprint("o", i%5)) }); err != nil {
+	if err := parallelCreate(ctx, stores[0], tasks, func(i int) task.Task { return newTask(i, fmt.Sprint("o", i%5)) }); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -675,7 +677,7 @@ func TestAdmitConcurrentCapacity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts[store.StatusQueued] != capacity || admitted.Load() != capacity || counts[store.StatusCreated] != tasks-capacity {
-		t.Errorf("got %d QUEUED (%d reported admitted), %d CREATED; want %d, %d, %d", counts[store.StatusQueued], admitted.Load(), counts[store.StatusCreated], capacity, capacity, tasks-capacity)
+	if counts[task.StatusQueued] != capacity || admitted.Load() != capacity || counts[task.StatusCreated] != tasks-capacity {
+		t.Errorf("got %d QUEUED (%d reported admitted), %d CREATED; want %d, %d, %d", counts[task.StatusQueued], admitted.Load(), counts[task.StatusCreated], capacity, capacity, tasks-capacity)
 	}
 }

@@ -28,6 +28,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/distributeai/asyncspeech/api/store"
@@ -298,7 +300,7 @@ func (s *Store) commit(batch []*op) {
 
 // Create writes t in status CREATED and returns once the group commit that
 // carried it is durable.
-func (s *Store) Create(ctx context.Context, t store.Task) error {
+func (s *Store) Create(ctx context.Context, t task.Task) error {
 	if t.ID == "" {
 		return errors.New("sqlite store: create: empty task id")
 	}
@@ -308,7 +310,7 @@ func (s *Store) Create(ctx context.Context, t store.Task) error {
 	}
 	err = s.do(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, s.insert).ExecContext(ctx,
-			t.ID, t.Owner, t.Model, string(params), store.StatusCreated, toMS(t.Created))
+			t.ID, t.Owner, t.Model, string(params), task.StatusCreated, toMS(t.Created))
 		if err != nil {
 			return fmt.Errorf("sqlite store: create %s: %w", t.ID, err)
 		}
@@ -329,49 +331,49 @@ const taskCols = `id, owner, model, params, status, created_ms, finished_ms, att
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanTask(row scanner) (store.Task, error) {
+func scanTask(row scanner) (task.Task, error) {
 	var (
-		t                                  store.Task
+		t                                  task.Task
 		params                             string
 		created, finished, notBefore, leas int64
 	)
 	if err := row.Scan(&t.ID, &t.Owner, &t.Model, &params, &t.Status, &created, &finished, &t.Attempts, &notBefore, &t.LeaseOwner, &leas, &t.Reason); err != nil {
-		return store.Task{}, err
+		return task.Task{}, err
 	}
 	if err := json.Unmarshal([]byte(params), &t.Params); err != nil {
-		return store.Task{}, fmt.Errorf("task %s: decode params: %w", t.ID, err)
+		return task.Task{}, fmt.Errorf("task %s: decode params: %w", t.ID, err)
 	}
 	t.Created, t.Finished, t.NotBefore, t.LeaseUntil = fromMS(created), fromMS(finished), fromMS(notBefore), fromMS(leas)
 	return t, nil
 }
 
 // Get returns the task if owner created it.
-func (s *Store) Get(ctx context.Context, id, owner string) (store.Task, error) {
+func (s *Store) Get(ctx context.Context, id, owner string) (task.Task, error) {
 	t, err := scanTask(s.getTask.QueryRowContext(ctx, id, owner))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Task{}, fmt.Errorf("get task %s: %w", id, store.ErrNotFound)
+		return task.Task{}, fmt.Errorf("get task %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return store.Task{}, fmt.Errorf("sqlite store: get task %s: %w", id, err)
+		return task.Task{}, fmt.Errorf("sqlite store: get task %s: %w", id, err)
 	}
-	if t.Status != store.StatusCompleted {
+	if t.Status != task.StatusCompleted {
 		return t, nil
 	}
 	rows, err := s.listAudio.QueryContext(ctx, id)
 	if err != nil {
-		return store.Task{}, fmt.Errorf("sqlite store: get results of %s: %w", id, err)
+		return task.Task{}, fmt.Errorf("sqlite store: get results of %s: %w", id, err)
 	}
 	defer rows.Close()
-	t.Results = []store.Result{}
+	t.Results = []task.Result{}
 	for rows.Next() {
-		var r store.Result
+		var r task.Result
 		if err := rows.Scan(&r.Index, &r.ContentType, &r.Size); err != nil {
-			return store.Task{}, fmt.Errorf("sqlite store: get results of %s: %w", id, err)
+			return task.Task{}, fmt.Errorf("sqlite store: get results of %s: %w", id, err)
 		}
 		t.Results = append(t.Results, r)
 	}
 	if err := rows.Err(); err != nil {
-		return store.Task{}, fmt.Errorf("sqlite store: get results of %s: %w", id, err)
+		return task.Task{}, fmt.Errorf("sqlite store: get results of %s: %w", id, err)
 	}
 	return t, nil
 }
@@ -398,20 +400,20 @@ func admit(ctx context.Context, tx *sql.Tx, opts store.AdmitOptions) (int, error
 	active := make(map[string]int)
 	queued := 0
 	rows, err := tx.QueryContext(ctx, `SELECT owner, status, count(*) FROM tasks
-		WHERE status IN (?, ?, ?) GROUP BY owner, status`, store.StatusQueued, store.StatusAssigned, store.StatusProcessing)
+		WHERE status IN (?, ?, ?) GROUP BY owner, status`, task.StatusQueued, task.StatusAssigned, task.StatusProcessing)
 	if err != nil {
 		return 0, err
 	}
 	for rows.Next() {
 		var owner string
-		var st store.Status
+		var st task.Status
 		var c int
 		if err := rows.Scan(&owner, &st, &c); err != nil {
 			rows.Close()
 			return 0, err
 		}
 		active[owner] += c
-		if st == store.StatusQueued {
+		if st == task.StatusQueued {
 			queued += c
 		}
 	}
@@ -439,12 +441,12 @@ func admit(ctx context.Context, tx *sql.Tx, opts store.AdmitOptions) (int, error
 		)
 		SELECT t.id, t.owner, t.created_ms FROM owners JOIN tasks t ON t.id IN (
 			SELECT id FROM tasks WHERE status = ?1 AND owner = owners.owner ORDER BY created_ms, id LIMIT ?2)
-		WHERE owners.owner IS NOT NULL`, store.StatusCreated, budget)
+		WHERE owners.owner IS NOT NULL`, task.StatusCreated, budget)
 	if err != nil {
 		return 0, err
 	}
 	due, err := queryCandidates(ctx, tx, `SELECT id, owner, created_ms FROM tasks WHERE status = ? AND not_before_ms <= ?`,
-		store.StatusPostponed, toMS(opts.Now))
+		task.StatusPostponed, toMS(opts.Now))
 	if err != nil {
 		return 0, err
 	}
@@ -468,7 +470,7 @@ func admit(ctx context.Context, tx *sql.Tx, opts store.AdmitOptions) (int, error
 	}
 	defer stmt.Close()
 	for _, id := range picked {
-		if _, err := stmt.ExecContext(ctx, store.StatusQueued, id, store.StatusCreated, store.StatusPostponed); err != nil {
+		if _, err := stmt.ExecContext(ctx, task.StatusQueued, id, task.StatusCreated, task.StatusPostponed); err != nil {
 			return 0, fmt.Errorf("queue %s: %w", id, err)
 		}
 	}
@@ -497,25 +499,25 @@ func queryCandidates(ctx context.Context, tx *sql.Tx, query string, args ...any)
 // Claim takes the oldest QUEUED task in one UPDATE ... RETURNING statement,
 // which SQLite's single writer makes atomic across goroutines and processes
 // (claims in one group commit run one after the other).
-func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task, error) {
+func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (task.Task, error) {
 	if opts.Worker == "" {
-		return store.Task{}, errors.New("sqlite store: claim: empty worker id")
+		return task.Task{}, errors.New("sqlite store: claim: empty worker id")
 	}
-	var t store.Task
+	var t task.Task
 	err := s.do(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		t, err = scanTask(tx.QueryRowContext(ctx, `UPDATE tasks
 			SET status = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1
 			WHERE id = (SELECT id FROM tasks WHERE status = ? ORDER BY created_ms, id LIMIT 1)
 			RETURNING `+taskCols,
-			store.StatusAssigned, opts.Worker, toMS(opts.LeaseUntil), store.StatusQueued))
+			task.StatusAssigned, opts.Worker, toMS(opts.LeaseUntil), task.StatusQueued))
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Task{}, store.ErrNoTask
+		return task.Task{}, store.ErrNoTask
 	}
 	if err != nil {
-		return store.Task{}, fmt.Errorf("sqlite store: claim for %s: %w", opts.Worker, err)
+		return task.Task{}, fmt.Errorf("sqlite store: claim for %s: %w", opts.Worker, err)
 	}
 	return t, nil
 }
@@ -524,12 +526,12 @@ func (s *Store) Claim(ctx context.Context, opts store.ClaimOptions) (store.Task,
 // the task's status and lease, applies store.CheckMove (or only the lease
 // check when to is empty, for heartbeats), then lets apply write (oneWrite:
 // with a single statement).
-func (s *Store) move(ctx context.Context, op, id, worker string, to store.Status, oneWrite bool, apply func(ctx context.Context, tx *sql.Tx) error) error {
-	if worker == "" && to != store.StatusError {
+func (s *Store) move(ctx context.Context, op, id, worker string, to task.Status, oneWrite bool, apply func(ctx context.Context, tx *sql.Tx) error) error {
+	if worker == "" && to != task.StatusError {
 		return fmt.Errorf("%s task %s: empty worker: %w", op, id, store.ErrLeaseLost)
 	}
 	return s.do(ctx, oneWrite, func(ctx context.Context, tx *sql.Tx) error {
-		var cur store.Status
+		var cur task.Status
 		var leaseOwner string
 		err := tx.QueryRowContext(ctx, `SELECT status, lease_owner FROM tasks WHERE id = ?`, id).Scan(&cur, &leaseOwner)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -555,8 +557,8 @@ func (s *Store) move(ctx context.Context, op, id, worker string, to store.Status
 
 // Start moves a claimed task to PROCESSING and extends its lease.
 func (s *Store) Start(ctx context.Context, id, worker string, leaseUntil time.Time) error {
-	return s.move(ctx, "start", id, worker, store.StatusProcessing, true, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, lease_until_ms = ? WHERE id = ?`, store.StatusProcessing, toMS(leaseUntil), id)
+	return s.move(ctx, "start", id, worker, task.StatusProcessing, true, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, lease_until_ms = ? WHERE id = ?`, task.StatusProcessing, toMS(leaseUntil), id)
 		return err
 	})
 }
@@ -571,35 +573,35 @@ func (s *Store) Heartbeat(ctx context.Context, id, worker string, leaseUntil tim
 
 // Complete stores the audio and finishes the task in one transaction.
 func (s *Store) Complete(ctx context.Context, id, worker string, now time.Time, audio []store.Audio) error {
-	return s.move(ctx, "complete", id, worker, store.StatusCompleted, false, func(ctx context.Context, tx *sql.Tx) error {
+	return s.move(ctx, "complete", id, worker, task.StatusCompleted, false, func(ctx context.Context, tx *sql.Tx) error {
 		for i, a := range audio {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO audio (task_id, idx, content_type, data) VALUES (?, ?, ?, ?)`, id, i, a.ContentType, a.Data); err != nil {
 				return fmt.Errorf("store audio %d: %w", i, err)
 			}
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, finished_ms = ?, lease_owner = '', lease_until_ms = 0, reason = '' WHERE id = ?`,
-			store.StatusCompleted, toMS(now), id)
+			task.StatusCompleted, toMS(now), id)
 		return err
 	})
 }
 
 // Postpone parks a PROCESSING task until notBefore.
 func (s *Store) Postpone(ctx context.Context, id, worker string, notBefore time.Time, reason string) error {
-	return s.move(ctx, "postpone", id, worker, store.StatusPostponed, true, func(ctx context.Context, tx *sql.Tx) error {
+	return s.move(ctx, "postpone", id, worker, task.StatusPostponed, true, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, not_before_ms = ?, reason = ?, lease_owner = '', lease_until_ms = 0 WHERE id = ?`,
-			store.StatusPostponed, toMS(notBefore), reason, id)
+			task.StatusPostponed, toMS(notBefore), reason, id)
 		return err
 	})
 }
 
 // Fail ends the task in ERROR.
 func (s *Store) Fail(ctx context.Context, id, worker string, now time.Time, reason string) error {
-	return s.move(ctx, "fail", id, worker, store.StatusError, false, func(ctx context.Context, tx *sql.Tx) error {
+	return s.move(ctx, "fail", id, worker, task.StatusError, false, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM audio WHERE task_id = ?`, id); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, finished_ms = ?, reason = ?, not_before_ms = 0, lease_owner = '', lease_until_ms = 0 WHERE id = ?`,
-			store.StatusError, toMS(now), reason, id)
+			task.StatusError, toMS(now), reason, id)
 		return err
 	})
 }
@@ -610,7 +612,7 @@ func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) 
 	err := s.do(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, lease_owner = '', lease_until_ms = 0
 			WHERE status IN (?, ?) AND lease_until_ms < ?`,
-			store.StatusQueued, store.StatusAssigned, store.StatusProcessing, toMS(now))
+			task.StatusQueued, task.StatusAssigned, task.StatusProcessing, toMS(now))
 		if err != nil {
 			return err
 		}
@@ -643,7 +645,7 @@ func (s *Store) Audio(ctx context.Context, id string, index int) (store.Audio, e
 // their audio.
 func (s *Store) DeleteFinishedBefore(ctx context.Context, t time.Time) (int, error) {
 	const expired = `SELECT id FROM tasks WHERE status IN (?, ?) AND finished_ms < ?`
-	args := []any{store.StatusCompleted, store.StatusError, toMS(t)}
+	args := []any{task.StatusCompleted, task.StatusError, toMS(t)}
 	var n int64
 	err := s.do(ctx, false, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM audio WHERE task_id IN (`+expired+`)`, args...); err != nil {
@@ -663,18 +665,18 @@ func (s *Store) DeleteFinishedBefore(ctx context.Context, t time.Time) (int, err
 }
 
 // Counts returns the number of tasks in each of the seven statuses.
-func (s *Store) Counts(ctx context.Context) (map[store.Status]int, error) {
+func (s *Store) Counts(ctx context.Context) (map[task.Status]int, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT status, count(*) FROM tasks GROUP BY status`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: counts: %w", err)
 	}
 	defer rows.Close()
-	c := make(map[store.Status]int, len(store.AllStatuses()))
-	for _, st := range store.AllStatuses() {
+	c := make(map[task.Status]int, len(task.AllStatuses()))
+	for _, st := range task.AllStatuses() {
 		c[st] = 0
 	}
 	for rows.Next() {
-		var st store.Status
+		var st task.Status
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
 			return nil, fmt.Errorf("sqlite store: counts: %w", err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/sqlite"
 	"github.com/distributeai/asyncspeech/api/store/storetest"
@@ -50,7 +52,7 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Get after reopen: %v", err)
 	}
-	if got.Status != store.StatusCreated || !got.Created.Equal(tk.Created) || got.Params != tk.Params {
+	if got.Status != task.StatusCreated || !got.Created.Equal(tk.Created) || got.Params != tk.Params {
 		t.Errorf("after reopen: got %+v, want status CREATED, created %v, params %+v", got, tk.Created, tk.Params)
 	}
 	db, err := sql.Open("sqlite", "file:"+path)
@@ -122,7 +124,7 @@ func TestGroupCommitIsolatesResults(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "tasks.db"))
 	ctx := context.Background()
 	base := time.UnixMilli(1_800_000_000_000)
-	var existing []store.Task
+	var existing []task.Task
 	for range 50 {
 		tk := storetest.NewTask(storetest.Owner("a"), base)
 		if err := s.Create(ctx, tk); err != nil {
@@ -177,7 +179,7 @@ func TestGroupCommitIsolatesResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c[store.StatusCreated] != 50 || c[store.StatusAssigned] != 50 || c[store.StatusCompleted] != 0 {
+	if c[task.StatusCreated] != 50 || c[task.StatusAssigned] != 50 || c[task.StatusCompleted] != 0 {
 		t.Errorf("counts: got %v, want 50 CREATED, 50 ASSIGNED_CONNECTIONS, 0 COMPLETED", c)
 	}
 }

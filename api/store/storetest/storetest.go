@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/task"
+
 	"github.com/google/uuid"
 
 	"github.com/distributeai/asyncspeech/api/store"
@@ -36,12 +38,12 @@ func Owner(name string) string {
 }
 
 // NewTask returns a valid task for owner, created at created.
-func NewTask(owner string, created time.Time) store.Task {
-	return store.Task{
+func NewTask(owner string, created time.Time) task.Task {
+	return task.Task{
 		ID:      uuid.NewString(),
 		Owner:   owner,
 		Model:   "chatterbox",
-		Params:  store.Params{Input: "hello world", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5},
+		Params:  task.Params{Input: "hello world", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5},
 		Created: created,
 	}
 }
@@ -91,7 +93,7 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-func mustCreate(t *testing.T, s store.Store, tk store.Task) store.Task {
+func mustCreate(t *testing.T, s store.Store, tk task.Task) task.Task {
 	t.Helper()
 	if err := s.Create(ctxT(t), tk); err != nil {
 		t.Fatalf("Create(%s): %v", tk.ID, err)
@@ -99,7 +101,7 @@ func mustCreate(t *testing.T, s store.Store, tk store.Task) store.Task {
 	return tk
 }
 
-func mustGet(t *testing.T, s store.Store, tk store.Task) store.Task {
+func mustGet(t *testing.T, s store.Store, tk task.Task) task.Task {
 	t.Helper()
 	got, err := s.Get(ctxT(t), tk.ID, tk.Owner)
 	if err != nil {
@@ -108,7 +110,7 @@ func mustGet(t *testing.T, s store.Store, tk store.Task) store.Task {
 	return got
 }
 
-func wantStatus(t *testing.T, s store.Store, tk store.Task, want store.Status) store.Task {
+func wantStatus(t *testing.T, s store.Store, tk task.Task, want task.Status) task.Task {
 	t.Helper()
 	got := mustGet(t, s, tk)
 	if got.Status != want {
@@ -128,7 +130,7 @@ func mustAdmit(t *testing.T, s store.Store, opts store.AdmitOptions, want int) {
 	}
 }
 
-func mustClaim(t *testing.T, s store.Store, worker string, now time.Time) store.Task {
+func mustClaim(t *testing.T, s store.Store, worker string, now time.Time) task.Task {
 	t.Helper()
 	tk, err := s.Claim(ctxT(t), store.ClaimOptions{Worker: worker, Now: now, LeaseUntil: now.Add(time.Minute)})
 	if err != nil {
@@ -139,7 +141,7 @@ func mustClaim(t *testing.T, s store.Store, worker string, now time.Time) store.
 
 // processing creates a task and drives it to PROCESSING under worker; it
 // must be the only QUEUED task in s for the claim to pick it.
-func processing(t *testing.T, s store.Store, worker string) store.Task {
+func processing(t *testing.T, s store.Store, worker string) task.Task {
 	t.Helper()
 	tk := mustCreate(t, s, NewTask(Owner("p"), at(0)))
 	mustAdmit(t, s, store.AdmitOptions{Now: at(0)}, 1)
@@ -162,8 +164,8 @@ func testCreateGet(t *testing.T, s store.Store) {
 	if got.Params != tk.Params {
 		t.Errorf("Get: got params %+v, want %+v", got.Params, tk.Params)
 	}
-	if got.Status != store.StatusCreated {
-		t.Errorf("Get: got status %s, want %s", got.Status, store.StatusCreated)
+	if got.Status != task.StatusCreated {
+		t.Errorf("Get: got status %s, want %s", got.Status, task.StatusCreated)
 	}
 	if !got.Created.Equal(tk.Created) {
 		t.Errorf("Get: got created %v, want %v", got.Created, tk.Created)
@@ -175,13 +177,13 @@ func testCreateGet(t *testing.T, s store.Store) {
 
 func testCreateIgnoresLifecycle(t *testing.T, s store.Store) {
 	tk := NewTask(Owner("a"), at(0))
-	tk.Status = store.StatusCompleted
+	tk.Status = task.StatusCompleted
 	tk.Attempts = 7
 	tk.LeaseOwner = "w"
 	tk.Finished = at(time.Hour)
 	mustCreate(t, s, tk)
 	got := mustGet(t, s, tk)
-	if got.Status != store.StatusCreated || got.Attempts != 0 || got.LeaseOwner != "" || !got.Finished.IsZero() {
+	if got.Status != task.StatusCreated || got.Attempts != 0 || got.LeaseOwner != "" || !got.Finished.IsZero() {
 		t.Errorf("Get: got status=%s attempts=%d lease=%q finished=%v, want CREATED/0/\"\"/zero", got.Status, got.Attempts, got.LeaseOwner, got.Finished)
 	}
 }
@@ -215,7 +217,7 @@ func testConcurrentCreates(t *testing.T, s store.Store) {
 	const goroutines, each = 8, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines*each)
-	tasks := make(chan store.Task, goroutines*each)
+	tasks := make(chan task.Task, goroutines*each)
 	for g := range goroutines {
 		wg.Add(1)
 		go func() {
@@ -238,7 +240,7 @@ func testConcurrentCreates(t *testing.T, s store.Store) {
 	}
 	n := 0
 	for tk := range tasks {
-		wantStatus(t, s, tk, store.StatusCreated)
+		wantStatus(t, s, tk, task.StatusCreated)
 		n++
 	}
 	if n != goroutines*each {
@@ -247,36 +249,36 @@ func testConcurrentCreates(t *testing.T, s store.Store) {
 }
 
 func testAdmitCapacity(t *testing.T, s store.Store) {
-	var tks []store.Task
+	var tks []task.Task
 	for i := range 5 {
 		tks = append(tks, mustCreate(t, s, NewTask(Owner("a"), at(time.Duration(i)*time.Millisecond))))
 	}
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second), Capacity: 3}, 3)
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second), Capacity: 3}, 0)
 	for i, tk := range tks {
-		want := store.StatusQueued
+		want := task.StatusQueued
 		if i >= 3 {
-			want = store.StatusCreated
+			want = task.StatusCreated
 		}
 		wantStatus(t, s, tk, want)
 	}
 	// A claim frees one queue slot; claimed tasks are no longer QUEUED.
 	mustClaim(t, s, "w1", at(time.Second))
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second), Capacity: 3}, 1)
-	wantStatus(t, s, tks[3], store.StatusQueued)
+	wantStatus(t, s, tks[3], task.StatusQueued)
 	// A capacity below what is already queued (lowered at a restart)
 	// admits nothing rather than treating the shortfall as "unbounded".
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second), Capacity: 1}, 0)
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second), Capacity: 2, Limit: 5}, 0)
-	wantStatus(t, s, tks[4], store.StatusCreated)
+	wantStatus(t, s, tks[4], task.StatusCreated)
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second), Limit: 1}, 1)
-	wantStatus(t, s, tks[4], store.StatusQueued)
+	wantStatus(t, s, tks[4], task.StatusQueued)
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second)}, 0)
 }
 
 func testAdmitFairWithinCall(t *testing.T, s store.Store) {
 	busy, quiet := Owner("busy"), Owner("quiet")
-	var bs, qs []store.Task
+	var bs, qs []task.Task
 	for i := range 6 {
 		bs = append(bs, mustCreate(t, s, NewTask(busy, at(time.Duration(i)*time.Millisecond))))
 	}
@@ -285,20 +287,20 @@ func testAdmitFairWithinCall(t *testing.T, s store.Store) {
 	}
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Minute), Capacity: 4}, 4)
 	for i, tk := range bs {
-		want := store.StatusCreated
+		want := task.StatusCreated
 		if i < 2 {
-			want = store.StatusQueued
+			want = task.StatusQueued
 		}
 		wantStatus(t, s, tk, want)
 	}
 	for _, tk := range qs {
-		wantStatus(t, s, tk, store.StatusQueued)
+		wantStatus(t, s, tk, task.StatusQueued)
 	}
 }
 
 func testAdmitFairAcrossCalls(t *testing.T, s store.Store) {
 	busy, quiet := Owner("busy"), Owner("quiet")
-	var bs []store.Task
+	var bs []task.Task
 	for i := range 4 {
 		bs = append(bs, mustCreate(t, s, NewTask(busy, at(time.Duration(i)*time.Millisecond))))
 	}
@@ -306,7 +308,7 @@ func testAdmitFairAcrossCalls(t *testing.T, s store.Store) {
 	opts := store.AdmitOptions{Now: at(time.Minute), Capacity: 1}
 	// Queue of one: the oldest task goes first, then the quiet owner's task
 	// overtakes the busy owner's backlog because busy already has one active.
-	wantOrder := []store.Task{bs[0], q, bs[1]}
+	wantOrder := []task.Task{bs[0], q, bs[1]}
 	for i, want := range wantOrder {
 		mustAdmit(t, s, opts, 1)
 		got := mustClaim(t, s, fmt.Sprint("w", i), at(time.Minute))
@@ -322,9 +324,9 @@ func testAdmitPostponed(t *testing.T, s store.Store) {
 		t.Fatalf("Postpone: %v", err)
 	}
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Hour - time.Millisecond)}, 0)
-	wantStatus(t, s, tk, store.StatusPostponed)
+	wantStatus(t, s, tk, task.StatusPostponed)
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Hour)}, 1)
-	wantStatus(t, s, tk, store.StatusQueued)
+	wantStatus(t, s, tk, task.StatusQueued)
 	c := mustClaim(t, s, "w2", at(time.Hour))
 	if c.ID != tk.ID || c.Attempts != 2 {
 		t.Errorf("re-claim: got %s attempts %d, want %s attempts 2", c.ID, c.Attempts, tk.ID)
@@ -338,7 +340,7 @@ func testClaimOrder(t *testing.T, s store.Store) {
 	newer := mustCreate(t, s, NewTask(Owner("a"), at(2*time.Millisecond)))
 	older := mustCreate(t, s, NewTask(Owner("b"), at(time.Millisecond)))
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second)}, 2)
-	for _, want := range []store.Task{older, newer} {
+	for _, want := range []task.Task{older, newer} {
 		got, err := s.Claim(ctxT(t), store.ClaimOptions{Worker: "w1", Now: at(time.Second), LeaseUntil: at(time.Minute)})
 		if err != nil {
 			t.Fatalf("Claim: %v", err)
@@ -346,10 +348,10 @@ func testClaimOrder(t *testing.T, s store.Store) {
 		if got.ID != want.ID {
 			t.Fatalf("Claim: got %s, want the older %s", got.ID, want.ID)
 		}
-		if got.Status != store.StatusAssigned || got.LeaseOwner != "w1" || !got.LeaseUntil.Equal(at(time.Minute)) || got.Attempts != 1 {
-			t.Errorf("Claim: got status=%s lease=%q until %v attempts=%d, want %s/w1/%v/1", got.Status, got.LeaseOwner, got.LeaseUntil, got.Attempts, store.StatusAssigned, at(time.Minute))
+		if got.Status != task.StatusAssigned || got.LeaseOwner != "w1" || !got.LeaseUntil.Equal(at(time.Minute)) || got.Attempts != 1 {
+			t.Errorf("Claim: got status=%s lease=%q until %v attempts=%d, want %s/w1/%v/1", got.Status, got.LeaseOwner, got.LeaseUntil, got.Attempts, task.StatusAssigned, at(time.Minute))
 		}
-		wantStatus(t, s, want, store.StatusAssigned)
+		wantStatus(t, s, want, task.StatusAssigned)
 	}
 	if _, err := s.Claim(ctxT(t), store.ClaimOptions{Worker: "w1", Now: at(time.Second), LeaseUntil: at(time.Minute)}); !errors.Is(err, store.ErrNoTask) {
 		t.Fatalf("Claim after draining: got %v, want ErrNoTask", err)
@@ -404,12 +406,12 @@ func testClaimConcurrent(t *testing.T, s store.Store) {
 func testHappyPath(t *testing.T, s store.Store) {
 	tk := mustCreate(t, s, NewTask(Owner("a"), at(0)))
 	mustAdmit(t, s, store.AdmitOptions{Now: at(time.Second)}, 1)
-	wantStatus(t, s, tk, store.StatusQueued)
+	wantStatus(t, s, tk, task.StatusQueued)
 	mustClaim(t, s, "w1", at(2*time.Second))
 	if err := s.Start(ctxT(t), tk.ID, "w1", at(time.Minute)); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	got := wantStatus(t, s, tk, store.StatusProcessing)
+	got := wantStatus(t, s, tk, task.StatusProcessing)
 	if !got.LeaseUntil.Equal(at(time.Minute)) {
 		t.Errorf("after Start: got lease until %v, want %v", got.LeaseUntil, at(time.Minute))
 	}
@@ -426,7 +428,7 @@ func testHappyPath(t *testing.T, s store.Store) {
 	if err := s.Complete(ctxT(t), tk.ID, "w1", at(3*time.Second), audio); err != nil {
 		t.Fatalf("Complete: %v", err)
 	}
-	got = wantStatus(t, s, tk, store.StatusCompleted)
+	got = wantStatus(t, s, tk, task.StatusCompleted)
 	if !got.Finished.Equal(at(3 * time.Second)) {
 		t.Errorf("finished: got %v, want %v", got.Finished, at(3*time.Second))
 	}
@@ -494,7 +496,7 @@ func testPostpone(t *testing.T, s store.Store) {
 	if err := s.Postpone(ctxT(t), tk.ID, "w1", at(time.Hour), "engine busy"); err != nil {
 		t.Fatalf("Postpone: %v", err)
 	}
-	got := wantStatus(t, s, tk, store.StatusPostponed)
+	got := wantStatus(t, s, tk, task.StatusPostponed)
 	if !got.NotBefore.Equal(at(time.Hour)) || got.LeaseOwner != "" || got.Reason != "engine busy" || !got.Finished.IsZero() {
 		t.Errorf("after Postpone: got notBefore=%v lease=%q reason=%q finished=%v, want %v/\"\"/\"engine busy\"/zero", got.NotBefore, got.LeaseOwner, got.Reason, got.Finished, at(time.Hour))
 	}
@@ -511,7 +513,7 @@ func testFail(t *testing.T, s store.Store) {
 	if err := s.Fail(ctxT(t), tk.ID, "w1", at(time.Second), "engine crashed"); err != nil {
 		t.Fatalf("Fail: %v", err)
 	}
-	got := wantStatus(t, s, tk, store.StatusError)
+	got := wantStatus(t, s, tk, task.StatusError)
 	if !got.Finished.Equal(at(time.Second)) || len(got.Results) != 0 || got.Reason != "engine crashed" || got.LeaseOwner != "" {
 		t.Errorf("after Fail: got finished=%v results=%v reason=%q lease=%q", got.Finished, got.Results, got.Reason, got.LeaseOwner)
 	}
@@ -520,7 +522,7 @@ func testFail(t *testing.T, s store.Store) {
 	if err := s.Fail(ctxT(t), c.ID, "", at(2*time.Second), "rejected"); err != nil {
 		t.Fatalf("Fail of CREATED task: %v", err)
 	}
-	wantStatus(t, s, c, store.StatusError)
+	wantStatus(t, s, c, task.StatusError)
 }
 
 func testLeaseLost(t *testing.T, s store.Store) {
@@ -541,7 +543,7 @@ func testLeaseLost(t *testing.T, s store.Store) {
 	if n, err := s.RequeueExpired(ctxT(t), at(21*time.Second)); err != nil || n != 1 {
 		t.Fatalf("RequeueExpired after lease: got %d, %v, want 1", n, err)
 	}
-	got := wantStatus(t, s, tk, store.StatusQueued)
+	got := wantStatus(t, s, tk, task.StatusQueued)
 	if got.LeaseOwner != "" {
 		t.Errorf("after requeue: got lease owner %q, want empty", got.LeaseOwner)
 	}
@@ -572,48 +574,48 @@ func testLeaseLost(t *testing.T, s store.Store) {
 	if n, err := s.RequeueExpired(ctxT(t), at(2*time.Minute)); err != nil || n != 1 {
 		t.Fatalf("RequeueExpired of ASSIGNED: got %d, %v, want 1", n, err)
 	}
-	wantStatus(t, s, tk, store.StatusQueued)
+	wantStatus(t, s, tk, task.StatusQueued)
 }
 
 func testIllegal(t *testing.T, s store.Store) {
 	audio := []store.Audio{{ContentType: "audio/wav", Data: []byte("x")}}
 	cases := []struct {
 		name     string
-		setup    func(t *testing.T) store.Task // returns a task held by w1 where relevant
-		from, to store.Status
+		setup    func(t *testing.T) task.Task // returns a task held by w1 where relevant
+		from, to task.Status
 		call     func(id string) error
 	}{
-		{"start twice", func(t *testing.T) store.Task { return processing(t, s, "w1") }, store.StatusProcessing, store.StatusProcessing,
+		{"start twice", func(t *testing.T) task.Task { return processing(t, s, "w1") }, task.StatusProcessing, task.StatusProcessing,
 			func(id string) error { return s.Start(ctxT(t), id, "w1", at(time.Hour)) }},
-		{"complete before start", func(t *testing.T) store.Task {
+		{"complete before start", func(t *testing.T) task.Task {
 			tk := mustCreate(t, s, NewTask(Owner("i"), at(0)))
 			mustAdmit(t, s, store.AdmitOptions{Now: at(0)}, 1)
 			mustClaim(t, s, "w1", at(0))
 			return tk
-		}, store.StatusAssigned, store.StatusCompleted,
+		}, task.StatusAssigned, task.StatusCompleted,
 			func(id string) error { return s.Complete(ctxT(t), id, "w1", at(time.Hour), audio) }},
-		{"postpone before start", func(t *testing.T) store.Task {
+		{"postpone before start", func(t *testing.T) task.Task {
 			tk := mustCreate(t, s, NewTask(Owner("i"), at(0)))
 			mustAdmit(t, s, store.AdmitOptions{Now: at(0)}, 1)
 			mustClaim(t, s, "w1", at(0))
 			return tk
-		}, store.StatusAssigned, store.StatusPostponed,
+		}, task.StatusAssigned, task.StatusPostponed,
 			func(id string) error { return s.Postpone(ctxT(t), id, "w1", at(time.Hour), "x") }},
-		{"fail completed", func(t *testing.T) store.Task {
+		{"fail completed", func(t *testing.T) task.Task {
 			tk := processing(t, s, "w1")
 			if err := s.Complete(ctxT(t), tk.ID, "w1", at(time.Second), audio); err != nil {
 				t.Fatalf("Complete: %v", err)
 			}
 			return tk
-		}, store.StatusCompleted, store.StatusError,
+		}, task.StatusCompleted, task.StatusError,
 			func(id string) error { return s.Fail(ctxT(t), id, "", at(time.Hour), "x") }},
-		{"fail errored", func(t *testing.T) store.Task {
+		{"fail errored", func(t *testing.T) task.Task {
 			tk := mustCreate(t, s, NewTask(Owner("i"), at(0)))
 			if err := s.Fail(ctxT(t), tk.ID, "", at(time.Second), "first"); err != nil {
 				t.Fatalf("Fail: %v", err)
 			}
 			return tk
-		}, store.StatusError, store.StatusError,
+		}, task.StatusError, task.StatusError,
 			func(id string) error { return s.Fail(ctxT(t), id, "", at(time.Hour), "again") }},
 	}
 	for _, c := range cases {
@@ -621,10 +623,10 @@ func testIllegal(t *testing.T, s store.Store) {
 			tk := c.setup(t)
 			before := mustGet(t, s, tk)
 			err := c.call(tk.ID)
-			if !errors.Is(err, store.ErrIllegalTransition) {
+			if !errors.Is(err, task.ErrIllegalTransition) {
 				t.Fatalf("got error %v, want ErrIllegalTransition", err)
 			}
-			var te *store.TransitionError
+			var te *task.TransitionError
 			if !errors.As(err, &te) || te.From != c.from || te.To != c.to {
 				t.Errorf("got %#v, want a *TransitionError %s -> %s", te, c.from, c.to)
 			}
@@ -677,11 +679,11 @@ func testDelete(t *testing.T, s store.Store) {
 	if _, err := s.Audio(ctxT(t), done.ID, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Audio of deleted task: got %v, want ErrNotFound", err)
 	}
-	wantStatus(t, s, failed, store.StatusError)
+	wantStatus(t, s, failed, task.StatusError)
 	if n, err := s.DeleteFinishedBefore(ctxT(t), at(time.Hour)); err != nil || n != 1 {
 		t.Fatalf("DeleteFinishedBefore(later): got %d, %v, want 1", n, err)
 	}
-	wantStatus(t, s, waiting, store.StatusCreated)
+	wantStatus(t, s, waiting, task.StatusCreated)
 }
 
 func testCounts(t *testing.T, s store.Store) {
@@ -689,7 +691,7 @@ func testCounts(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatalf("Counts: %v", err)
 	}
-	for _, st := range store.AllStatuses() {
+	for _, st := range task.AllStatuses() {
 		if _, ok := before[st]; !ok {
 			t.Errorf("Counts: status %s missing, want all seven present", st)
 		}
@@ -705,8 +707,8 @@ func testCounts(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatalf("Counts: %v", err)
 	}
-	want := map[store.Status]int{store.StatusCreated: 2, store.StatusPostponed: 1, store.StatusProcessing: 1}
-	for _, st := range store.AllStatuses() {
+	want := map[task.Status]int{task.StatusCreated: 2, task.StatusPostponed: 1, task.StatusProcessing: 1}
+	for _, st := range task.AllStatuses() {
 		if d := after[st] - before[st]; d != want[st] {
 			t.Errorf("Counts[%s]: got +%d, want +%d", st, d, want[st])
 		}
