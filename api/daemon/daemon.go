@@ -52,11 +52,15 @@ type Daemon struct {
 	ln        net.Listener
 	srv       *http.Server
 	publicURL string
+	// holdWorkers, when set, delays the pool's start until it is closed.
+	holdWorkers <-chan struct{}
 }
 
 // New builds a Daemon from cfg and binds its listener (so Addr is known
-// before Run). On error nothing is left open.
-func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err error) {
+// before Run). Options replace single pieces (store, engine, clock, ids,
+// listener, worker tuning) for tests and embedders; everything else is wired
+// exactly as for speechd. On error nothing is left open.
+func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (d *Daemon, err error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -64,7 +68,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 	if err != nil {
 		return nil, fmt.Errorf("speechd config: %w", err)
 	}
-	d = &Daemon{cfg: cfg, log: logger, gate: &api.Gate{}}
+	var wired wiring
+	for _, o := range opts {
+		o(&wired)
+	}
+	d = &Daemon{cfg: cfg, log: logger, gate: &api.Gate{}, holdWorkers: wired.holdWorkers}
 	var closers []func() error
 	defer func() {
 		if err != nil {
@@ -84,7 +92,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 	}
 	authn := auth.New(keys)
 
-	if d.st, d.storeKind, err = openStore(ctx, cfg); err != nil {
+	if wired.store != nil {
+		d.st, d.storeKind = wired.store, "injected"
+	} else if d.st, d.storeKind, err = openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
 	closers = append(closers, d.st.Close)
@@ -94,8 +104,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 		return nil, err
 	}
 
-	if d.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	if d.ln = wired.ln; d.ln == nil {
+		if d.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
 	}
 	closers = append(closers, d.ln.Close)
 	d.publicURL = strings.TrimSuffix(cfg.PublicURL, "/")
@@ -105,7 +117,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 			logger.Warn("listening on all interfaces without --public-url: result links name " + d.publicURL + ", which other machines cannot reach; set --public-url")
 		}
 	}
-	signer, err := results.NewSigner(secret, d.publicURL, cfg.LinkTTL)
+	var signOpts []results.Option
+	if wired.now != nil {
+		signOpts = append(signOpts, results.WithNow(wired.now))
+	}
+	signer, err := results.NewSigner(secret, d.publicURL, cfg.LinkTTL, signOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("result links: %w", err)
 	}
@@ -113,10 +129,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 	d.metrics = metrics.New(d.st, 2*time.Second, logger)
 	var notify func()
 	if cfg.Role != RoleAPI {
-		if d.eng, err = newEngine(cfg, logger); err != nil {
-			return nil, err
+		if d.eng = wired.engine; d.eng == nil {
+			if d.eng, err = newEngine(cfg, logger); err != nil {
+				return nil, err
+			}
 		}
-		d.pool = worker.New(d.st, d.eng, worker.Options{
+		wopts := worker.Options{
 			Workers:       cfg.Workers,
 			Lease:         cfg.Lease,
 			Timeout:       cfg.EngineTimeout,
@@ -126,11 +144,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 			Logger:        logger,
 			OnTransition:  func(_ string, to task.Status) { d.metrics.ObserveTransition(to) },
 			OnEngine:      d.metrics.ObserveEngine,
-		})
+			Now:           wired.now,
+		}
+		if wired.tuneWorkers != nil {
+			wired.tuneWorkers(&wopts)
+		}
+		d.pool = worker.New(d.st, d.eng, wopts)
 		notify = d.pool.Notify
 	}
 
-	srv := api.New(d.st, api.Options{Links: signer, Notify: notify, Logger: logger})
+	srv := api.New(d.st, api.Options{Links: signer, Notify: notify, Logger: logger, Now: wired.now, NewID: wired.newID})
 	apiHandler, err := api.NewHandler(srv, api.HandlerOptions{
 		Logger:          logger,
 		Auth:            authn,
@@ -140,9 +163,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err e
 		StrictResponses: cfg.StrictResponses,
 		Gate:            d.gate,
 		SkipValidation:  cfg.SkipValidation,
+		Now:             wired.now,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if wired.wrapAPI != nil {
+		apiHandler = wired.wrapAPI(apiHandler)
 	}
 
 	// Routes outside the spec are served beside the API handler, not under
@@ -214,7 +241,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var poolDone chan error
 	if d.pool != nil {
 		poolDone = make(chan error, 1)
-		go func() { poolDone <- d.pool.Run(poolCtx) }()
+		go func() {
+			if d.holdWorkers != nil {
+				select {
+				case <-d.holdWorkers:
+				case <-poolCtx.Done():
+					poolDone <- nil
+					return
+				}
+			}
+			poolDone <- d.pool.Run(poolCtx)
+		}()
 	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- d.srv.Serve(d.ln) }()

@@ -19,7 +19,7 @@ const LinkSecretFile = "link-secret"
 
 // linkSecret returns the key that signs result links: the configured one,
 // or one generated once and kept under the data directory (so links survive
-// a restart), or for the memory store (nothing survives anyway) a random one.
+// a restart), or for the memory store (nothing survives anyway) a random one (likewise for a store passed in with WithStore).
 func linkSecret(cfg Config, storeKind string, log *slog.Logger) ([]byte, error) {
 	if cfg.LinkSecret != "" {
 		if len(cfg.LinkSecret) < results.MinSecretLen {
@@ -27,7 +27,7 @@ func linkSecret(cfg Config, storeKind string, log *slog.Logger) ([]byte, error) 
 		}
 		return []byte(cfg.LinkSecret), nil
 	}
-	if storeKind == "memory" {
+	if storeKind == "memory" || storeKind == "injected" {
 		return randomSecret(), nil
 	}
 	if storeKind == "postgres" {

@@ -1,6 +1,6 @@
-// Package e2e_test drives the reference server composed in-process (the HTTP
-// API, a store, a worker pool, an engine and the result files) only through
-// its HTTP API, the way a client sees it.
+// Package e2e_test drives the reference server composed in-process (speechd's
+// own wiring: the HTTP API, a store, a worker pool, an engine and the result
+// files) only through its HTTP API, the way a client sees it.
 package e2e_test
 
 import (
@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,24 +19,54 @@ import (
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/engine/espeak"
 	"github.com/distributeai/asyncspeech/api/engine/tone"
+	"github.com/distributeai/asyncspeech/api/speechtest"
 	"github.com/distributeai/asyncspeech/api/store"
-	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/task"
 	"github.com/distributeai/asyncspeech/api/worker"
-	"github.com/distributeai/asyncspeech/internal/refserver"
 )
 
 const key = "e2e-key"
 
-// stack is the reference server, driven only through its HTTP API.
+// stack is the reference server (speechd's composition, through
+// speechtest), driven only through its HTTP API. Its workers wait for
+// StartWorkers, so a test can see tasks as CREATED first.
 type stack struct {
-	*refserver.Server
+	*speechtest.Server
+	release chan struct{}
+	once    sync.Once
 }
 
-func newStack(t *testing.T, st store.Store, eng engine.Engine, opts worker.Options) *stack {
+// newStack serves eng with the worker settings of opts that are set
+// (Workers, PollInterval, Backoff, Now), on a memory store; gate, if not
+// nil, wraps the store the server uses.
+func newStack(t *testing.T, gate *gatedStore, eng engine.Engine, opts worker.Options) *stack {
 	t.Helper()
-	return &stack{refserver.Start(t, st, eng, opts)}
+	s := &stack{release: make(chan struct{})}
+	wrap := func(st store.Store) store.Store { return st }
+	if gate != nil {
+		wrap = func(st store.Store) store.Store { gate.Store = st; return gate }
+	}
+	s.Server = speechtest.NewServer(t,
+		speechtest.WithKeys(key),
+		speechtest.WithStoreWrapper(wrap),
+		speechtest.WithEngine(eng),
+		speechtest.WithWorkers(opts.Workers),
+		speechtest.WithClock(opts.Now),
+		speechtest.WithWorkersHeld(s.release),
+		speechtest.WithWorkerOptions(func(o *worker.Options) {
+			if opts.PollInterval > 0 {
+				o.PollInterval = opts.PollInterval
+			}
+			if opts.Backoff.Base > 0 {
+				o.Backoff = opts.Backoff
+			}
+		}),
+	)
+	return s
 }
+
+// StartWorkers lets the workers run (once).
+func (s *stack) StartWorkers() { s.once.Do(func() { close(s.release) }) }
 
 type answer struct {
 	ID       string   `json:"id"`
@@ -155,7 +186,7 @@ func TestLifecycleThroughHTTP(t *testing.T) {
 	now.Store(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC).UnixMilli())
 	clock := func() time.Time { return time.UnixMilli(now.Load()) }
 
-	st := &gatedStore{Store: memory.New(), starts: make(chan struct{})}
+	st := &gatedStore{starts: make(chan struct{})}
 	eng := &gatedEngine{outcomes: make(chan error)}
 	s := newStack(t, st, eng, worker.Options{
 		Workers:      1,
@@ -244,7 +275,7 @@ func TestEspeakSpeechThroughHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatalf("espeak.New: %v", err)
 	}
-	s := newStack(t, memory.New(), eng, worker.Options{Workers: 1, PollInterval: 5 * time.Millisecond})
+	s := newStack(t, nil, eng, worker.Options{Workers: 1, PollInterval: 5 * time.Millisecond})
 	s.StartWorkers()
 	const sentence = "The reference server turns this sentence into speech for the test."
 	id := s.create(t, sentence)

@@ -12,6 +12,9 @@ import (
 
 // Request is one synthesis job, with the task's defaults already applied.
 type Request struct {
+	// TaskID is the task this run is for: engines that keep per-task state
+	// (a scripted test engine, a vendor that deduplicates) key it on this.
+	TaskID       string
 	Text         string
 	Voice        string // "leo", "nora", or an uploaded voice id
 	Temperature  float64

@@ -4,8 +4,8 @@
 //	srv := speechtest.NewServer(t)
 //	c, _ := client.New(client.WithBaseURL(srv.URL), client.WithAPIKey(srv.Key))
 //
-// The server is the real one (api, api/worker, api/results) on embedded
-// storage (memory by default, SQLite in t.TempDir() with WithSQLite), with
+// The server is speechd's own composition (api/daemon: middleware, workers,
+// result files, metrics) on embedded storage (memory by default, SQLite in t.TempDir() with WithSQLite), with
 // the tone engine instead of speech and a lifecycle tuned for tests: workers
 // poll every few milliseconds and a POSTPONED task is retried after
 // milliseconds, not seconds. It is closed when the test ends.
@@ -27,20 +27,20 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/distributeai/asyncspeech/api/daemon"
 	"github.com/distributeai/asyncspeech/api/task"
 
-	"github.com/distributeai/asyncspeech/api"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/engine/tone"
-	"github.com/distributeai/asyncspeech/api/results"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/history"
 	"github.com/distributeai/asyncspeech/api/store/memory"
@@ -69,10 +69,14 @@ type config struct {
 	keys    []string
 	open    bool
 	sqlite  bool
+	wrap    func(store.Store) store.Store
+	engine  engine.Engine
 	logger  *slog.Logger
 	workers int
 	delay   time.Duration
 	now     func() time.Time
+	tune    func(*worker.Options)
+	held    <-chan struct{}
 }
 
 // Option configures NewServer.
@@ -91,25 +95,49 @@ func WithOpenMode() Option { return func(c *config) { c.open = true } }
 // WithSQLite stores tasks in a SQLite file in t.TempDir() instead of memory.
 func WithSQLite() Option { return func(c *config) { c.sqlite = true } }
 
+// WithStoreWrapper makes the server use wrap(st), where st is its store
+// already wrapped in the History recorder. A test that holds a store call
+// (a claim, a start) wraps here, outside History's lock, so result calls
+// still answer while the call waits.
+func WithStoreWrapper(wrap func(store.Store) store.Store) Option {
+	return func(c *config) { c.wrap = wrap }
+}
+
+// WithEngine runs e instead of the tone engine (scripts still apply to it),
+// e.g. a real speech engine, or one a test holds step by step.
+func WithEngine(e engine.Engine) Option { return func(c *config) { c.engine = e } }
+
 // WithLogger sends the server's logs to l (default: discarded).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// WithEngineDelay makes every engine run take at least d, so tests can see
-// the PROCESSING status (default 0).
+// WithEngineDelay makes every run of the tone engine take at least d, so
+// tests can see the PROCESSING status (default 0).
 func WithEngineDelay(d time.Duration) Option { return func(c *config) { c.delay = d } }
 
-// WithWorkers sets how many tasks run at once (default 2). Each worker is
-// its own single-worker pool, so a scripted engine run is always matched to
-// its task.
+// WithWorkers sets how many tasks run at once (default 2).
 func WithWorkers(n int) Option { return func(c *config) { c.workers = max(n, 1) } }
 
 // WithClock sets the clock the server and workers stamp tasks with (default
 // time.Now). Timers (polling, backoff) still run on real time.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
-// NewServer starts a reference server for the test and stops it (workers
-// first, then HTTP, then the store) when the test ends. Scripted tasks that
-// still wait for polls are released then.
+// WithWorkerOptions lets tune change the worker pool's options after the
+// test defaults (millisecond polling and backoff) are applied.
+func WithWorkerOptions(tune func(*worker.Options)) Option {
+	return func(c *config) { c.tune = tune }
+}
+
+// WithWorkersHeld keeps the workers (admission included) from starting
+// until release is closed: tasks created before stay CREATED.
+func WithWorkersHeld(release <-chan struct{}) Option {
+	return func(c *config) { c.held = release }
+}
+
+// NewServer starts a reference server for the test and stops it (HTTP
+// drained, then the workers, then the store) when the test ends. It is
+// speechd's own composition (api/daemon) on a loopback port, with strict
+// response validation; scripted tasks that still wait for polls are
+// released at the end.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	cfg := &config{workers: 2}
@@ -135,90 +163,73 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	}
 
 	var st store.Store
-	if cfg.sqlite {
+	switch {
+	case cfg.sqlite:
 		sq, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "speechtest.db"))
 		if err != nil {
 			t.Fatalf("speechtest: open SQLite store: %v", err)
 		}
 		st = sq
-	} else {
+	default:
 		st = memory.New()
 	}
-	// Cleanups run last-registered first: the store closes after everything
-	// that uses it has stopped.
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("speechtest: close store: %v", err)
-		}
-	})
 	s.scripts = newScripts()
 	// Everything, workers and HTTP alike, uses the store through the
 	// history recorder, so History is written with each status change.
 	s.hist = history.New(st)
-	st = s.hist
-	s.Store = st
+	s.Store = s.hist
 
-	mux := http.NewServeMux()
-	hsrv := httptest.NewUnstartedServer(mux)
-	publicURL := "http://" + hsrv.Listener.Addr().String()
-	signer, err := results.NewSigner([]byte("speechtest-"+randomHex(16)), publicURL, time.Hour, results.WithNow(cfg.now))
+	base := cfg.engine
+	if base == nil {
+		base = tone.New(tone.Options{Delay: cfg.delay, MaxDuration: time.Second})
+	}
+	served := store.Store(s.hist)
+	if cfg.wrap != nil {
+		served = cfg.wrap(served)
+	}
+	d, err := daemon.New(context.Background(), daemon.Config{
+		Addr:            "127.0.0.1:0",
+		Keys:            s.Keys,
+		Workers:         cfg.workers,
+		LinkSecret:      "speechtest-" + randomHex(16),
+		LinkTTL:         time.Hour,
+		StrictResponses: true,
+		ShutdownTimeout: 10 * time.Second,
+	}, cfg.logger,
+		daemon.WithStore(served),
+		daemon.WithEngine(&ScriptedEngine{Base: base, scripts: s.scripts}),
+		daemon.WithClock(cfg.now),
+		daemon.WithIDs(s.scripts.newID),
+		daemon.WithWorkersHeld(cfg.held),
+		daemon.WithAPIWrapper(func(h http.Handler) http.Handler { return s.scripts.countPolls(s.hist, h) }),
+		daemon.WithWorkerOptions(func(o *worker.Options) {
+			o.Lease = 10 * time.Second
+			o.Timeout = 30 * time.Second
+			o.MaxAttempts = maxPostpones + 2
+			o.Backoff = worker.Backoff{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond}
+			o.PollInterval = 5 * time.Millisecond
+			o.RequeueEvery = 50 * time.Millisecond
+			o.StopGrace = time.Second
+			o.WorkerID = "speechtest"
+			if cfg.tune != nil {
+				cfg.tune(o)
+			}
+		}),
+	)
 	if err != nil {
-		t.Fatalf("speechtest: result signer: %v", err)
+		t.Fatalf("speechtest: start the reference server: %v", err)
 	}
-	// One single-worker pool per worker, each with its own claim tracker:
-	// the engine request carries no task id, and in a pool of one the task
-	// being run is the one that pool claimed last.
-	base := tone.New(tone.Options{Delay: cfg.delay, MaxDuration: time.Second})
-	pools := make([]*worker.Pool, cfg.workers)
-	for i := range pools {
-		ln := &lane{}
-		pools[i] = worker.New(&claimTracker{Store: st, lane: ln}, &ScriptedEngine{Base: base, scripts: s.scripts, lane: ln}, worker.Options{
-			Workers:      1,
-			Lease:        10 * time.Second,
-			Timeout:      30 * time.Second,
-			MaxAttempts:  maxPostpones + 2,
-			Backoff:      worker.Backoff{Base: 5 * time.Millisecond, Max: 20 * time.Millisecond},
-			PollInterval: 5 * time.Millisecond,
-			RequeueEvery: 50 * time.Millisecond,
-			StopGrace:    time.Second,
-			Now:          cfg.now,
-			Logger:       cfg.logger,
-			WorkerID:     fmt.Sprintf("speechtest-%d", i),
-		})
-	}
-	notify := func() {
-		for _, p := range pools {
-			p.Notify()
-		}
-	}
-	var authn *auth.Authenticator
-	if !cfg.open {
-		authn = auth.New(s.Keys)
-	}
-	apiSrv := api.New(st, api.Options{Links: signer, Notify: notify, Now: cfg.now, Logger: cfg.logger, NewID: s.scripts.newID})
-	h, err := api.NewHandler(apiSrv, api.HandlerOptions{Logger: cfg.logger, Auth: authn, StrictResponses: true})
-	if err != nil {
-		t.Fatalf("speechtest: API handler: %v", err)
-	}
-	mux.Handle("/results/", results.Handler(st, signer, cfg.logger))
-	mux.Handle("/", s.scripts.countPolls(st, h))
-	hsrv.Start()
-	s.URL = hsrv.URL
+	s.URL = d.URL()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, p := range pools {
-		wg.Go(func() {
-			if err := p.Run(ctx); err != nil {
-				t.Errorf("speechtest: worker pool: %v", err)
-			}
-		})
-	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
 	t.Cleanup(func() {
 		s.scripts.releaseAll()
 		cancel()
-		wg.Wait()
-		hsrv.Close()
+		if err := <-done; err != nil {
+			t.Errorf("speechtest: server stopped with: %v", err)
+		}
 	})
 	return s
 }
@@ -277,15 +288,14 @@ func (s *Server) Next(sc Script) {
 type ScriptedEngine struct {
 	Base    engine.Engine
 	scripts *scripts
-	lane    *lane
 }
 
 // Name reports the wrapped engine's name, marked as scripted.
 func (e *ScriptedEngine) Name() string { return "scripted(" + e.Base.Name() + ")" }
 
-// Synthesize applies the script of the task its pool's worker claimed last.
+// Synthesize applies the script of the task being run, if it has one.
 func (e *ScriptedEngine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
-	b := e.scripts.lookup(e.lane.get())
+	b := e.scripts.lookup(req.TaskID)
 	if b == nil {
 		return e.Base.Synthesize(ctx, req)
 	}
@@ -347,13 +357,11 @@ func (s *scripts) push(sc script) {
 // newID is the server's task id generator: a UUIDv4 that takes the next
 // pending script with it.
 func (s *scripts) newID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
+	u, err := uuid.NewRandom()
+	if err != nil {
+		return "", fmt.Errorf("speechtest: task id: %w", err)
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	id := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	id := u.String()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.pending) > 0 {
@@ -379,53 +387,6 @@ func (s *scripts) releaseAll() {
 	for _, b := range s.byID {
 		b.release()
 	}
-}
-
-// lane is what a single-worker pool's claim tracker tells its engine: the
-// id of the task the worker claimed last, which is the one it runs.
-type lane struct {
-	mu      sync.Mutex
-	claimed string
-}
-
-func (l *lane) set(id string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.claimed = id
-}
-
-func (l *lane) get() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.claimed
-}
-
-// claimTracker is the store as one single-worker pool sees it: it notes
-// which task the worker claimed, so the scripted engine knows whose run it
-// is (the engine request carries no task id).
-type claimTracker struct {
-	store.Store
-	lane *lane
-}
-
-// Claim records the claimed task's id.
-func (c *claimTracker) Claim(ctx context.Context, opts store.ClaimOptions) (task.Task, error) {
-	t, err := c.Store.Claim(ctx, opts)
-	if err == nil {
-		c.lane.set(t.ID)
-	}
-	return t, err
-}
-
-// Subscribe passes the store's wake-ups through, so workers do not fall
-// back to polling.
-func (c *claimTracker) Subscribe(ctx context.Context) <-chan struct{} {
-	if n, ok := c.Store.(store.Notifier); ok {
-		return n.Subscribe(ctx)
-	}
-	ch := make(chan struct{})
-	go func() { <-ctx.Done(); close(ch) }()
-	return ch
 }
 
 // countPolls counts successful result calls of scripted tasks: the n-th

@@ -469,6 +469,7 @@ func (p *Pool) process(ctx context.Context, worker string, t task.Task) {
 
 	start := time.Now()
 	out, err := p.eng.Synthesize(runCtx, engine.Request{
+		TaskID:       t.ID,
 		Text:         t.Params.Input,
 		Voice:        t.Params.Voice,
 		Temperature:  t.Params.Temperature,

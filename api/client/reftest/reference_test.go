@@ -16,19 +16,15 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/client"
-	"github.com/distributeai/asyncspeech/api/engine/tone"
-	"github.com/distributeai/asyncspeech/api/store/memory"
-	"github.com/distributeai/asyncspeech/api/worker"
-	"github.com/distributeai/asyncspeech/internal/refserver"
+	"github.com/distributeai/asyncspeech/api/speechtest"
 )
 
-// startReference serves the reference stack (memory store, tone engine,
-// two workers) until the test ends and returns its URL.
+// startReference serves the reference stack (speechd's composition through
+// speechtest: memory store, tone engine, two workers) in open development
+// mode until the test ends and returns its URL.
 func startReference(t *testing.T) string {
 	t.Helper()
-	srv := refserver.Start(t, memory.New(), tone.New(tone.Options{}), worker.Options{Workers: 2, PollInterval: 20 * time.Millisecond})
-	srv.StartWorkers()
-	return srv.URL
+	return speechtest.NewServer(t, speechtest.WithOpenMode()).URL
 }
 
 // riffDataSize parses a WAV file's RIFF header and returns the size of its
