@@ -118,7 +118,11 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 	// Everything that reads only headers runs before the body is read, so
 	// an unauthenticated or rate-limited client cannot make the server
 	// buffer a body.
-	h = limitBody(maxBody, log, h)
+	perOp, err := validate.BodyLimits(nil)
+	if err != nil {
+		return nil, fmt.Errorf("api: body limits: %w", err)
+	}
+	h = limitBody(maxBody, perOp, log, h)
 	h = requireJSON(log, h)
 	methods, err := operationMethods()
 	if err != nil {

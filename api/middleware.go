@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/internal/respwriter"
 	"github.com/distributeai/asyncspeech/api/reqid"
+	"github.com/distributeai/asyncspeech/api/validate"
 )
 
 // RequestID returns the id the logging middleware gave the request ("" if
@@ -92,19 +92,25 @@ func (g *Gate) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// limitBody reads the whole body up front, at most max bytes, and answers
-// 413 beyond that; later readers get the buffered copy. Bodies of this API
+// limitBody reads the whole body up front and answers 413 beyond the limit
+// of its operation (the largest body the operation's schema accepts,
+// validate.BodyLimits) or, for any other path, max; an operation's limit
+// never exceeds max. Later readers get the buffered copy. Bodies of this API
 // are small JSON documents, so buffering costs little and every later layer
 // sees the same bytes.
-func limitBody(max int64, log *slog.Logger, next http.Handler) http.Handler {
+func limitBody(max int64, perOp map[string]int64, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tooLarge := &Error{Code: apierr.CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", max)}
-		if r.ContentLength > max {
+		limit, what := max, ""
+		if l, ok := perOp[r.Method+" "+r.URL.Path]; ok && l < max {
+			limit, what = l, fmt.Sprintf(" (the largest body a valid request of %s %s can have)", r.Method, r.URL.Path)
+		}
+		tooLarge := &Error{Code: apierr.CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes%s", limit, what)}
+		if r.ContentLength > limit {
 			writeError(w, r, log, tooLarge)
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
-			data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+			data, err := readBody(http.MaxBytesReader(w, r.Body, limit), r.ContentLength)
 			if err != nil {
 				var mb *http.MaxBytesError
 				if errors.As(err, &mb) {
@@ -114,9 +120,7 @@ func limitBody(max int64, log *slog.Logger, next http.Handler) http.Handler {
 				writeError(w, r, log, &Error{Code: apierr.CodeBadRequest, Message: "request body could not be read", Err: err})
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(data))
-			r.ContentLength = int64(len(data))
-			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+			validate.SetBody(r, data)
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -150,4 +154,20 @@ func authenticate(a *auth.Authenticator, log *slog.Logger, next http.Handler) ht
 		}
 		next.ServeHTTP(w, r.WithContext(auth.WithOwner(r.Context(), owner)))
 	})
+}
+
+// readBody reads a body whose Content-Length, if known (>= 0), is already
+// within the limit into one buffer of that size, instead of letting
+// io.ReadAll grow (and copy) its way there.
+func readBody(body io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength < 0 {
+		return io.ReadAll(body)
+	}
+	data := make([]byte, contentLength)
+	if _, err := io.ReadFull(body, data); err != nil {
+		return nil, err
+	}
+	// A body longer than its Content-Length is cut by net/http; one byte
+	// more would be a protocol error, not this handler's concern.
+	return data, nil
 }

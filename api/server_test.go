@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/task"
+	"github.com/distributeai/asyncspeech/api/validate"
 
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/store"
@@ -32,6 +33,11 @@ func TestBadInput(t *testing.T) {
 	s := newStack(t, stackConfig{})
 	json := "application/json"
 	big := `{"model":"Chatterbox","input":"` + strings.Repeat("a", 2<<20) + `"}`
+	limits, err := validate.BodyLimits(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createLimit := limits["POST /async/speech/create"]
 	tests := []struct {
 		name    string
 		path    string // "create" or "result"
@@ -42,6 +48,7 @@ func TestBadInput(t *testing.T) {
 		want    int
 		wantMsg string
 	}{
+		{name: "create: the longest valid input, every character an escaped surrogate pair", path: "create", ct: json, body: `{"model":"Chatterbox","input":"` + strings.Repeat(`\ud83d\ude00`, 4096) + `","voice":"` + strings.Repeat(`\u00e9`, 256) + `"}`, want: 404, wantMsg: "not found"},
 		{name: "create: missing body", path: "create", ct: json, noBody: true, want: 400, wantMsg: "request body is required"},
 		{name: "create: empty object", path: "create", ct: json, body: `{}`, want: 400, wantMsg: "property is required"},
 		{name: "create: extra property", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","speed":2}`, want: 400, wantMsg: `property "speed" is unsupported`},
@@ -63,7 +70,12 @@ func TestBadInput(t *testing.T) {
 		{name: "create: invalid UTF-8", path: "create", ct: json, body: "{\"model\":\"Chatterbox\",\"input\":\"ab\xc3\x28\"}", want: 400, wantMsg: "not valid UTF-8"},
 		{name: "create: text/plain", path: "create", ct: "text/plain", body: `{"model":"Chatterbox","input":"hi"}`, want: 415, wantMsg: "content type must be application/json"},
 		{name: "create: no content type", path: "create", body: `{"model":"Chatterbox","input":"hi"}`, want: 415, wantMsg: "content type must be application/json"},
-		{name: "create: oversized body", path: "create", ct: json, body: big, want: 413, wantMsg: "larger than 1048576 bytes"},
+		{name: "create: oversized body", path: "create", ct: json, body: big, want: 413, wantMsg: fmt.Sprintf("larger than %d bytes (the largest body a valid request of POST /async/speech/create can have)", createLimit)},
+		{name: "create: over the create limit, under --max-body", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","x":"` + strings.Repeat("a", int(createLimit)) + `"}`, want: 413, wantMsg: "larger than"},
+		{name: "create: hostile nested objects", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","x":[` + strings.Repeat(`{"a":1},`, 5000) + `{"a":1}]}`, want: 400, wantMsg: `property "x" is unsupported`},
+		{name: "create: object where a string goes", path: "create", ct: json, body: `{"model":"Chatterbox","input":{"a":[1,2,3]}}`, want: 400, wantMsg: "input: value must be a string"},
+		{name: "create: temperature null", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","temperature":null}`, want: 400, wantMsg: "temperature: must not be null"},
+		{name: "create: voice null", path: "create", ct: json, body: `{"model":"Chatterbox","input":"hi","voice":null}`, want: 400, wantMsg: "voice: must not be null"},
 		{name: "create: no key", path: "create", ct: json, key: "-", body: `{"model":"Chatterbox","input":"hi"}`, want: 401, wantMsg: "missing API key"},
 		// Auth reads only a header and runs before the body is read, so an
 		// unauthenticated client cannot make the server buffer a body.

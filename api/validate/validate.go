@@ -25,9 +25,11 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -78,7 +80,22 @@ type Options struct {
 	PassUnknownRoutes bool
 	// Logger receives violations. Nil means slog.Default().
 	Logger *slog.Logger
+	// MaxConcurrent bounds how many request bodies Middleware validates at
+	// once (kin-openapi decodes each into generic maps, so this bounds the
+	// memory all of them take together). 0 means DefaultMaxConcurrent.
+	MaxConcurrent int
+	// MaxWait is how long a request waits for a validation slot before it
+	// is answered 503 with Retry-After. 0 means DefaultMaxWait.
+	MaxWait time.Duration
 }
+
+// Defaults of Options.MaxConcurrent and Options.MaxWait.
+var (
+	DefaultMaxConcurrent = 4 * runtime.GOMAXPROCS(0)
+)
+
+// DefaultMaxWait is how long a request waits for a validation slot by default.
+const DefaultMaxWait = 2 * time.Second
 
 // Validator validates requests and responses of the operations of one
 // OpenAPI document. It is safe for concurrent use.
@@ -93,6 +110,8 @@ type Validator struct {
 	lenient bool
 	ext     map[int]bool
 	log     *slog.Logger
+	slots   chan struct{}
+	maxWait time.Duration
 }
 
 // ExtensionStatuses are the statuses this module's servers may send beyond
@@ -153,6 +172,15 @@ func New(_ context.Context, opts Options) (*Validator, error) {
 	}
 	if v.log == nil {
 		v.log = slog.Default()
+	}
+	n := opts.MaxConcurrent
+	if n <= 0 {
+		n = DefaultMaxConcurrent
+	}
+	v.slots = make(chan struct{}, n)
+	v.maxWait = opts.MaxWait
+	if v.maxWait <= 0 {
+		v.maxWait = DefaultMaxWait
 	}
 	for _, s := range opts.ExtensionStatuses {
 		v.ext[s] = true
@@ -223,8 +251,13 @@ func (v *Validator) ValidateRequest(ctx context.Context, r *http.Request) (*rout
 	if rerr != nil {
 		return rt, rerr
 	}
-	if len(data) > 0 && !json.Valid(data) {
-		return rt, &RequestError{Status: http.StatusBadRequest, Message: "request body is not valid JSON"}
+	if len(data) > 0 {
+		// Syntax (json.Valid, which unlike kin-openapi's decoder refuses
+		// trailing data), then structure the schema can never accept, both
+		// before kin-openapi decodes the body into generic maps (bounds.go).
+		if err := Shape(bodySchema(rt.Operation), data); err != nil {
+			return rt, &RequestError{Status: http.StatusBadRequest, Message: err.Error(), Err: err}
+		}
 	}
 	in := &openapi3filter.RequestValidationInput{Request: r, Route: rt, Options: v.filter}
 	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
@@ -240,6 +273,13 @@ func precheckBody(r *http.Request) ([]byte, *RequestError) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
+	if b, ok := r.Body.(*Body); ok {
+		data := b.Bytes()
+		if len(data) == 0 {
+			return nil, nil
+		}
+		return checkJSONBody(r, data)
+	}
 	data, err := io.ReadAll(r.Body)
 	_ = r.Body.Close()
 	if err != nil {
@@ -249,12 +289,36 @@ func precheckBody(r *http.Request) ([]byte, *RequestError) {
 		}
 		return nil, &RequestError{Status: http.StatusBadRequest, Message: "request body could not be read", Err: err}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(data))
-	r.ContentLength = int64(len(data))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	SetBody(r, data)
 	if len(data) == 0 {
 		return nil, nil // the schema check reports a missing required body
 	}
+	return checkJSONBody(r, data)
+}
+
+// Body is a request body read into memory once (SetBody): every later
+// reader gets the same bytes without another copy.
+type Body struct {
+	*bytes.Reader
+	data []byte
+}
+
+// Bytes returns the whole body, whatever has been read of it.
+func (b *Body) Bytes() []byte { return b.data }
+
+// Close does nothing: the bytes stay valid for later readers.
+func (b *Body) Close() error { return nil }
+
+// SetBody makes data the body of r, for every later reader.
+func SetBody(r *http.Request, data []byte) {
+	r.Body = &Body{Reader: bytes.NewReader(data), data: data}
+	r.ContentLength = int64(len(data))
+	r.GetBody = func() (io.ReadCloser, error) { return &Body{Reader: bytes.NewReader(data), data: data}, nil }
+}
+
+// checkJSONBody refuses a JSON body that is not UTF-8 and returns the bytes
+// of a JSON one (nil for another content type, which a later check refuses).
+func checkJSONBody(r *http.Request, data []byte) ([]byte, *RequestError) {
 	if !isJSON(mediaType(r.Header)) {
 		return nil, nil // the content-type check reports it
 	}
@@ -622,7 +686,15 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if !v.acquire(r.Context()) {
+			v.log.LogAttrs(r.Context(), slog.LevelWarn, "validation slots busy",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("slots", cap(v.slots)))
+			w.Header().Set("Retry-After", "1")
+			apierr.WriteMessage(w, http.StatusServiceUnavailable, fmt.Sprintf("server busy: %d requests are being validated; retry after 1 s", cap(v.slots)))
+			return
+		}
 		rt, err := v.ValidateRequest(r.Context(), r)
+		v.release()
 		if err != nil {
 			var re *RequestError
 			if !errors.As(err, &re) {
@@ -645,6 +717,8 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 			rec.flushTo(w)
 			return
 		}
+		// Responses are this server's own small documents: their check is
+		// not slotted, so an answer is never held back or sent unchecked.
 		if errs := v.response(r.Context(), r, rt, rec.status, rec.header, rec.body.Bytes(), false); len(errs) > 0 {
 			re := errs[0]
 			attrs := []slog.Attr{slog.String("route", rt.Method+" "+rt.Path), slog.Int("status", rec.status), slog.String("error", re.Error()),
@@ -658,6 +732,28 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 		rec.flushTo(w)
 	})
 }
+
+// acquire takes a validation slot, waiting at most maxWait; false when
+// none came free in time or ctx ended.
+func (v *Validator) acquire(ctx context.Context) bool {
+	select {
+	case v.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(v.maxWait)
+	defer t.Stop()
+	select {
+	case v.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (v *Validator) release() { <-v.slots }
 
 // recorder buffers a response so it can be validated before any byte of it
 // is sent. The API's responses are small JSON documents, so buffering costs
