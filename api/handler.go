@@ -47,6 +47,9 @@ type HandlerOptions struct {
 	// measure what validation costs and to diagnose the validator itself;
 	// never run a server for clients with it.
 	SkipValidation bool
+	// MaxValidating bounds the request bodies validated at once (0 =
+	// validate.DefaultMaxConcurrent); see validate.Options.MaxConcurrent.
+	MaxValidating int
 }
 
 // NewHandler composes the HTTP stack around srv, outermost first: request id
@@ -107,6 +110,7 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 			Strict:            opts.StrictResponses,
 			ExtensionStatuses: validate.ExtensionStatuses(),
 			Logger:            log,
+			MaxConcurrent:     opts.MaxValidating,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("api: build validator: %w", err)

@@ -2,9 +2,12 @@ package daemon
 
 import (
 	"fmt"
+
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/distributeai/asyncspeech/api/validate"
 )
 
 // Roles a speechd process can take.
@@ -56,8 +59,20 @@ type Config struct {
 	LinkSecret string
 	// LinkTTL is how long a result link stays valid.
 	LinkTTL time.Duration
-	// MaxBodyBytes limits request bodies.
+	// MaxBodyBytes limits request bodies on any path; each operation's
+	// limit is the smaller of this and the largest body its schema accepts.
 	MaxBodyBytes int64
+	// MaxAudio is the longest audio one task may produce (0 = no limit).
+	MaxAudio time.Duration
+	// MaxPendingPerKey bounds the unfinished tasks of one API key: a create
+	// beyond it is answered 429 with Retry-After (0 = no limit).
+	MaxPendingPerKey int
+	// MaxPending bounds the unfinished tasks of all keys: a create beyond
+	// it is answered 503 with Retry-After (0 = no limit).
+	MaxPending int
+	// MaxValidating bounds the request bodies validated at once (0 =
+	// validate.DefaultMaxConcurrent).
+	MaxValidating int
 	// RateLimit is requests per second per key (0 = off); RateBurst the bucket.
 	RateLimit float64
 	RateBurst int
@@ -92,6 +107,10 @@ func Default() Config {
 		LinkTTL:           24 * time.Hour,
 		Retention:         7 * 24 * time.Hour,
 		MaxBodyBytes:      1 << 20,
+		MaxAudio:          900 * time.Second,
+		MaxPendingPerKey:  1000,
+		MaxPending:        10000,
+		MaxValidating:     validate.DefaultMaxConcurrent,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -147,8 +166,9 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("%s %v: must not be negative", name, v)
 		}
 	}
-	if c.Workers < 0 || c.MaxAttempts < 0 || c.QueueCapacity < 0 || c.MaxBodyBytes < 0 || c.RateLimit < 0 || c.RateBurst < 0 {
-		return c, fmt.Errorf("workers, max attempts, queue capacity, body limit, rate limit and burst must not be negative")
+	if c.Workers < 0 || c.MaxAttempts < 0 || c.QueueCapacity < 0 || c.MaxBodyBytes < 0 || c.RateLimit < 0 || c.RateBurst < 0 ||
+		c.MaxAudio < 0 || c.MaxPendingPerKey < 0 || c.MaxPending < 0 || c.MaxValidating < 0 {
+		return c, fmt.Errorf("workers, max attempts, queue capacity, body limit, rate limit, burst, max audio, max pending and max validating must not be negative")
 	}
 	return c, nil
 }

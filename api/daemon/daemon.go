@@ -141,6 +141,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 			MaxAttempts:   cfg.MaxAttempts,
 			QueueCapacity: cfg.QueueCapacity,
 			Retention:     cfg.Retention,
+			MaxAudio:      cfg.MaxAudio,
 			Logger:        logger,
 			OnTransition:  func(_ string, to task.Status) { d.metrics.ObserveTransition(to) },
 			OnEngine:      d.metrics.ObserveEngine,
@@ -163,6 +164,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		StrictResponses: cfg.StrictResponses,
 		Gate:            d.gate,
 		SkipValidation:  cfg.SkipValidation,
+		MaxValidating:   cfg.MaxValidating,
 		Now:             wired.now,
 	})
 	if err != nil {

@@ -60,6 +60,9 @@ type Options struct {
 	// MaxAttempts is how many claims a task gets before it ends in ERROR
 	// (default 5).
 	MaxAttempts int
+	// MaxAudio is the longest audio a task may produce (0: no limit): a run
+	// over it ends the task in ERROR and nothing is stored.
+	MaxAudio time.Duration
 	// Backoff spaces retries of POSTPONED tasks (default 1s doubling to 1m).
 	Backoff Backoff
 	// QueueCapacity is the most tasks QUEUED at once (0 = unbounded). Tasks
@@ -475,7 +478,11 @@ func (p *Pool) process(ctx context.Context, worker string, t task.Task) {
 		Temperature:  t.Params.Temperature,
 		Exaggeration: t.Params.Exaggeration,
 		CfgWeight:    t.Params.CfgWeight,
+		MaxAudio:     p.opts.MaxAudio,
 	})
+	if err == nil {
+		err = engine.CheckDuration(out, p.opts.MaxAudio)
+	}
 	elapsed := time.Since(start)
 	timedOut := errors.Is(runCtx.Err(), context.DeadlineExceeded)
 	close(hbDone)
@@ -518,6 +525,9 @@ func (p *Pool) process(ctx context.Context, worker string, t task.Task) {
 		}
 		log.Debug("task completed", "engine_time", elapsed, "bytes", len(out.Data))
 		p.transition(t.ID, task.StatusCompleted)
+	case errors.Is(err, engine.ErrAudioTooLong):
+		// Nothing is stored: the limit bounds the disk a task can take.
+		p.fail(ctx, log, t.ID, worker, now, fmt.Sprintf("audio over --max-audio-seconds (%v): %v", p.opts.MaxAudio, err))
 	case errors.Is(err, engine.ErrUnavailable) || timedOut:
 		if timedOut {
 			err = fmt.Errorf("engine run exceeded %v: %w", p.opts.Timeout, err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/engine/tone"
 	"github.com/distributeai/asyncspeech/api/task"
 
 	"github.com/distributeai/asyncspeech/api/engine"
@@ -663,5 +664,41 @@ func TestPostponeTimersStopWithRun(t *testing.T) {
 	}
 	if n := p.PendingTimers(); n != 0 {
 		t.Errorf("pending wake-ups after Run returned: got %d, want 0", n)
+	}
+}
+
+// TestMaxAudio: a run whose audio is over MaxAudio ends the task in ERROR
+// with nothing stored (the engine returns the whole WAV, so the worker's
+// own check must catch it); audio within the limit completes.
+func TestMaxAudio(t *testing.T) {
+	tests := []struct {
+		name   string
+		text   string
+		want   task.Status
+		stored bool
+	}{
+		{name: "under the limit", text: "hi", want: task.StatusCompleted, stored: true},
+		{name: "over the limit", text: strings.Repeat("long text ", 30), want: task.StatusError},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := memory.New()
+			opts := fastOptions()
+			opts.MaxAudio = time.Second
+			// 10 ms a character: "hi" is 100 ms (the minimum), 300 characters 3 s.
+			start(t, st, tone.New(tone.Options{PerChar: 10 * time.Millisecond}), opts)
+			tk := create(t, st, "o", tc.text)
+			got := waitStatus(t, st, tk, tc.want, 10*time.Second)
+			if got.Status != tc.want {
+				t.Fatalf("status: got %s (%s), want %s", got.Status, got.Reason, tc.want)
+			}
+			_, err := st.Audio(context.Background(), tk.ID, 0)
+			if stored := err == nil; stored != tc.stored {
+				t.Errorf("audio stored: got %v (%v), want %v", stored, err, tc.stored)
+			}
+			if tc.want == task.StatusError && !strings.Contains(got.Reason, "max-audio-seconds") {
+				t.Errorf("reason: got %q, want it to name --max-audio-seconds", got.Reason)
+			}
+		})
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/daemon"
@@ -44,6 +46,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (daem
 	fs.StringVar(&cfg.LinkSecret, "link-secret", "", "secret that signs result links, same on every node (default: generated under --data)")
 	fs.DurationVar(&cfg.LinkTTL, "link-ttl", def.LinkTTL, "lifetime of a result link")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body", def.MaxBodyBytes, "request body limit in bytes (413 beyond)")
+	fs.Var((*seconds)(&cfg.MaxAudio), "max-audio-seconds", "longest audio one task may produce, in seconds (or a duration such as 15m); over it the task ends ERROR and nothing is stored (0 = no limit)")
+	fs.IntVar(&cfg.MaxPendingPerKey, "max-pending-per-key", def.MaxPendingPerKey, "unfinished tasks one API key may have; over it create answers 429 with Retry-After (0 = no limit)")
+	fs.IntVar(&cfg.MaxPending, "max-pending", def.MaxPending, "unfinished tasks in all; over it create answers 503 with Retry-After (0 = no limit)")
+	fs.IntVar(&cfg.MaxValidating, "max-validating", def.MaxValidating, "request bodies validated at once; a request that waits 2 s for a slot gets 503 with Retry-After")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second per API key (429 beyond; 0 = off)")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", 0, "rate limit burst (default the rate, at least 1)")
 	fs.BoolVar(&cfg.StrictResponses, "strict-responses", false, "replace a response that violates openapi.json with a 500 (violations are logged either way)")
@@ -92,4 +98,28 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (daem
 		return cfg, lo, fmt.Errorf("--workers must not be negative and --max-body must be positive")
 	}
 	return cfg, lo, nil
+}
+
+// seconds is a duration flag that takes a bare number as seconds
+// (--max-audio-seconds 900) as well as a Go duration (15m).
+type seconds time.Duration
+
+func (s *seconds) String() string {
+	return strconv.FormatFloat(time.Duration(*s).Seconds(), 'f', -1, 64)
+}
+
+func (s *seconds) Set(v string) error {
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		if f < 0 || f > 1e9 {
+			return fmt.Errorf("%q: want 0 to 1e9 seconds", v)
+		}
+		*s = seconds(time.Duration(f * float64(time.Second)))
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return fmt.Errorf("%q: want seconds (900) or a duration (15m)", v)
+	}
+	*s = seconds(d)
+	return nil
 }
