@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,7 +181,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		return api.RequestLog(logger, api.Recover(logger, d.gate.Middleware(logger, h)))
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/results/", side(results.Handler(d.st, signer, logger)))
+	files := side(results.Handler(d.st, signer, logger))
+	mux.Handle("/results/", files)
+	// Links name the public URL's path; a reverse proxy may strip that
+	// prefix or pass it through, so both forms are served.
+	if u, perr := url.Parse(d.publicURL); perr == nil && strings.Trim(u.Path, "/") != "" {
+		mux.Handle("/"+strings.Trim(u.Path, "/")+"/results/", files)
+	}
 	mux.Handle("GET /healthz", side(http.HandlerFunc(d.healthz)))
 	mux.Handle("GET /readyz", side(http.HandlerFunc(d.readyz)))
 	mux.Handle("GET /metrics", side(d.metrics.Handler()))

@@ -29,14 +29,14 @@ type running struct {
 	stop func() error // cancels Run's ctx and returns Run's error
 }
 
-func startDaemon(t *testing.T, cfg Config) *running {
+func startDaemon(t *testing.T, cfg Config, opts ...Option) *running {
 	t.Helper()
-	return startDaemonWith(t, cfg, nil)
+	return startDaemonWith(t, cfg, nil, opts...)
 }
 
 // startDaemonWith is startDaemon with a hook that may adjust the daemon
 // between New and Run (nil for none).
-func startDaemonWith(t *testing.T, cfg Config, before func(*Daemon)) *running {
+func startDaemonWith(t *testing.T, cfg Config, before func(*Daemon), opts ...Option) *running {
 	t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
@@ -56,7 +56,7 @@ func startDaemonWith(t *testing.T, cfg Config, before func(*Daemon)) *running {
 	cfg.StrictResponses = true
 	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	d, err := New(context.Background(), cfg, log)
+	d, err := New(context.Background(), cfg, log, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -465,5 +465,36 @@ func TestSkipValidation(t *testing.T) {
 				t.Errorf("warning logged: got %v, want %v\n%s", warned, skip, r.logs.String())
 			}
 		})
+	}
+}
+
+// TestPublicURLPrefix: with a path in --public-url, the links the server
+// hands out download from the server itself, and from a reverse proxy that
+// strips the prefix (the same path without it).
+func TestPublicURLPrefix(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	r := startDaemon(t, Config{PublicURL: base + "/speech/"}, WithListener(ln))
+	res := r.waitCompleted("k", r.create("k", "hello there"))
+	if len(res.Results) != 1 {
+		t.Fatalf("got %d results, want 1", len(res.Results))
+	}
+	link := res.Results[0].URL
+	if !strings.HasPrefix(link, base+"/speech/results/") {
+		t.Fatalf("link %s: want it under %s/speech/results/", link, base)
+	}
+	for _, u := range []string{link, strings.Replace(link, "/speech/results/", "/results/", 1)} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(body, []byte("RIFF")) {
+			t.Errorf("GET %s: got %d %.80q, want 200 and a WAV", u, resp.StatusCode, body)
+		}
 	}
 }
