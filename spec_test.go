@@ -92,3 +92,22 @@ func TestParseSpecReturnsPrivateCopy(t *testing.T) {
 		t.Fatalf("SpecJSON() exposes the embedded bytes; want a copy")
 	}
 }
+
+func TestOperations(t *testing.T) {
+	want := []asyncspeech.Operation{
+		{ID: asyncspeech.OperationCreate, Method: "POST", Path: "/async/speech/create"},
+		{ID: asyncspeech.OperationResult, Method: "POST", Path: "/async/speech/result"},
+	}
+	if got := asyncspeech.Operations(); !slices.Equal(got, want) {
+		t.Errorf("Operations(): got %v, want %v", got, want)
+	}
+	if got := asyncspeech.MustOperation(asyncspeech.OperationResult).Path; got != "/async/speech/result" {
+		t.Errorf("MustOperation(result).Path: got %q", got)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("MustOperation of an unknown id: got no panic, want one")
+		}
+	}()
+	asyncspeech.MustOperation("noSuchOperation")
+}

@@ -156,7 +156,7 @@ func BenchmarkResultCall(b *testing.B) {
 	body := []byte(`{"id":"` + benchTaskID + `"}`)
 	for _, s := range resultStacks(b) {
 		b.Run(s.name, func(b *testing.B) {
-			req := httptest.NewRequest(http.MethodPost, loadgen.ResultPath, nil)
+			req := httptest.NewRequest(http.MethodPost, loadgen.ResultPath(), nil)
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", benchKey)
 			rd := bytes.NewReader(body)
@@ -186,7 +186,7 @@ func TestResultCallStacksAgree(t *testing.T) {
 	}
 	for _, s := range resultStacks(t) {
 		t.Run(s.name, func(t *testing.T) {
-			req := httptest.NewRequest(http.MethodPost, loadgen.ResultPath, bytes.NewReader([]byte(body)))
+			req := httptest.NewRequest(http.MethodPost, loadgen.ResultPath(), bytes.NewReader([]byte(body)))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", benchKey)
 			rec := httptest.NewRecorder()
@@ -194,7 +194,7 @@ func TestResultCallStacksAgree(t *testing.T) {
 			if rec.Code != http.StatusOK {
 				t.Fatalf("status %d (%s), want 200", rec.Code, rec.Body)
 			}
-			vreq := httptest.NewRequest(http.MethodPost, loadgen.ResultPath, nil)
+			vreq := httptest.NewRequest(http.MethodPost, loadgen.ResultPath(), nil)
 			if err := v.Response(context.Background(), vreq, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
 				t.Errorf("response violates openapi.json: %v\n%s", err, rec.Body)
 			}

@@ -40,8 +40,8 @@ func newBenchValidator(b *testing.B) *validate.Validator {
 func BenchmarkValidateRequest(b *testing.B) {
 	v := newBenchValidator(b)
 	cases := []struct{ name, path, body string }{
-		{"op=result", loadgen.ResultPath, `{"id":"` + benchTaskID + `"}`},
-		{"op=create", loadgen.CreatePath, loadgen.CreateBody},
+		{"op=result", loadgen.ResultPath(), `{"id":"` + benchTaskID + `"}`},
+		{"op=create", loadgen.CreatePath(), loadgen.CreateBody},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -67,9 +67,9 @@ func BenchmarkValidateRequest(b *testing.B) {
 func BenchmarkValidateResponse(b *testing.B) {
 	v := newBenchValidator(b)
 	cases := []struct{ name, path, body string }{
-		{"op=result/status=200", loadgen.ResultPath, benchResultBody},
-		{"op=result/status=404", loadgen.ResultPath, `{"message":"task not found"}`},
-		{"op=create/status=200", loadgen.CreatePath, `{"id":"` + benchTaskID + `"}`},
+		{"op=result/status=200", loadgen.ResultPath(), benchResultBody},
+		{"op=result/status=404", loadgen.ResultPath(), `{"message":"task not found"}`},
+		{"op=create/status=200", loadgen.CreatePath(), `{"id":"` + benchTaskID + `"}`},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -11,14 +11,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distributeai/asyncspeech"
 	"github.com/distributeai/asyncspeech/generated"
 )
 
-// The API's two operations, relative to the base URL.
-const (
-	CreatePath = "/async/speech/create"
-	ResultPath = "/async/speech/result"
-)
+// CreatePath() returns the create operation's path, relative to the base
+// URL, from the embedded spec.
+func CreatePath() string { return asyncspeech.MustOperation(asyncspeech.OperationCreate).Path }
+
+// ResultPath() returns the result operation's path, relative to the base
+// URL, from the embedded spec.
+func ResultPath() string { return asyncspeech.MustOperation(asyncspeech.OperationResult).Path }
 
 // Target is the server under load.
 type Target struct {
@@ -66,7 +69,7 @@ func (t Target) post(ctx context.Context, path string, body []byte, keep bool) (
 
 // CreateTask creates one task and returns its id.
 func CreateTask(ctx context.Context, t Target) (string, error) {
-	status, body, err := t.post(ctx, CreatePath, []byte(CreateBody), true)
+	status, body, err := t.post(ctx, CreatePath(), []byte(CreateBody), true)
 	if err != nil {
 		return "", fmt.Errorf("create task at %s: %w", t.BaseURL, err)
 	}
@@ -132,7 +135,7 @@ func Result(ctx context.Context, t Target, taskID string, settle time.Duration) 
 	if err != nil {
 		return nil, p, fmt.Errorf("encode result request for %q: %w", taskID, err)
 	}
-	status, resp, err := t.post(ctx, ResultPath, body, true)
+	status, resp, err := t.post(ctx, ResultPath(), body, true)
 	if err != nil {
 		return nil, p, fmt.Errorf("probe result of %s at %s: %w", taskID, t.BaseURL, err)
 	}
@@ -145,7 +148,7 @@ func Result(ctx context.Context, t Target, taskID string, settle time.Duration) 
 	}
 	p.Status = string(got.Status)
 	op := func(ctx context.Context, _ int) Outcome {
-		status, _, err := t.post(ctx, ResultPath, body, false)
+		status, _, err := t.post(ctx, ResultPath(), body, false)
 		return Outcome{Status: status, Err: err}
 	}
 	return op, p, nil
@@ -156,7 +159,7 @@ func Result(ctx context.Context, t Target, taskID string, settle time.Duration) 
 func Create(t Target) Op {
 	body := []byte(CreateBody)
 	return func(ctx context.Context, _ int) Outcome {
-		status, _, err := t.post(ctx, CreatePath, body, false)
+		status, _, err := t.post(ctx, CreatePath(), body, false)
 		return Outcome{Status: status, Err: err}
 	}
 }

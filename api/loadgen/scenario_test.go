@@ -31,7 +31,7 @@ func newFakeAPI(t *testing.T, polls int) (*fakeAPI, *httptest.Server) {
 	t.Helper()
 	f := &fakeAPI{polls: polls, seen: map[string]int{}, input: map[string]string{}, authSeen: map[string]bool{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+CreatePath, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+CreatePath(), func(w http.ResponseWriter, r *http.Request) {
 		var body struct{ Input string }
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Input == "" {
 			http.Error(w, `{"message":"bad body"}`, http.StatusBadRequest)
@@ -46,7 +46,7 @@ func newFakeAPI(t *testing.T, polls int) (*fakeAPI, *httptest.Server) {
 		f.mu.Unlock()
 		fmt.Fprintf(w, `{"id":%q}`, id)
 	})
-	mux.HandleFunc("POST "+ResultPath, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+ResultPath(), func(w http.ResponseWriter, r *http.Request) {
 		var body struct{ ID string }
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			http.Error(w, `{"message":"bad body"}`, http.StatusBadRequest)
@@ -227,10 +227,10 @@ func TestLifecycleScenarioBadResultBody(t *testing.T) {
 	// create works, but the result call answers 200 with a body that is not
 	// a result object: the op must say so instead of counting a success.
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+CreatePath, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+CreatePath(), func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"id":"00000000-0000-4000-8000-000000000001"}`)
 	})
-	mux.HandleFunc("POST "+ResultPath, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+ResultPath(), func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprint(w, `COMPLETED`)
 	})

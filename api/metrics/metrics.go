@@ -8,10 +8,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/distributeai/asyncspeech"
 	"github.com/distributeai/asyncspeech/api/task"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,14 +32,30 @@ type Metrics struct {
 	engineRuns  *prometheus.CounterVec
 	engineTime  prometheus.Histogram
 	transitions *prometheus.CounterVec
+	known       map[string]struct{} // route labels that are their own path
 }
 
-// Route returns the route label of a request path. Paths outside speechd's
+// sideRoutes are speechd's routes outside the spec; the spec's operation
+// paths come from openapi.json (asyncspeech.Operations).
+var sideRoutes = []string{"/healthz", "/readyz", "/metrics"}
+
+// routes returns the route labels a request can get: every operation path
+// of the embedded spec, the side routes, "/results/" and "other".
+func routes() []string {
+	var out []string
+	for _, op := range asyncspeech.Operations() {
+		if !slices.Contains(out, op.Path) {
+			out = append(out, op.Path)
+		}
+	}
+	return append(append(out, sideRoutes...), "/results/", "other")
+}
+
+// route returns the route label of a request path. Paths outside speechd's
 // routes count as "other", so a scanner probing random paths cannot blow up
 // the label set.
-func Route(path string) string {
-	switch path {
-	case "/async/speech/create", "/async/speech/result", "/healthz", "/readyz", "/metrics":
+func (m *Metrics) route(path string) string {
+	if _, ok := m.known[path]; ok {
 		return path
 	}
 	if strings.HasPrefix(path, "/results/") {
@@ -53,7 +71,8 @@ func New(st store.Store, scrapeTimeout time.Duration, log *slog.Logger) *Metrics
 		log = slog.Default()
 	}
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		known: map[string]struct{}{},
+		reg:   prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "speechd_http_requests_total", Help: "HTTP requests by route, method and status.",
 		}, []string{"route", "method", "status"}),
@@ -81,6 +100,11 @@ func New(st store.Store, scrapeTimeout time.Duration, log *slog.Logger) *Metrics
 			queue: prometheus.NewDesc("speechd_queue_depth", "Tasks waiting for a worker: CREATED, QUEUED and POSTPONED.", nil, nil),
 			up:    prometheus.NewDesc("speechd_store_up", "1 if the store answered the last scrape, else 0.", nil, nil),
 		})
+	}
+	for _, r := range routes() {
+		if r != "/results/" && r != "other" {
+			m.known[r] = struct{}{}
+		}
 	}
 	return m
 }
@@ -113,7 +137,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := respwriter.New(w)
-		route := Route(r.URL.Path)
+		route := m.route(r.URL.Path)
 		defer func() {
 			status := rec.Status()
 			method := r.Method

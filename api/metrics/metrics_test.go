@@ -87,13 +87,15 @@ func TestStoreDown(t *testing.T) {
 func TestRoute(t *testing.T) {
 	tests := map[string]string{
 		"/async/speech/create":   "/async/speech/create",
+		"/async/speech/result":   "/async/speech/result",
 		"/async/speech/create/x": "other",
 		"/results/a/1.wav":       "/results/",
 		"/healthz":               "/healthz",
 		"/":                      "other",
 	}
+	m := New(nil, time.Second, nil)
 	for path, want := range tests {
-		if got := Route(path); got != want {
+		if got := m.route(path); got != want {
 			t.Errorf("Route(%q): got %q, want %q", path, got, want)
 		}
 	}

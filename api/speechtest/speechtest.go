@@ -35,6 +35,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/distributeai/asyncspeech"
 	"github.com/distributeai/asyncspeech/api/daemon"
 	"github.com/distributeai/asyncspeech/api/task"
 
@@ -393,8 +394,9 @@ func (s *scripts) releaseAll() {
 // releases the task's engine run, and later ones wait until the task is
 // finished so they see its terminal status.
 func (s *scripts) countPolls(st store.Store, next http.Handler) http.Handler {
+	resultOp := asyncspeech.MustOperation(asyncspeech.OperationResult)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/async/speech/result" {
+		if r.Method != resultOp.Method || r.URL.Path != resultOp.Path {
 			next.ServeHTTP(w, r)
 			return
 		}
