@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,10 +17,6 @@ import (
 	"github.com/distributeai/asyncspeech/api/reqid"
 	"github.com/distributeai/asyncspeech/api/validate"
 )
-
-// RequestID returns the id the logging middleware gave the request ("" if
-// none).
-func RequestID(ctx context.Context) string { return reqid.From(ctx) }
 
 // RequestLog gives every request an id (the client's X-Request-Id when sane,
 // else a random one), echoes it in the X-Request-Id response header, stores

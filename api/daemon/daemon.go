@@ -225,9 +225,6 @@ func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 // URL returns http://Addr().
 func (d *Daemon) URL() string { return "http://" + d.Addr() }
 
-// PublicURL returns the base of the result URLs this daemon hands out.
-func (d *Daemon) PublicURL() string { return d.publicURL }
-
 // EngineName returns the engine's name ("" for role api).
 func (d *Daemon) EngineName() string {
 	if d.eng == nil {
@@ -235,9 +232,6 @@ func (d *Daemon) EngineName() string {
 	}
 	return d.eng.Name()
 }
-
-// Store returns the daemon's store (for tests and embedding).
-func (d *Daemon) Store() store.Store { return d.st }
 
 // Run serves until ctx ends, then shuts down gracefully: new requests get
 // 503, in-flight ones finish (up to ShutdownTimeout), then the workers stop

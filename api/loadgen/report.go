@@ -50,15 +50,6 @@ func (r *Report) fill() {
 // Failed is the number of operations that did not succeed.
 func (r *Report) Failed() int { return r.Requests - r.OK }
 
-// Percentile returns the nearest-rank p-th percentile of successful
-// operations' latency.
-func (r *Report) Percentile(p float64) time.Duration {
-	if r.hist == nil {
-		return 0
-	}
-	return r.hist.Percentile(p)
-}
-
 // WriteText writes a short human-readable report.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder

@@ -114,9 +114,6 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// Registry returns the registry, for tests and extra collectors.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // ObserveEngine records one engine run.
 func (m *Metrics) ObserveEngine(d time.Duration, err error) {
 	outcome := "ok"

@@ -201,9 +201,6 @@ func New(st store.Store, eng engine.Engine, opts Options) *Pool {
 	}
 }
 
-// ID returns the pool's id; its workers' lease owners are ID()+"/<n>".
-func (p *Pool) ID() string { return p.id }
-
 // Notify tells the pool that tasks may have been created, so the admitter
 // runs now instead of at its next poll. The HTTP layer calls it after each
 // create; it never blocks.
