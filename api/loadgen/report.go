@@ -114,8 +114,8 @@ type jsonReport struct {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// WriteJSON writes the report as a single JSON line (for scripts).
-func (r *Report) WriteJSON(w io.Writer) error {
+// MarshalJSON encodes the report in the stable shape of WriteJSON.
+func (r *Report) MarshalJSON() ([]byte, error) {
 	st := make(map[string]int, len(r.Statuses))
 	for k, v := range r.Statuses {
 		st[strconv.Itoa(k)] = v
@@ -124,13 +124,18 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	if errs == nil {
 		errs = map[string]int{}
 	}
-	b, err := json.Marshal(jsonReport{
+	return json.Marshal(jsonReport{
 		Scenario: r.Scenario, Target: r.Target, Concurrency: r.Concurrency,
 		ElapsedS: r.Elapsed.Seconds(), Requests: r.Requests, OK: r.OK, Failed: r.Failed(),
 		RPS: r.RPS, OKPerSec: r.OKPerSec,
 		P50Ms: ms(r.P50), P90Ms: ms(r.P90), P99Ms: ms(r.P99), MaxMs: ms(r.Max), MeanMs: ms(r.Mean),
 		Statuses: st, Errors: errs,
 	})
+}
+
+// WriteJSON writes the report as a single JSON line (for scripts).
+func (r *Report) WriteJSON(w io.Writer) error {
+	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encode report: %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,13 +27,16 @@ type benchFlags struct {
 	wait        string
 	taskTimeout time.Duration
 	json        bool
+	hostileKey  string
+	validWithin time.Duration
+	pid         int
 }
 
 func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	f := &benchFlags{}
 	fs := flag.NewFlagSet("speech bench", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.StringVar(&f.scenario, "scenario", "result", "what to measure: result (the result call on one task), create (durable creates), lifecycle (create, then wait for COMPLETED)")
+	fs.StringVar(&f.scenario, "scenario", "result", "what to measure: result (the result call on one task), create (durable creates), lifecycle (create, then wait for COMPLETED), abuse (--concurrency workers send hostile bodies while one client creates valid tasks)")
 	fs.StringVar(&f.baseURL, "base-url", e.getenv("DISTRIBUTE_BASE_URL"), "server to load; must be a loopback address (env DISTRIBUTE_BASE_URL)")
 	fs.StringVar(&f.apiKey, "api-key", e.getenv("DISTRIBUTE_API_KEY"), "API key sent in the authorization header (env DISTRIBUTE_API_KEY)")
 	fs.IntVar(&f.concurrency, "concurrency", 64, "workers, each with one request in flight (closed loop)")
@@ -45,6 +49,9 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	fs.StringVar(&f.wait, "wait", "client", "lifecycle scenario: client (the api/client package's Wait) or poll (a fixed-interval loop on the generated client)")
 	fs.DurationVar(&f.taskTimeout, "task-timeout", time.Minute, "lifecycle scenario: longest wait for one task")
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON line")
+	fs.StringVar(&f.hostileKey, "hostile-key", "", "abuse scenario: key of the hostile workers (default the API key with -hostile appended, which open development mode accepts)")
+	fs.DurationVar(&f.validWithin, "valid-within", 2*time.Second, "abuse scenario: a valid create counts as served only if answered 200 within this")
+	fs.IntVar(&f.pid, "pid", 0, "abuse scenario: pid of the server on this machine, to report its peak resident memory")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: speech bench --base-url URL --api-key KEY [--scenario result|create|lifecycle] [--concurrency 64] [--duration 10s] [--requests N] [--json]")
 		fs.PrintDefaults()
@@ -56,9 +63,9 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	switch f.scenario {
-	case "result", "create", "lifecycle":
+	case "result", "create", "lifecycle", "abuse":
 	default:
-		return nil, fmt.Errorf("--scenario %q: want result, create or lifecycle", f.scenario)
+		return nil, fmt.Errorf("--scenario %q: want result, create, lifecycle or abuse", f.scenario)
 	}
 	if f.wait != "client" && f.wait != "poll" {
 		return nil, fmt.Errorf("--wait %q: want client or poll", f.wait)
@@ -100,6 +107,9 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	client := loadgen.NewClient(f.concurrency, f.timeout)
 	defer client.CloseIdleConnections()
 	target := loadgen.Target{BaseURL: f.baseURL, APIKey: f.apiKey, Client: client}
+	if f.scenario == "abuse" {
+		return runAbuse(ctx, e, f, cfg, target)
+	}
 
 	var op loadgen.Op
 	switch f.scenario {
@@ -144,6 +154,82 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	if rep.OK == 0 {
 		fmt.Fprintf(e.stderr, "speech bench: no operation succeeded (errors: %v, statuses: %v)\n", rep.Errors, rep.Statuses)
 		return exitFailure
+	}
+	return exitOK
+}
+
+// abuseReport is the abuse scenario's outcome: the hostile workers' and the
+// valid client's reports, the share of valid creates served in time, and
+// the server's peak resident memory when its pid was given.
+type abuseReport struct {
+	Scenario           string          `json:"scenario"`
+	Hostile            *loadgen.Report `json:"hostile"`
+	Valid              *loadgen.Report `json:"valid"`
+	ValidServedShare   float64         `json:"valid_served_share"`
+	ValidWithin        string          `json:"valid_within"`
+	ServerPeakRSSBytes int64           `json:"server_peak_rss_bytes,omitempty"`
+}
+
+// runAbuse is `speech bench --scenario abuse`: f.concurrency workers send
+// loadgen.HostileBodies with the hostile key while one client creates valid
+// tasks with the API key, each answer due within --valid-within. Exit 0 when
+// it ran, whatever it measured: the figures are the result.
+func runAbuse(ctx context.Context, e *env, f *benchFlags, cfg loadgen.Config, target loadgen.Target) int {
+	hostile := target
+	hostile.APIKey = f.hostileKey
+	if hostile.APIKey == "" {
+		hostile.APIKey = f.apiKey + "-hostile"
+	}
+	validClient := loadgen.NewClient(1, f.validWithin)
+	defer validClient.CloseIdleConnections()
+	valid := loadgen.Target{BaseURL: f.baseURL, APIKey: f.apiKey, Client: validClient}
+
+	var watch *loadgen.RSSWatch
+	if f.pid > 0 {
+		var err error
+		if watch, err = loadgen.WatchRSS(f.pid, 50*time.Millisecond); err != nil {
+			fmt.Fprintf(e.stderr, "speech bench: --pid: %v\n", err)
+			return exitUsage
+		}
+	}
+	rep := abuseReport{Scenario: "abuse", ValidWithin: f.validWithin.String()}
+	var herr, verr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rep.Hostile, herr = loadgen.Run(ctx, cfg, loadgen.Abuse(hostile, loadgen.HostileBodies()))
+	}()
+	vcfg := cfg
+	vcfg.Concurrency = 1
+	rep.Valid, verr = loadgen.Run(ctx, vcfg, loadgen.Create(valid))
+	<-done
+	if watch != nil {
+		rep.ServerPeakRSSBytes = watch.Stop()
+	}
+	if err := errors.Join(herr, verr); err != nil {
+		fmt.Fprintf(e.stderr, "speech bench: %v\n", err)
+		return exitFailure
+	}
+	rep.Hostile.Scenario, rep.Hostile.Target = "abuse/hostile", f.baseURL
+	rep.Valid.Scenario, rep.Valid.Target = "abuse/valid", f.baseURL
+	if rep.Valid.Requests > 0 {
+		rep.ValidServedShare = float64(rep.Valid.OK) / float64(rep.Valid.Requests)
+	}
+	if f.json {
+		b, err := json.Marshal(rep)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "speech bench: %v\n", err)
+			return exitFailure
+		}
+		fmt.Fprintf(e.stdout, "%s\n", b)
+		return exitOK
+	}
+	_ = rep.Hostile.WriteText(e.stdout)
+	fmt.Fprintln(e.stdout)
+	_ = rep.Valid.WriteText(e.stdout)
+	fmt.Fprintf(e.stdout, "\nvalid creates answered 200 within %s: %.2f%% (%d of %d)\n", f.validWithin, 100*rep.ValidServedShare, rep.Valid.OK, rep.Valid.Requests)
+	if rep.ServerPeakRSSBytes > 0 {
+		fmt.Fprintf(e.stdout, "server peak RSS: %.1f MB\n", float64(rep.ServerPeakRSSBytes)/1e6)
 	}
 	return exitOK
 }
