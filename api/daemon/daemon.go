@@ -20,7 +20,7 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/task"
 
-	"github.com/distributeai/asyncspeech/api"
+	"github.com/distributeai/asyncspeech/api/server"
 	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/engine"
@@ -49,7 +49,7 @@ type Daemon struct {
 	eng       engine.Engine
 	pool      *worker.Pool
 	metrics   *metrics.Metrics
-	gate      *api.Gate
+	gate      *server.Gate
 	ln        net.Listener
 	srv       *http.Server
 	publicURL string
@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	for _, o := range opts {
 		o(&wired)
 	}
-	d = &Daemon{cfg: cfg, log: logger, gate: &api.Gate{}, holdWorkers: wired.holdWorkers}
+	d = &Daemon{cfg: cfg, log: logger, gate: &server.Gate{}, holdWorkers: wired.holdWorkers}
 	var closers []func() error
 	defer func() {
 		if err != nil {
@@ -155,8 +155,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		notify = d.pool.Notify
 	}
 
-	srv := api.New(d.st, api.Options{Links: signer, Notify: notify, Logger: logger, Now: wired.now, NewID: wired.newID})
-	apiHandler, err := api.NewHandler(srv, api.HandlerOptions{
+	srv := server.New(d.st, server.Options{Links: signer, Notify: notify, Logger: logger, Now: wired.now, NewID: wired.newID})
+	apiHandler, err := server.NewHandler(srv, server.HandlerOptions{
 		Logger:          logger,
 		Auth:            authn,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
@@ -178,7 +178,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	// Routes outside the spec are served beside the API handler, not under
 	// its spec validator.
 	side := func(h http.Handler) http.Handler {
-		return api.RequestLog(logger, api.Recover(logger, d.gate.Middleware(logger, h)))
+		return server.RequestLog(logger, server.Recover(logger, d.gate.Middleware(logger, h)))
 	}
 	mux := http.NewServeMux()
 	files := side(results.Handler(d.st, signer, logger))

@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distributeai/asyncspeech/api"
+	"github.com/distributeai/asyncspeech/api/server"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/daemon"
 	"github.com/distributeai/asyncspeech/api/loadgen"
@@ -106,7 +106,7 @@ func BenchmarkDaemonResult(b *testing.B) {
 	}
 }
 
-// BenchmarkHandlerResult serves api.NewHandler over loopback HTTP on a
+// BenchmarkHandlerResult serves server.NewHandler over loopback HTTP on a
 // SQLite store, with and without the spec validator, in the same process
 // as the generator: what validation costs on the wire, until speechd has a
 // flag to turn it off (bench/compare.sh measures that row then).
@@ -132,10 +132,10 @@ func BenchmarkHandlerResult(b *testing.B) {
 				b.Fatalf("signer: %v", err)
 			}
 			discard := slog.New(slog.DiscardHandler)
-			h, err := api.NewHandler(api.New(st, api.Options{Links: signer, Logger: discard}),
-				api.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), SkipValidation: !validated})
+			h, err := server.NewHandler(server.New(st, server.Options{Links: signer, Logger: discard}),
+				server.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), SkipValidation: !validated})
 			if err != nil {
-				b.Fatalf("api.NewHandler: %v", err)
+				b.Fatalf("server.NewHandler: %v", err)
 			}
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {

@@ -8,10 +8,10 @@ package loadgen_test
 //	go test -run '^$' -bench 'ResultCall' -benchmem -count 10 ./api/loadgen
 //
 // stack=ceiling         a handler writing a fixed valid body (bench/ceiling)
-// stack=handler         the generated strict handler over api.Server and the memory store
+// stack=handler         the generated strict handler over server.Server and the memory store
 // stack=handler+validate the same behind the spec validator (request and response)
-// stack=full-novalidate api.NewHandler with SkipValidation: every layer but the validator
-// stack=full            api.NewHandler: request id, logging, recovery, limits, auth, validator
+// stack=full-novalidate server.NewHandler with SkipValidation: every layer but the validator
+// stack=full            server.NewHandler: request id, logging, recovery, limits, auth, validator
 
 import (
 	"bytes"
@@ -26,7 +26,7 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/task"
 
-	"github.com/distributeai/asyncspeech/api"
+	"github.com/distributeai/asyncspeech/api/server"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/loadgen"
 	"github.com/distributeai/asyncspeech/api/results"
@@ -108,7 +108,7 @@ func resultStacks(b testing.TB) []struct {
 	if err != nil {
 		b.Fatalf("signer: %v", err)
 	}
-	srv := api.New(st, api.Options{Links: signer, Logger: discard})
+	srv := server.New(st, server.Options{Links: signer, Logger: discard})
 
 	ceilingBody := []byte(benchResultBody)
 	ceilingLen := strconv.Itoa(len(ceilingBody))
@@ -128,17 +128,17 @@ func resultStacks(b testing.TB) []struct {
 		mux.ServeHTTP(w, r.WithContext(auth.WithOwner(r.Context(), owner)))
 	})
 
-	v, err := validate.New(context.Background(), validate.Options{Strict: true, ExtensionStatuses: api.ExtensionStatuses(), Logger: discard})
+	v, err := validate.New(context.Background(), validate.Options{Strict: true, ExtensionStatuses: server.ExtensionStatuses(), Logger: discard})
 	if err != nil {
 		b.Fatalf("validate.New: %v", err)
 	}
-	full, err := api.NewHandler(srv, api.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), StrictResponses: true})
+	full, err := server.NewHandler(srv, server.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), StrictResponses: true})
 	if err != nil {
-		b.Fatalf("api.NewHandler: %v", err)
+		b.Fatalf("server.NewHandler: %v", err)
 	}
-	fullNoValidate, err := api.NewHandler(srv, api.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), SkipValidation: true})
+	fullNoValidate, err := server.NewHandler(srv, server.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), SkipValidation: true})
 	if err != nil {
-		b.Fatalf("api.NewHandler without validation: %v", err)
+		b.Fatalf("server.NewHandler without validation: %v", err)
 	}
 	return []struct {
 		name string

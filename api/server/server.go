@@ -1,9 +1,9 @@
-// Package api is the reference server's HTTP face: it implements the
+// Package server is the reference server's HTTP face: it implements the
 // generated strict server interface for the vendor's two operations on a
 // store.Store, and composes the middleware (request ids and logging, panic
 // recovery, shutdown gate, body limit, content type, auth, rate limit,
 // runtime validation) into one http.Handler.
-package api
+package server
 
 import (
 	"context"
@@ -195,7 +195,7 @@ func (s *Server) AsyncSpeechResult(ctx context.Context, req generated.AsyncSpeec
 		return nil, &Error{Code: apierr.CodeUnavailable, Message: "could not read the task; try again", Err: fmt.Errorf("get task %s: %w", id, err)}
 	}
 	if s.links == nil {
-		return nil, &Error{Code: apierr.CodeInternal, Message: "internal error", Err: errors.New("api: Server has no result link builder (Options.Links)")}
+		return nil, &Error{Code: apierr.CodeInternal, Message: "internal error", Err: errors.New("server: Server has no result link builder (Options.Links)")}
 	}
 	resp := generated.AsyncSpeechResult200JSONResponse{
 		Id:      t.ID,

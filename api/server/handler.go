@@ -1,4 +1,4 @@
-package api
+package server
 
 import (
 	"context"
@@ -65,10 +65,10 @@ func NewHandler(srv *Server, opts HandlerOptions) (http.Handler, error) {
 // benchmark can measure what validation costs.
 func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler, error) {
 	if srv == nil {
-		return nil, errors.New("api: NewHandler: nil Server")
+		return nil, errors.New("server: NewHandler: nil Server")
 	}
 	if srv.links == nil {
-		return nil, errors.New("api: NewHandler: Server has no result link builder (Options.Links)")
+		return nil, errors.New("server: NewHandler: Server has no result link builder (Options.Links)")
 	}
 	log := opts.Logger
 	if log == nil {
@@ -113,7 +113,7 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 			MaxConcurrent:     opts.MaxValidating,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("api: build validator: %w", err)
+			return nil, fmt.Errorf("server: build validator: %w", err)
 		}
 		h = v.Middleware(h)
 	} else {
@@ -124,7 +124,7 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 	// buffer a body.
 	perOp, err := validate.BodyLimits(nil)
 	if err != nil {
-		return nil, fmt.Errorf("api: body limits: %w", err)
+		return nil, fmt.Errorf("server: body limits: %w", err)
 	}
 	h = limitBody(maxBody, perOp, log, h)
 	h = requireJSON(log, h)
@@ -154,7 +154,7 @@ func ExtensionStatuses() []int { return validate.ExtensionStatuses() }
 func operationMethods() (map[string][]string, error) {
 	doc, err := asyncspeech.Spec()
 	if err != nil {
-		return nil, fmt.Errorf("api: load embedded spec: %w", err)
+		return nil, fmt.Errorf("server: load embedded spec: %w", err)
 	}
 	out := map[string][]string{}
 	for path, item := range doc.Paths.Map() {
