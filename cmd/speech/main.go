@@ -16,7 +16,7 @@ import (
 	"syscall"
 )
 
-// Exit codes that scripts rely on (see ../shared/notes/cli.md).
+// Exit codes that scripts rely on (documented in docs/client.md).
 const (
 	exitOK        = 0
 	exitFailure   = 1 // anything not covered below (e.g. a violated contract)
