@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/distributeai/asyncspeech/internal/retry"
 )
 
 // maxErrorBody bounds how much of a failed download's body is read for the
@@ -60,31 +62,30 @@ func (c *Client) DownloadURL(ctx context.Context, rawURL string, w io.Writer) (i
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return 0, fmt.Errorf("download %q: scheme %q is not http(s)", rawURL, u.Scheme)
 	}
-	for attempt := 1; ; attempt++ {
-		n, retry, err := c.downloadOnce(ctx, u.String(), w, attempt)
-		if err == nil || !retry || n > 0 || attempt >= c.retry.MaxAttempts {
-			return n, err
-		}
-		var apiErr *APIError
-		wait := c.backoff(attempt)
-		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
-			if apiErr.RetryAfter > c.retry.MaxRetryAfter {
-				return n, err
-			}
-			wait = apiErr.RetryAfter
-		}
-		c.log.InfoContext(ctx, "retrying download", "url", redact(u), "attempt", attempt, "wait", wait, "err", err)
-		if serr := sleep(ctx, wait); serr != nil {
-			return 0, fmt.Errorf("download %s: %w (last error: %v)", redact(u), serr, err)
-		}
+	var n int64
+	out := c.policy().Do(ctx, func(attempt int) retry.Result {
+		var r retry.Result
+		n, r = c.downloadOnce(ctx, u.String(), w, attempt)
+		// Bytes already in w cannot be taken back: a second GET would
+		// write the file's start again after them.
+		r.Retry = r.Retry && n == 0
+		return r
+	}, func(attempt int, wait time.Duration, last retry.Result) {
+		c.log.InfoContext(ctx, "retrying download", "url", redact(u), "attempt", attempt, "wait", wait, "err", last.Err)
+	})
+	if out.Stop == retry.StopInterrupted {
+		return 0, fmt.Errorf("download %s: %w (last error: %v)", redact(u), out.WaitErr, out.Last.Err)
 	}
+	return n, out.Last.Err
 }
 
-// downloadOnce makes one GET; retry says whether the failure is transient.
-func (c *Client) downloadOnce(ctx context.Context, u string, w io.Writer, attempt int) (n int64, retry bool, err error) {
+// downloadOnce makes one GET and says whether its failure is transient. A
+// GET is idempotent: it is retried on any network error and on 408, 429
+// and 5xx.
+func (c *Client) downloadOnce(ctx context.Context, u string, w io.Writer, attempt int) (int64, retry.Result) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return 0, false, fmt.Errorf("download: %w", err)
+		return 0, retry.Result{Err: fmt.Errorf("download: %w", err)}
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	resp, err := c.httpClient.Do(req)
@@ -93,25 +94,30 @@ func (c *Client) downloadOnce(ctx context.Context, u string, w io.Writer, attemp
 		if errors.As(err, &ue) {
 			ue.URL = redact(req.URL)
 		}
-		return 0, ctx.Err() == nil, fmt.Errorf("download: %w", err)
+		return 0, retry.Result{Err: fmt.Errorf("download: %w", err), Retry: ctx.Err() == nil}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		ra, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		return 0, resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, &APIError{
-			Operation:  "download",
-			StatusCode: resp.StatusCode,
-			Message:    errorMessage(body),
-			RetryAfter: ra,
-			Attempts:   attempt,
+		ra, hasRA := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return 0, retry.Result{
+			Err: &APIError{
+				Operation:  "download",
+				StatusCode: resp.StatusCode,
+				Message:    errorMessage(body),
+				RetryAfter: ra,
+				Attempts:   attempt,
+			},
+			Retry:         retry.RetryableStatus(true, resp.StatusCode, hasRA),
+			RetryAfter:    ra,
+			HasRetryAfter: hasRA,
 		}
 	}
-	n, err = io.Copy(w, resp.Body)
+	n, err := io.Copy(w, resp.Body)
 	if err != nil {
-		return n, ctx.Err() == nil, fmt.Errorf("download: after %d bytes: %w", n, err)
+		return n, retry.Result{Err: fmt.Errorf("download: after %d bytes: %w", n, err), Retry: ctx.Err() == nil}
 	}
-	return n, false, nil
+	return n, retry.Result{}
 }
 
 // DownloadFile writes the results of a COMPLETED task to files and returns

@@ -4,15 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/distributeai/asyncspeech/internal/retry"
 )
 
 // RetryPolicy bounds how a Client repeats a failed API call.
@@ -68,6 +66,17 @@ var (
 	opResult = operation{name: "result", path: "/async/speech/result", idempotent: true}
 )
 
+// policy is the client's RetryPolicy in the module's one retry loop.
+func (c *Client) policy() retry.Policy {
+	return retry.Policy{
+		MaxAttempts:   c.retry.MaxAttempts,
+		MinBackoff:    c.retry.MinBackoff,
+		MaxBackoff:    c.retry.MaxBackoff,
+		MaxRetryAfter: c.retry.MaxRetryAfter,
+		RandN:         c.randN,
+	}
+}
+
 // call sends one API request under the retry policy and returns the last
 // response with its body when the status is 2xx. Any other outcome is an
 // error: *APIError, *ContractError, a transport error, or the context's.
@@ -75,7 +84,13 @@ var (
 // what failed, so callers return it without a prefix of their own.
 func (c *Client) call(ctx context.Context, op operation, taskID string, send func(context.Context) (*http.Response, error)) (*http.Response, []byte, error) {
 	label := subject(op.name, taskID, "")
-	for attempt := 1; ; attempt++ {
+	var (
+		okResp *http.Response
+		okBody []byte
+		apiErr *APIError // the last HTTP answer, for the interrupted-wait error
+	)
+	out := c.policy().Do(ctx, func(attempt int) retry.Result {
+		apiErr = nil
 		resp, err := send(ctx)
 		var body []byte
 		if err == nil {
@@ -85,34 +100,25 @@ func (c *Client) call(ctx context.Context, op operation, taskID string, send fun
 				// Headers arrived, so the server saw the request: for
 				// create this is as unsafe to repeat as a timeout.
 				err = fmt.Errorf("read response: %w", err)
-				resp = nil
 			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, nil, fmt.Errorf("%s: %w", label, ctx.Err())
+				return retry.Result{Err: fmt.Errorf("%s: %w", label, ctx.Err())}
 			}
-			err = fmt.Errorf("%s: %w", label, err)
-			if !(op.idempotent || neverSent(err)) || attempt >= c.retry.MaxAttempts {
-				return nil, nil, err
-			}
-			wait := c.backoff(attempt)
-			c.log.InfoContext(ctx, "retrying after network error", "op", op.name, "attempt", attempt, "wait", wait, "err", err)
-			if err := sleep(ctx, wait); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", label, err)
-			}
-			continue
+			return retry.Result{Err: fmt.Errorf("%s: %w", label, err), Retry: retry.RetryableError(op.idempotent, err)}
 		}
 		if c.validator != nil {
 			if err := c.validator.check(ctx, op, taskID, resp, body); err != nil {
-				return nil, nil, err
+				return retry.Result{Err: err}
 			}
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return resp, body, nil
+			okResp, okBody = resp, body
+			return retry.Result{}
 		}
-		retryAfter, hasRetryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		apiErr := &APIError{
+		retryAfter, hasRetryAfter := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		apiErr = &APIError{
 			Operation:  op.name,
 			TaskID:     taskID,
 			StatusCode: resp.StatusCode,
@@ -120,91 +126,28 @@ func (c *Client) call(ctx context.Context, op operation, taskID string, send fun
 			RetryAfter: retryAfter,
 			Attempts:   attempt,
 		}
-		if !retryableStatus(op, resp.StatusCode, hasRetryAfter) || attempt >= c.retry.MaxAttempts {
-			return nil, nil, apiErr
+		return retry.Result{
+			Err:           apiErr,
+			Retry:         retry.RetryableStatus(op.idempotent, resp.StatusCode, hasRetryAfter),
+			RetryAfter:    retryAfter,
+			HasRetryAfter: hasRetryAfter,
 		}
-		wait := c.backoff(attempt)
-		if hasRetryAfter {
-			wait = retryAfter
-			if wait > c.retry.MaxRetryAfter {
-				return nil, nil, apiErr
-			}
+	}, func(attempt int, wait time.Duration, last retry.Result) {
+		if apiErr != nil {
+			c.log.InfoContext(ctx, "retrying after HTTP error", "op", op.name, "attempt", attempt, "status", apiErr.StatusCode, "wait", wait)
+		} else {
+			c.log.InfoContext(ctx, "retrying after network error", "op", op.name, "attempt", attempt, "wait", wait, "err", last.Err)
 		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			// Sleeping past the deadline only to fail is worse than
-			// reporting the server's answer now.
-			return nil, nil, apiErr
-		}
-		c.log.InfoContext(ctx, "retrying after HTTP error", "op", op.name, "attempt", attempt, "status", resp.StatusCode, "wait", wait)
-		if err := sleep(ctx, wait); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w (last answer: %s)", label, err, apiErr.detail())
-		}
+	})
+	switch {
+	case out.Stop == retry.StopSucceeded:
+		return okResp, okBody, nil
+	case out.Stop == retry.StopInterrupted && apiErr != nil:
+		return nil, nil, fmt.Errorf("%s: %w (last answer: %s)", label, out.WaitErr, apiErr.detail())
+	case out.Stop == retry.StopInterrupted:
+		return nil, nil, fmt.Errorf("%s: %w", label, out.WaitErr)
 	}
-}
-
-// retryableStatus decides whether an HTTP status is worth another attempt.
-// A read (result) is repeated on 429 and every 5xx. A create is repeated
-// only on 429 or 503 with Retry-After, the server's explicit statement that
-// it turned the request away before acting on it; a bare 5xx may come from
-// a proxy after the server queued the task, and a second create would queue
-// (and bill) a second one.
-func retryableStatus(op operation, status int, hasRetryAfter bool) bool {
-	if op.idempotent {
-		return status == http.StatusTooManyRequests || status >= 500
-	}
-	return hasRetryAfter && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable)
-}
-
-// neverSent reports whether err proves the request never reached a server:
-// the connection could not be opened (DNS failure, refused, unreachable,
-// dial timeout). Go's transport itself replays a request whose bytes were
-// never written on a reused connection, so this is the remaining safe case.
-func neverSent(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-// backoff returns the wait before attempt+1: full jitter over an
-// exponentially growing window.
-func (c *Client) backoff(attempt int) time.Duration {
-	return jitter(c.randN, c.retry.MinBackoff, c.retry.MaxBackoff, attempt-1)
-}
-
-// jitter returns a uniform random duration in [0, min(max, start·2^n)).
-func jitter(randN func(int64) int64, start, max time.Duration, n int) time.Duration {
-	// Doubling step by step cannot overflow: it stops at max.
-	window := start
-	for i := 0; i < n && window < max; i++ {
-		window *= 2
-	}
-	window = min(window, max)
-	if window <= 0 {
-		return 0
-	}
-	return time.Duration(randN(int64(window)))
-}
-
-// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-// A date in the past means "now". ok is false when the header is absent or
-// unreadable.
-func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(365*24*time.Hour/time.Second) {
-			secs = int64(365 * 24 * time.Hour / time.Second)
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
+	return nil, nil, out.Last.Err
 }
 
 // readBody reads at most limit bytes and fails if there is more.

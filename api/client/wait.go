@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/distributeai/asyncspeech/internal/retry"
 )
 
 // WaitOption configures Wait and Speak.
@@ -84,9 +86,9 @@ func (c *Client) Wait(ctx context.Context, id string, opts ...WaitOption) (*Task
 		case StatusError:
 			return task, &TaskFailedError{Task: task}
 		}
-		d := jitter(c.randN, cfg.start, cfg.cap, n)
+		d := retry.Jitter(c.randN, cfg.start, cfg.cap, n)
 		n++
-		if err := sleep(ctx, d); err != nil {
+		if err := retry.Sleep(ctx, d); err != nil {
 			return last, fmt.Errorf("wait for task %s (last status %s): %w", id, last.Status, err)
 		}
 	}
