@@ -276,4 +276,3 @@ func (c *Client) Result(ctx context.Context, id string) (*Task, error) {
 	}
 	return taskFromGenerated(&out), nil
 }
-
