@@ -20,11 +20,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	asyncspeech "github.com/distributeai/asyncspeech"
+	"github.com/distributeai/asyncspeech/internal/retry"
 )
 
 // Options configure a suite run. Only APIKey is required.
@@ -309,13 +309,11 @@ func (r *runner) post(ctx context.Context, op *operation, contentType string, bo
 			return x, nil
 		}
 		wait := time.Second
-		if s, err := strconv.Atoi(x.header.Get("Retry-After")); err == nil && s >= 0 {
-			wait = min(time.Duration(s)*time.Second, 5*time.Second)
+		if d, ok := retry.ParseRetryAfter(x.header.Get("Retry-After"), time.Now()); ok {
+			wait = min(d, 5*time.Second)
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
+		if err := retry.Sleep(ctx, wait); err != nil {
+			return nil, err
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/internal/retry"
 )
 
 // Backoff bounds the delay before a POSTPONED task is retried: Base after
@@ -36,13 +37,11 @@ type Backoff struct {
 	Max  time.Duration
 }
 
-// Delay returns the backoff after the given attempt (1-based).
+// Delay returns the backoff after the given attempt (1-based): the
+// exponential window of internal/retry without its jitter, since the
+// delay is a time stored with the task, not many callers waking together.
 func (b Backoff) Delay(attempt int) time.Duration {
-	d := b.Base
-	for i := 1; i < attempt && d < b.Max; i++ {
-		d *= 2
-	}
-	return min(d, b.Max)
+	return retry.Window(b.Base, b.Max, attempt-1)
 }
 
 // Options configure a Pool. Zero values take the defaults noted.

@@ -9,10 +9,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"net/http"
 	"net/url"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/engine"
+	"github.com/distributeai/asyncspeech/internal/retry"
 )
 
 // Defaults for Options fields left zero.
@@ -60,10 +59,11 @@ type Options struct {
 	Timeout time.Duration
 	// MaxAttempts bounds tries per HTTP call on network errors, 408, 429 and 5xx.
 	MaxAttempts int
-	// Backoff is the first wait between attempts; it doubles, with jitter,
-	// up to MaxBackoff. A Retry-After longer than MaxBackoff ends the retries
-	// at once with engine.ErrUnavailable, so the task is postponed instead of
-	// holding a worker.
+	// Backoff is the first backoff window; it doubles up to MaxBackoff and
+	// each wait is drawn uniformly from it (full jitter, internal/retry). A
+	// Retry-After longer than MaxBackoff ends the retries at once with
+	// engine.ErrUnavailable, so the task is postponed instead of holding a
+	// worker.
 	Backoff, MaxBackoff time.Duration
 	// MaxAudioBytes bounds a response body.
 	MaxAudioBytes int64
@@ -75,8 +75,9 @@ type Options struct {
 type Engine struct {
 	opts     Options
 	endpoint *url.URL
-	// sleep waits between attempts; tests replace it to observe the waits.
-	sleep func(ctx context.Context, d time.Duration) error
+	// retry repeats failed calls; tests replace its Sleep to observe the
+	// waits.
+	retry retry.Policy
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -116,7 +117,13 @@ func New(opts Options) (*Engine, error) {
 	if opts.Client == nil {
 		opts.Client = &http.Client{}
 	}
-	return &Engine{opts: opts, endpoint: &endpoint, sleep: sleepCtx}, nil
+	policy := retry.Policy{
+		MaxAttempts:   opts.MaxAttempts,
+		MinBackoff:    opts.Backoff,
+		MaxBackoff:    opts.MaxBackoff,
+		MaxRetryAfter: opts.MaxBackoff,
+	}
+	return &Engine{opts: opts, endpoint: &endpoint, retry: policy}, nil
 }
 
 // Name is "openai".
@@ -204,49 +211,40 @@ type response struct {
 	body        []byte
 }
 
-// retryable marks an attempt that may succeed if repeated.
-type retryable struct {
-	err        error
-	retryAfter time.Duration // from the server; 0 when it gave none
-}
-
-func (r *retryable) Error() string { return r.err.Error() }
-func (r *retryable) Unwrap() error { return r.err }
-
-// do runs one HTTP call with retries and backoff.
+// do runs one HTTP call under the retry policy. Synthesis changes nothing
+// upstream, so the POST is as safe to repeat as the GETs of its audio:
+// every call is idempotent for internal/retry. Failures that persist wrap
+// engine.ErrUnavailable, so the worker postpones the task.
 func (e *Engine) do(ctx context.Context, method string, u *url.URL, payload []byte) (response, error) {
-	wait := e.opts.Backoff
-	var last *retryable
-	for attempt := 1; ; attempt++ {
-		resp, err := e.attempt(ctx, method, u, payload)
-		if err == nil {
-			return resp, nil
-		}
-		if !errors.As(err, &last) {
-			return response{}, err // permanent
-		}
-		if ctx.Err() != nil {
-			return response{}, fmt.Errorf("openai: %s %s: %w: %w", method, u.Redacted(), engine.ErrUnavailable, ctx.Err())
-		}
-		if attempt >= e.opts.MaxAttempts {
-			return response{}, fmt.Errorf("openai: %s %s failed %d times, last: %w: %w", method, u.Redacted(), attempt, engine.ErrUnavailable, last.err)
-		}
-		d := wait/2 + rand.N(wait/2+1) // jitter spreads retries of many workers
-		if last.retryAfter > 0 {
-			if last.retryAfter > e.opts.MaxBackoff {
-				return response{}, fmt.Errorf("openai: %s %s asks to retry after %v (more than %v): %w: %w", method, u.Redacted(), last.retryAfter, e.opts.MaxBackoff, engine.ErrUnavailable, last.err)
-			}
-			d = last.retryAfter
-		}
-		if err := e.sleep(ctx, d); err != nil {
-			return response{}, fmt.Errorf("openai: %s %s: waiting to retry: %w: %w", method, u.Redacted(), engine.ErrUnavailable, err)
-		}
-		wait = min(wait*2, e.opts.MaxBackoff)
+	var resp response
+	out := e.retry.Do(ctx, func(int) retry.Result {
+		var r retry.Result
+		resp, r = e.attempt(ctx, method, u, payload)
+		return r
+	}, nil)
+	last := out.Last.Err
+	switch out.Stop {
+	case retry.StopSucceeded:
+		return resp, nil
+	case retry.StopPermanent:
+		return response{}, last
+	case retry.StopExhausted:
+		return response{}, fmt.Errorf("openai: %s %s failed %d times, last: %w: %w", method, u.Redacted(), out.Attempts, engine.ErrUnavailable, last)
+	case retry.StopRetryAfterTooLong:
+		return response{}, fmt.Errorf("openai: %s %s asks to retry after %v (more than %v): %w: %w", method, u.Redacted(), out.Wait, e.opts.MaxBackoff, engine.ErrUnavailable, last)
+	case retry.StopDeadline:
+		// The context would end during the wait: report that now.
+		return response{}, fmt.Errorf("openai: %s %s: retry in %v is past the deadline (last: %v): %w: %w", method, u.Redacted(), out.Wait, last, engine.ErrUnavailable, context.DeadlineExceeded)
+	default: // StopInterrupted
+		return response{}, fmt.Errorf("openai: %s %s: waiting to retry: %w: %w", method, u.Redacted(), engine.ErrUnavailable, out.WaitErr)
 	}
 }
 
-func (e *Engine) attempt(ctx context.Context, method string, u *url.URL, payload []byte) (response, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+// attempt makes one HTTP call bounded by Options.Timeout and says whether
+// its failure is transient: a network error, an unreadable body, 408, 429
+// or 5xx, unless the caller's own context has ended.
+func (e *Engine) attempt(parent context.Context, method string, u *url.URL, payload []byte) (response, retry.Result) {
+	ctx, cancel := context.WithTimeout(parent, e.opts.Timeout)
 	defer cancel()
 	var body io.Reader
 	if payload != nil {
@@ -254,7 +252,7 @@ func (e *Engine) attempt(ctx context.Context, method string, u *url.URL, payload
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return response{}, fmt.Errorf("openai: building %s %s: %w", method, u.Redacted(), err)
+		return response{}, retry.Result{Err: fmt.Errorf("openai: building %s %s: %w", method, u.Redacted(), err)}
 	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -268,28 +266,34 @@ func (e *Engine) attempt(ctx context.Context, method string, u *url.URL, payload
 			req.Header.Set("Authorization", "Bearer "+e.opts.APIKey)
 		}
 	}
+	transient := func(err error) (response, retry.Result) {
+		if parent.Err() != nil {
+			return response{}, retry.Result{Err: fmt.Errorf("openai: %s %s: %w: %w", method, u.Redacted(), engine.ErrUnavailable, parent.Err())}
+		}
+		return response{}, retry.Result{Err: err, Retry: true}
+	}
 	resp, err := e.opts.Client.Do(req)
 	if err != nil {
-		return response{}, &retryable{err: fmt.Errorf("%s %s: %w", method, u.Redacted(), err)}
+		return transient(fmt.Errorf("%s %s: %w", method, u.Redacted(), err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, e.opts.MaxAudioBytes+1))
 	if err != nil {
-		return response{}, &retryable{err: fmt.Errorf("%s %s: reading body: %w", method, u.Redacted(), err)}
+		return transient(fmt.Errorf("%s %s: reading body: %w", method, u.Redacted(), err))
 	}
-	switch code := resp.StatusCode; {
-	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
-		return response{}, &retryable{
-			err:        fmt.Errorf("%s %s: status %d: %s", method, u.Redacted(), code, snippet(data)),
-			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	code := resp.StatusCode
+	if code < 200 || code > 299 {
+		err := fmt.Errorf("%s %s: status %d: %s", method, u.Redacted(), code, snippet(data))
+		ra, hasRA := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if !retry.RetryableStatus(true, code, hasRA) {
+			return response{}, retry.Result{Err: fmt.Errorf("openai: %w", err)}
 		}
-	case code < 200 || code > 299:
-		return response{}, fmt.Errorf("openai: %s %s: status %d: %s", method, u.Redacted(), code, snippet(data))
+		return response{}, retry.Result{Err: err, Retry: true, RetryAfter: ra, HasRetryAfter: hasRA}
 	}
 	if int64(len(data)) > e.opts.MaxAudioBytes {
-		return response{}, fmt.Errorf("openai: %s %s: body larger than %d bytes", method, u.Redacted(), e.opts.MaxAudioBytes)
+		return response{}, retry.Result{Err: fmt.Errorf("openai: %s %s: body larger than %d bytes", method, u.Redacted(), e.opts.MaxAudioBytes)}
 	}
-	return response{contentType: resp.Header.Get("Content-Type"), body: data}, nil
+	return response{contentType: resp.Header.Get("Content-Type"), body: data}, retry.Result{}
 }
 
 // audioFrom turns a successful body into audio, refusing bodies that are
@@ -345,22 +349,6 @@ func putUint32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP date; 0 if absent or invalid.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		// Clamp before multiplying so a huge value cannot overflow into a short wait.
-		return time.Duration(min(max(s, 0), 1<<20)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return 0
-}
-
 func snippet(b []byte) string {
 	const n = 300
 	s := strings.TrimSpace(string(b))
@@ -368,15 +356,4 @@ func snippet(b []byte) string {
 		s = s[:n] + "…"
 	}
 	return strconv.Quote(s)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

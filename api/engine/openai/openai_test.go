@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/engine"
+	"github.com/distributeai/asyncspeech/internal/retry"
 )
 
 func wav(ms int) []byte {
@@ -33,7 +34,7 @@ func newEngine(t *testing.T, opts Options) (*Engine, *[]time.Duration) {
 	}
 	var mu sync.Mutex
 	waits := &[]time.Duration{}
-	e.sleep = func(ctx context.Context, d time.Duration) error {
+	e.retry.Sleep = func(ctx context.Context, d time.Duration) error {
 		mu.Lock()
 		*waits = append(*waits, d)
 		mu.Unlock()
@@ -291,20 +292,36 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 		w.WriteHeader(http.StatusBadGateway)
 	}))
 	defer srv.Close()
-	e, waits := newEngine(t, Options{BaseURL: srv.URL, MaxAttempts: 6, Backoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
-	if _, err := e.Synthesize(context.Background(), req); !errors.Is(err, engine.ErrUnavailable) {
-		t.Fatalf("got %v, want ErrUnavailable", err)
-	}
-	// Jitter keeps each wait within [base/2, base]; base doubles up to the cap.
+	// Full jitter draws each wait from [0, window); the window doubles up
+	// to the cap. Drawing the top of each window shows the window itself.
 	bases := []time.Duration{100, 200, 400, 400, 400}
-	if len(*waits) != len(bases) {
-		t.Fatalf("got waits %v, want %d of them", *waits, len(bases))
-	}
-	for i, b := range bases {
-		b *= time.Millisecond
-		if w := (*waits)[i]; w < b/2 || w > b {
-			t.Errorf("wait %d: got %v, want within [%v, %v]", i, w, b/2, b)
-		}
+	for _, tc := range []struct {
+		name  string
+		randN func(int64) int64 // nil: the real random source
+	}{
+		{"random draws", nil},
+		{"top of each window", func(n int64) int64 { return n - 1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, waits := newEngine(t, Options{BaseURL: srv.URL, MaxAttempts: 6, Backoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
+			e.retry.RandN = tc.randN
+			if _, err := e.Synthesize(context.Background(), req); !errors.Is(err, engine.ErrUnavailable) {
+				t.Fatalf("got %v, want ErrUnavailable", err)
+			}
+			if len(*waits) != len(bases) {
+				t.Fatalf("got waits %v, want %d of them", *waits, len(bases))
+			}
+			for i, b := range bases {
+				b *= time.Millisecond
+				w := (*waits)[i]
+				if w < 0 || w >= b {
+					t.Errorf("wait %d: got %v, want within [0, %v)", i, w, b)
+				}
+				if tc.randN != nil && w != b-1 {
+					t.Errorf("wait %d: got %v, want %v (top of the window)", i, w, b-1)
+				}
+			}
+		})
 	}
 }
 
@@ -341,10 +358,10 @@ func TestNetworkErrors(t *testing.T) {
 		}))
 		defer srv.Close()
 		e, _ := newEngine(t, Options{BaseURL: srv.URL, MaxAttempts: 5})
-		e.sleep = sleepCtx
+		e.retry.Sleep = retry.Sleep
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()
-		e.opts.Backoff = time.Minute
+		e.retry.MinBackoff = time.Minute
 		_, err := e.Synthesize(ctx, req)
 		if !errors.Is(err, engine.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v, want ErrUnavailable wrapping DeadlineExceeded", err)
@@ -356,27 +373,6 @@ func TestNewRejectsBadBaseURL(t *testing.T) {
 	for _, base := range []string{"", "localhost:8000", "ftp://x", "http://", "::"} {
 		if _, err := New(Options{BaseURL: base}); err == nil {
 			t.Errorf("New(BaseURL %q): got no error, want one", base)
-		}
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0},
-		{"5", 5 * time.Second},
-		{"-3", 0},
-		{"soon", 0},
-		{"99999999999999999", 1 << 20 * time.Second},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
-	}
-	for _, tc := range tests {
-		if got := parseRetryAfter(tc.in, now); got != tc.want {
-			t.Errorf("parseRetryAfter(%q): got %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }
