@@ -42,6 +42,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/engine/tone"
+	"github.com/distributeai/asyncspeech/api/internal/respwriter"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/history"
 	"github.com/distributeai/asyncspeech/api/store/memory"
@@ -424,9 +425,9 @@ func (s *scripts) countPolls(st store.Store, next http.Handler) http.Handler {
 		if due {
 			waitFinished(r.Context(), st, req.ID, auth.OwnerOf(auth.KeyFromHeader(r.Header.Get("Authorization"))))
 		}
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := respwriter.New(w)
 		next.ServeHTTP(sw, r)
-		if sw.status != http.StatusOK {
+		if sw.Status() != http.StatusOK {
 			return
 		}
 		b.mu.Lock()
@@ -462,24 +463,6 @@ const maxPeek = 4 << 10
 type readCloser struct {
 	io.Reader
 	io.Closer
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	if !w.wrote {
-		w.status, w.wrote = status, true
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(p)
 }
 
 func randomHex(n int) string {

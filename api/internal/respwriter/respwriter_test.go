@@ -36,3 +36,17 @@ func TestRecorder(t *testing.T) {
 		})
 	}
 }
+
+// TestResponseControllerReachesTheConnection checks what Unwrap is for:
+// http.ResponseController flushes and sets deadlines through the wrapper.
+func TestResponseControllerReachesTheConnection(t *testing.T) {
+	under := httptest.NewRecorder()
+	rec := New(under)
+	_, _ = rec.Write([]byte("part"))
+	if err := http.NewResponseController(rec).Flush(); err != nil {
+		t.Fatalf("Flush through the Recorder: got %v, want nil", err)
+	}
+	if !under.Flushed {
+		t.Error("got the wrapped writer not flushed, want flushed")
+	}
+}
