@@ -1,10 +1,8 @@
 package client_test
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/distributeai/asyncspeech/api/client"
+	"github.com/google/uuid"
 )
 
 // fakeAPI is a scripted in-memory server of the contract: each task walks
@@ -69,14 +68,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
-
 func (f *fakeAPI) create(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") == "" {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "missing API key"})
@@ -90,7 +81,7 @@ func (f *fakeAPI) create(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "input: must be 2 to 4096 characters"})
 		return
 	}
-	id := newUUID()
+	id := uuid.NewString()
 	f.mu.Lock()
 	f.polls[id] = 0
 	f.created = append(f.created, body.Input)

@@ -25,6 +25,7 @@ import (
 
 	asyncspeech "github.com/distributeai/asyncspeech"
 	"github.com/distributeai/asyncspeech/internal/retry"
+	"github.com/google/uuid"
 )
 
 // Options configure a suite run. Only APIKey is required.
@@ -455,7 +456,7 @@ func (r *runner) resultBody(id string) []byte { return mustJSON(map[string]strin
 
 func (r *runner) checkNotFound(ctx context.Context) {
 	r.runCheck(ctx, "notfound.result", "the result of a random, valid UUIDv4 is 404 with a {\"message\"} body", false, func(c *check) {
-		id := newUUIDv4()
+		id := uuid.NewString()
 		x, err := r.post(ctx, r.result, "application/json", r.resultBody(id), r.opts.APIKey)
 		if err != nil {
 			c.requestFailed(ctx, err)
@@ -523,10 +524,10 @@ func (r *runner) targetID() (string, bool) {
 			return t.id, true
 		}
 	}
-	return newUUIDv4(), false
+	return uuid.NewString(), false
 }
 
-func wrongKey() string { return "contract-wrong-key-" + strings.ReplaceAll(newUUIDv4(), "-", "") }
+func wrongKey() string { return "contract-wrong-key-" + strings.ReplaceAll(uuid.NewString(), "-", "") }
 
 func (r *runner) checkAuthResult(ctx context.Context) {
 	r.runCheck(ctx, "auth.result.no-key", "the result call without an authorization header is refused with 401", false, func(c *check) {

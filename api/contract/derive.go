@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -10,20 +9,12 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
 )
 
 // sampleText is the input of the tasks the suite creates: short, so a task
 // on a paid service costs as little as it can.
 const sampleText = "Contract suite check: hello."
-
-// newUUIDv4 returns a random RFC 4122 version 4 UUID.
-func newUUIDv4() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
 
 // example builds a value that satisfies schema. With full set it includes
 // every optional property and prefers non-default values, so the server sees
@@ -100,7 +91,7 @@ func exampleString(s *openapi3.Schema) (any, error) {
 		}
 		// The only patterned field of this API is a task id; a fresh UUIDv4 is
 		// both valid and certainly unknown to the server.
-		for _, c := range []string{newUUIDv4(), sampleText} {
+		for _, c := range []string{uuid.NewString(), sampleText} {
 			if re.MatchString(c) {
 				return c, nil
 			}

@@ -1,7 +1,6 @@
 package contract_test
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // fakeFaults switch on one deliberate contract violation each.
@@ -197,7 +198,7 @@ func (f *fakeServer) handleCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	id := fakeUUID()
+	id := uuid.NewString()
 	now := float64(time.Now().UnixMilli()) / 1000
 	f.mu.Lock()
 	f.tasks[id] = &fakeTask{owner: owner, created: now}
@@ -255,7 +256,7 @@ func (f *fakeServer) handleResult(w http.ResponseWriter, r *http.Request) {
 		resp["results"] = []any{map[string]string{"url": f.URL + "/audio/" + id + ".wav"}}
 	}
 	if f.faults.wrongEcho {
-		resp["id"] = fakeUUID()
+		resp["id"] = uuid.NewString()
 	}
 	if f.faults.extraField {
 		resp["debug"] = "worker-7"
@@ -287,12 +288,4 @@ func (f *fakeServer) handleAudio(w http.ResponseWriter, r *http.Request) {
 	b = append(b, make([]byte, samples*2)...)
 	w.Header().Set("Content-Type", "audio/wav")
 	_, _ = w.Write(b)
-}
-
-func fakeUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -3,11 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // cliServer is a scripted server of the contract for the CLI tests. What a
@@ -74,10 +74,7 @@ func newCLIServer(t *testing.T) *cliServer {
 		case strings.Contains(body.Input, "slow"):
 			steps = []string{"QUEUED"}
 		}
-		var b [16]byte
-		rand.Read(b[:])
-		b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-		id := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+		id := uuid.NewString()
 		s.mu.Lock()
 		s.tasks[id] = &cliTask{steps: steps}
 		s.mu.Unlock()
