@@ -9,7 +9,9 @@ import (
 	"io"
 	"time"
 
+	apiclient "github.com/distributeai/asyncspeech/api/client"
 	"github.com/distributeai/asyncspeech/api/loadgen"
+	"github.com/distributeai/asyncspeech/internal/cliflag"
 )
 
 // benchFlags are the options of `speech bench`.
@@ -37,8 +39,8 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	fs := flag.NewFlagSet("speech bench", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.StringVar(&f.scenario, "scenario", "result", "what to measure: result (the result call on one task), create (durable creates), lifecycle (create, then wait for COMPLETED), abuse (--concurrency workers send hostile bodies while one client creates valid tasks)")
-	fs.StringVar(&f.baseURL, "base-url", e.getenv("DISTRIBUTE_BASE_URL"), "server to load; must be a loopback address (env DISTRIBUTE_BASE_URL)")
-	fs.StringVar(&f.apiKey, "api-key", e.getenv("DISTRIBUTE_API_KEY"), "API key sent in the authorization header (env DISTRIBUTE_API_KEY)")
+	fs.StringVar(&f.baseURL, "base-url", "", "server to load; must be a loopback address (default $"+apiclient.EnvBaseURL+")")
+	fs.StringVar(&f.apiKey, "api-key", "", "API key sent in the authorization header (default $"+apiclient.EnvAPIKey+")")
 	fs.IntVar(&f.concurrency, "concurrency", 64, "workers, each with one request in flight (closed loop)")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "stop starting operations after this long")
 	fs.IntVar(&f.requests, "requests", 1_000_000, "stop after this many operations in total")
@@ -53,14 +55,17 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	fs.DurationVar(&f.validWithin, "valid-within", 2*time.Second, "abuse scenario: a valid create counts as served only if answered 200 within this")
 	fs.IntVar(&f.pid, "pid", 0, "abuse scenario: pid of the server on this machine, to report its peak resident memory")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: speech bench --base-url URL --api-key KEY [--scenario result|create|lifecycle] [--concurrency 64] [--duration 10s] [--requests N] [--json]")
+		fmt.Fprintln(fs.Output(), "usage: speech bench --base-url URL --api-key KEY [--scenario result|create|lifecycle] [--concurrency 64] [--duration 10s] [--requests N] [--json]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, e.stdout, e.stderr, func() error { return fs.Parse(args) }); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := cliflag.FillFromEnv(fs, e.getenv, cliflag.Names(clientEnv())); err != nil {
+		return nil, err
 	}
 	switch f.scenario {
 	case "result", "create", "lifecycle", "abuse":

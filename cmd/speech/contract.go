@@ -43,9 +43,9 @@ func runContract(ctx context.Context, e *env, args []string) int {
 	if _, code := parseClientArgs(e, fs, args, 0, 0); code != nil {
 		return *code
 	}
-	*baseURL = e.orEnv(*baseURL, client.EnvBaseURL)
-	*apiKey = e.orEnv(*apiKey, client.EnvAPIKey)
-	*secondKey = e.orEnv(*secondKey, envSecondKey)
+	if code := e.fillEnv(fs, map[string]string{"second-key": envSecondKey}); code != nil {
+		return *code
+	}
 	if *baseURL == "" || *apiKey == "" {
 		fmt.Fprintf(e.stderr, "speech contract: --base-url and --api-key are required (or $%s and $%s)\n", client.EnvBaseURL, client.EnvAPIKey)
 		return exitUsage

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/client"
+	"github.com/distributeai/asyncspeech/internal/cliflag"
 )
 
 // userAgent identifies the command to servers.
@@ -67,26 +67,27 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // parseClientArgs parses a client subcommand's command line and checks the
 // number of positional arguments is within [minPos, maxPos] (maxPos < 0: no
-// limit). A non-nil exit code means "stop and return it". Help asked for
+// limit), then fills --api-key and --base-url from the environment when
+// not given. A non-nil exit code means "stop and return it". Help asked for
 // (-h, --help) goes to stdout with exit 0; a bad flag or argument count
 // prints the usage to stderr with exit 2.
 func parseClientArgs(e *env, fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, *int) {
-	// The flag package prints the usage to fs.Output() both for -h and for
-	// a bad flag, so it is captured and sent where it belongs.
-	var msg bytes.Buffer
+	var pos []string
+	err := cliflag.Parse(fs, e.stdout, e.stderr, func() (err error) {
+		pos, err = parseArgs(fs, args)
+		return err
+	})
 	out := fs.Output()
-	fs.SetOutput(&msg)
-	pos, err := parseArgs(fs, args)
-	fs.SetOutput(out)
 	code := exitUsage
 	if errors.Is(err, flag.ErrHelp) {
-		e.stdout.Write(msg.Bytes())
 		code = exitOK
 		return nil, &code
 	}
 	if err != nil {
-		out.Write(msg.Bytes())
 		return nil, &code
+	}
+	if stop := e.fillEnv(fs, clientEnv()); stop != nil {
+		return nil, stop
 	}
 	if len(pos) < minPos || (maxPos >= 0 && len(pos) > maxPos) {
 		want := fmt.Sprintf("%d to %d arguments", minPos, maxPos)
@@ -121,22 +122,16 @@ func (cf *clientFlags) parse(e *env, fs *flag.FlagSet, args []string, minPos, ma
 	return pos, nil
 }
 
-// newClient builds the API client from flags, then the environment (flags
-// win). A missing key or a malformed URL is a usage error: the message is
-// printed and ok is false.
+// newClient builds the API client from the flags, which parseClientArgs
+// filled from the environment (flags win). A missing key or a malformed URL
+// is a usage error: the message is printed and ok is false.
 func (cf *clientFlags) newClient(e *env, name string) (c *client.Client, ok bool) {
 	key := cf.apiKey
-	if key == "" {
-		key = e.getenv(client.EnvAPIKey)
-	}
 	if key == "" {
 		fmt.Fprintf(e.stderr, "speech %s: no API key: use --api-key or set %s\n", name, client.EnvAPIKey)
 		return nil, false
 	}
 	base := cf.baseURL
-	if base == "" {
-		base = e.getenv(client.EnvBaseURL)
-	}
 	if base == "" {
 		base = client.DefaultBaseURL
 	}

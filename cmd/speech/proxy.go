@@ -38,8 +38,9 @@ func runProxy(ctx context.Context, e *env, args []string) int {
 	if _, code := parseClientArgs(e, fs, args, 0, 0); code != nil {
 		return *code
 	}
-	*upstream = e.orEnv(*upstream, envProxyUpstream)
-	*listen = e.orEnv(*listen, envProxyListen)
+	if code := e.fillEnv(fs, map[string]string{"upstream": envProxyUpstream, "listen": envProxyListen}); code != nil {
+		return *code
+	}
 	if *listen == "" {
 		*listen = "127.0.0.1:8081"
 	}

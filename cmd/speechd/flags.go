@@ -11,23 +11,22 @@ import (
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/daemon"
 	"github.com/distributeai/asyncspeech/api/engine/auto"
+	"github.com/distributeai/asyncspeech/internal/cliflag"
 )
 
 // envName is the environment variable of a flag: SPEECHD_ and the name in
 // capitals, - as _.
-func envName(flagName string) string {
-	return "SPEECHD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
+var envName = cliflag.Prefixed("SPEECHD")
 
 // parseConfig reads flags, then fills every flag not given on the command
-// line from its environment variable.
-func parseConfig(args []string, getenv func(string) string, out io.Writer) (daemon.Config, logOptions, error) {
+// line from its environment variable. Help asked for goes to stdout (the
+// error is then flag.ErrHelp); the usage after a bad flag goes to stderr.
+func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) (daemon.Config, logOptions, error) {
 	def := daemon.Default()
 	cfg := def
 	lo := logOptions{format: "text", level: "info"}
 	var keys string
 	fs := flag.NewFlagSet("speechd", flag.ContinueOnError)
-	fs.SetOutput(out)
 
 	fs.StringVar(&cfg.Addr, "addr", def.Addr, "listen address (port 0 picks a free port)")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "base of the result URLs handed out (default http://<bound addr>)")
@@ -67,30 +66,17 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (daem
 	fs.StringVar(&lo.level, "log-level", lo.level, "debug, info, warn or error")
 
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: speechd [flags]\n\nThe reference server of the asynchronous speech API. Every flag also reads\nSPEECHD_<FLAG> from the environment (--public-url: SPEECHD_PUBLIC_URL); flags win.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: speechd [flags]\n\nThe reference server of the asynchronous speech API. Every flag also reads\nSPEECHD_<FLAG> from the environment (--public-url: SPEECHD_PUBLIC_URL); flags win.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, stdout, stderr, func() error { return fs.Parse(args) }); err != nil {
 		return cfg, lo, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, lo, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || envErr != nil {
-			return
-		}
-		if v := getenv(envName(f.Name)); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
-				envErr = fmt.Errorf("environment %s=%q: %w", envName(f.Name), v, err)
-			}
-		}
-	})
-	if envErr != nil {
-		return cfg, lo, envErr
+	if err := cliflag.FillFromEnv(fs, getenv, envName); err != nil {
+		return cfg, lo, err
 	}
 	cfg.Keys = auth.ParseKeys(keys)
 	cfg.SkipValidation = !*validate

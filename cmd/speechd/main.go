@@ -31,14 +31,15 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// run parses args and environment, then serves until ctx ends.
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
-	cfg, lo, err := parseConfig(args, getenv, stderr)
+// run parses args and environment, then serves until ctx ends. Only help
+// (--help, -h) is written to stdout; logs go to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, lo, err := parseConfig(args, getenv, stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}

@@ -50,7 +50,7 @@ func TestParseConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, _, err := parseConfig(tc.args, env(tc.env), io.Discard)
+			cfg, _, err := parseConfig(tc.args, env(tc.env), io.Discard, io.Discard)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err: got %v, want one containing %q", err, tc.wantErr)
@@ -89,7 +89,7 @@ func TestValidateFlag(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, _, err := parseConfig(tc.args, env(tc.env), io.Discard)
+			cfg, _, err := parseConfig(tc.args, env(tc.env), io.Discard, io.Discard)
 			if err != nil {
 				t.Fatalf("parseConfig(%q): %v", tc.args, err)
 			}
@@ -99,7 +99,7 @@ func TestValidateFlag(t *testing.T) {
 		})
 	}
 	var help bytes.Buffer
-	if _, _, err := parseConfig([]string{"--help"}, env(nil), &help); err == nil {
+	if _, _, err := parseConfig([]string{"--help"}, env(nil), &help, io.Discard); err == nil {
 		t.Fatalf("--help: got nil error, want flag.ErrHelp")
 	}
 	if !strings.Contains(help.String(), "-validate") {
@@ -116,7 +116,7 @@ func TestRunServesAndStops(t *testing.T) {
 	logs := &logtest.Buffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--store", "memory", "--engine", "tone", "--log-format", "json"}, env(nil), logs)
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--store", "memory", "--engine", "tone", "--log-format", "json"}, env(nil), io.Discard, logs)
 	}()
 	re := regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]+)`)
 	var base string
@@ -149,11 +149,45 @@ func TestRunServesAndStops(t *testing.T) {
 
 func TestRunUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{"--log-format", "xml"}, {"--nope"}, {"--log-level", "loud"}} {
-		if code := run(context.Background(), args, env(nil), io.Discard); code != exitUsage {
+		if code := run(context.Background(), args, env(nil), io.Discard, io.Discard); code != exitUsage {
 			t.Errorf("run %q: exit %d, want %d", args, code, exitUsage)
 		}
 	}
-	if code := run(context.Background(), []string{"--store", "memory", "--addr", "127.0.0.1:0", "--role", "boss"}, env(nil), io.Discard); code != exitError {
+	if code := run(context.Background(), []string{"--store", "memory", "--addr", "127.0.0.1:0", "--role", "boss"}, env(nil), io.Discard, io.Discard); code != exitError {
 		t.Errorf("bad role: exit %d, want %d", code, exitError)
+	}
+}
+
+// TestHelpGoesToStdout: help asked for is the command's output (stdout,
+// exit 0); the usage after a bad flag is a diagnostic (stderr, exit 2).
+func TestHelpGoesToStdout(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+	}{
+		{"--help", []string{"--help"}, exitOK},
+		{"-h", []string{"-h"}, exitOK},
+		{"-help", []string{"-help"}, exitOK},
+		{"unknown flag", []string{"--nope"}, exitUsage},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, env(nil), &stdout, &stderr)
+			if code != tc.wantCode {
+				t.Fatalf("got exit %d, want %d\nstdout: %q\nstderr: %q", code, tc.wantCode, stdout.String(), stderr.String())
+			}
+			help, diag := &stdout, &stderr
+			if tc.wantCode != exitOK {
+				help, diag = &stderr, &stdout
+			}
+			if !strings.Contains(help.String(), "Usage: speechd") {
+				t.Errorf("got %q, want the usage there", help.String())
+			}
+			if diag.Len() != 0 {
+				t.Errorf("got %q on the other stream, want nothing", diag.String())
+			}
+		})
 	}
 }
