@@ -104,6 +104,8 @@ func TestRetriesByStatus(t *testing.T) {
 		{"create does not retry 500", "create", []reply{{500, "1", `{"message":"boom"}`}, okCreate}, 1, 500, 0},
 		{"create does not retry 502", "create", []reply{{502, "", "bad gateway"}, okCreate}, 1, 502, 0},
 		{"result retries 500 and 502", "result", []reply{{500, "", `{"message":"boom"}`}, {502, "", ""}, okResult}, 3, 0, 0},
+		{"result retries 408", "result", []reply{{408, "", `{"message":"request timeout"}`}, okResult}, 2, 0, 0},
+		{"create does not retry 408", "create", []reply{{408, "", `{"message":"request timeout"}`}, okCreate}, 1, 408, 0},
 		{"result permanent 400 is not retried", "result", []reply{{400, "", `{"message":"id: not a UUID"}`}, okResult}, 1, 400, 0},
 		{"create permanent 400 is not retried", "create", []reply{{400, "", `{"message":"input: too short"}`}, okCreate}, 1, 400, 0},
 		{"result 404 is not retried", "result", []reply{{404, "", `{"message":"task not found"}`}, okResult}, 1, 404, 0},
