@@ -20,8 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/distributeai/asyncspeech/api/internal/respwriter"
 	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/internal/respwriter"
 )
 
 // Metrics holds one registry (no global state) and its collectors.

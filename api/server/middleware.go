@@ -13,9 +13,9 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/auth"
-	"github.com/distributeai/asyncspeech/api/internal/respwriter"
 	"github.com/distributeai/asyncspeech/api/reqid"
 	"github.com/distributeai/asyncspeech/api/validate"
+	"github.com/distributeai/asyncspeech/internal/respwriter"
 )
 
 // RequestLog gives every request an id (the client's X-Request-Id when sane,

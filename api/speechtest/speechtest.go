@@ -42,12 +42,12 @@ import (
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/engine/tone"
-	"github.com/distributeai/asyncspeech/api/internal/respwriter"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/history"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/store/sqlite"
 	"github.com/distributeai/asyncspeech/api/worker"
+	"github.com/distributeai/asyncspeech/internal/respwriter"
 )
 
 // Server is a running reference server.
