@@ -20,7 +20,6 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/task"
 
-	"github.com/distributeai/asyncspeech/api/server"
 	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/engine"
@@ -29,6 +28,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/engine/openai"
 	"github.com/distributeai/asyncspeech/api/metrics"
 	"github.com/distributeai/asyncspeech/api/results"
+	"github.com/distributeai/asyncspeech/api/server"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/store/postgres"

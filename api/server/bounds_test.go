@@ -27,7 +27,9 @@ func nested(size int) string {
 // TestHostileBodiesAllocateInProportion: whatever a body holds, one request
 // allocates at most a small multiple of its operation's body limit — the
 // body is cut at the limit, and structure the schema cannot accept is
-// refused before kin-openapi decodes it into generic maps.
+// refused before kin-openapi decodes it into generic maps. Under -race the
+// figures are only logged (the detector adds allocations of its own); CI
+// runs this test once more without -race.
 func TestHostileBodiesAllocateInProportion(t *testing.T) {
 	limits, err := validate.BodyLimits(nil)
 	if err != nil {
@@ -92,7 +94,7 @@ func TestHostileBodiesAllocateInProportion(t *testing.T) {
 			runtime.ReadMemStats(&after)
 			perReq := float64(after.TotalAlloc-before.TotalAlloc) / runs
 			t.Logf("%d-byte body: %.0f bytes allocated per request (%.2f× the %d-byte limit)", len(tc.body), perReq, perReq/float64(tc.limit), tc.limit)
-			if perReq > tc.maxFactor*float64(tc.limit) {
+			if perReq > tc.maxFactor*float64(tc.limit) && !raceEnabled {
 				t.Errorf("allocated %.0f bytes per request, want at most %.0f× the operation's %d-byte limit", perReq, tc.maxFactor, tc.limit)
 			}
 		})
