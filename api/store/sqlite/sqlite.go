@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -153,13 +154,35 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("sqlite store: data directory of %s: not a directory", path)
 	}
-	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	// Several processes (or handles) opening a new file at once would race
+	// to create it, switch it to WAL and migrate it; SQLite answers the
+	// loser of the journal-mode switch SQLITE_BUSY at once, whatever the
+	// busy_timeout (the switch needs an exclusive lock it cannot wait for
+	// while holding a shared one). So that phase runs under an exclusive
+	// lock on the data directory: the first opener does it, the others then
+	// find a WAL file at the current schema and change nothing.
+	unlock, err := lockDir(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: lock data directory of %s: %w", path, err)
+	}
+	defer unlock()
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite store: create %s: %w", path, err)
+	}
+	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
+	// WAL is a property of the file, set once; every later connection
+	// (this writer reconnecting, the readers, other processes) uses it.
+	var mode string
+	if err := w.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil || mode != "wal" {
+		w.Close()
+		return nil, fmt.Errorf("sqlite store: switch %s to WAL: got mode %q: %w", path, mode, err)
+	}
 	if err := migrate(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite store: migrate %s: %w", path, err)
@@ -210,6 +233,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	go s.committer()
 	return s, nil
+}
+
+// createPrivate creates the database file readable by its owner only
+// (0600, whatever the umask), if it does not exist yet; SQLite gives the
+// -wal and -shm files it creates beside it the same mode. An existing file
+// keeps its mode. It is called under the directory lock, so no SQLite
+// connection of this process can have a file it just created open (closing
+// another descriptor of a file would drop that process's POSIX locks on it).
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Chmod(0o600), f.Close())
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
