@@ -43,6 +43,7 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/internal/wake"
+	"github.com/distributeai/asyncspeech/internal/dirlock"
 )
 
 // maxBatch bounds one group commit so a flood of writes cannot hold the
@@ -161,7 +162,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// while holding a shared one). So that phase runs under an exclusive
 	// lock on the data directory: the first opener does it, the others then
 	// find a WAL file at the current schema and change nothing.
-	unlock, err := lockDir(filepath.Dir(path))
+	unlock, err := dirlock.Lock(filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: lock data directory of %s: %w", path, err)
 	}

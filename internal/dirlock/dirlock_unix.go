@@ -1,6 +1,6 @@
 //go:build unix
 
-package sqlite
+package dirlock
 
 import (
 	"errors"
@@ -9,11 +9,11 @@ import (
 	"syscall"
 )
 
-// lockDir takes an exclusive flock(2) on directory dir, waiting for it, and
+// Lock takes an exclusive flock(2) on directory dir, waiting for it, and
 // returns its release. flock locks belong to the open file description, so
 // it excludes other handles of this process as well as other processes, and
 // it is independent of the POSIX locks SQLite takes on the database files.
-func lockDir(dir string) (unlock func(), err error) {
+func Lock(dir string) (unlock func(), err error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, err
