@@ -154,6 +154,11 @@ type Store interface {
 	DeleteFinishedBefore(ctx context.Context, t time.Time) (int, error)
 	// Counts returns the number of tasks in each status.
 	Counts(ctx context.Context) (map[task.Status]int, error)
+	// Probe makes one durable write that changes no task, to tell whether
+	// the store accepts writes at all (readiness while nothing else
+	// writes); it fails as a create would on a full disk or a lost
+	// database.
+	Probe(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
 }

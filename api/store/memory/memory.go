@@ -433,6 +433,15 @@ func (s *Store) Counts(ctx context.Context) (map[task.Status]int, error) {
 	return c, nil
 }
 
+// Probe fails only once the store is closed: memory always takes writes.
+func (s *Store) Probe(ctx context.Context) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	s.mu.Unlock()
+	return nil
+}
+
 // Subscribe implements store.Notifier: it signals after creates, admissions
 // and requeues.
 func (s *Store) Subscribe(ctx context.Context) <-chan struct{} {

@@ -862,6 +862,24 @@ func (s *Store) Counts(ctx context.Context) (map[task.Status]int, error) {
 	return c, nil
 }
 
+// Probe commits, through the group committer like every write, a rewrite of
+// the schema version with its own value: a real page write and fsync that
+// changes nothing.
+func (s *Store) Probe(ctx context.Context) error {
+	err := s.do(ctx, false, func(ctx context.Context, tx *sql.Tx) error {
+		var v int
+		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite store: write probe: %w", err)
+	}
+	return nil
+}
+
 // checkPendingVersion forgets the pending counts when another connection
 // (another process) committed to the file since the committer last looked:
 // its writes may have changed them. The committer holds the write lock

@@ -282,3 +282,32 @@ func TestMigrateAudioToChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeWrites: Probe commits a real write, which another connection
+// sees as a change of the file (PRAGMA data_version), so a disk that takes
+// no writes fails it.
+func TestProbeWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	s := open(t, path)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	version := func() int64 {
+		t.Helper()
+		var v int64
+		if err := db.QueryRow(`PRAGMA data_version`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := version()
+	if err := s.Probe(context.Background()); err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	if after := version(); after == before {
+		t.Errorf("data_version after Probe: got %d, unchanged, want a committed write", after)
+	}
+}

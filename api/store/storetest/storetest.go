@@ -82,6 +82,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ReadAudioLarge", testReadAudioLarge},
 		{"CreateWithinLimits", testCreateWithin},
 		{"CreateWithinConcurrent", testCreateWithinConcurrent},
+		{"Probe", testProbe},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -969,5 +970,36 @@ func testCreateWithinConcurrent(t *testing.T, s store.Store) {
 	}
 	if ok != limit {
 		t.Errorf("concurrent creates under PerOwner %d: got %d accepted, want %d", limit, ok, limit)
+	}
+}
+
+// testProbe: a probe of an open store succeeds and changes no task; once
+// the store is closed it fails.
+func testProbe(t *testing.T, s store.Store) {
+	tk := mustCreate(t, s, NewTask(Owner("probe"), at(0)))
+	before, err := s.Counts(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := s.Probe(ctxT(t)); err != nil {
+			t.Fatalf("Probe %d: %v", i, err)
+		}
+	}
+	after, err := s.Counts(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range task.AllStatuses() {
+		if before[st] != after[st] {
+			t.Errorf("Counts[%s] after probes: got %d, want %d", st, after[st], before[st])
+		}
+	}
+	wantStatus(t, s, tk, task.StatusCreated)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Probe(ctxT(t)); err == nil {
+		t.Error("Probe of a closed store: got nil error, want one")
 	}
 }
