@@ -791,7 +791,7 @@ func (s *Store) ReadAudio(ctx context.Context, id string, index int, p []byte, o
 	n := int64(0)
 	for rows.Next() {
 		var at int64
-		var b []byte
+		var b sql.RawBytes // the driver's buffer: copied into p, not allocated again
 		if err := rows.Scan(&at, &b); err != nil {
 			return int(n), fmt.Errorf("sqlite store: read audio %d of task %s at %d: %w", index, id, off, err)
 		}
