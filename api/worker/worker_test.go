@@ -692,7 +692,7 @@ func TestMaxAudio(t *testing.T) {
 			if got.Status != tc.want {
 				t.Fatalf("status: got %s (%s), want %s", got.Status, got.Reason, tc.want)
 			}
-			_, err := st.Audio(context.Background(), tk.ID, 0)
+			_, err := store.ReadAll(context.Background(), st, tk.ID, 0)
 			if stored := err == nil; stored != tc.stored {
 				t.Errorf("audio stored: got %v (%v), want %v", stored, err, tc.stored)
 			}
