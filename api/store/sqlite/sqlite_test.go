@@ -311,3 +311,43 @@ func TestProbeWrites(t *testing.T) {
 		t.Errorf("data_version after Probe: got %d, unchanged, want a committed write", after)
 	}
 }
+
+// TestCreateWithinSeesOtherProcesses: the unfinished counts a handle keeps
+// in memory follow what another handle of the same file (standing for
+// another process) commits: its creates fill the limit, its completions
+// free it.
+func TestCreateWithinSeesOtherProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	a, b := open(t, path), open(t, path)
+	ctx := context.Background()
+	now := time.UnixMilli(1_800_000_000_000)
+	owner := storetest.Owner("shared")
+	lim := store.CreateLimits{PerOwner: 3}
+	if err := a.CreateWithin(ctx, storetest.NewTask(owner, now), lim); err != nil {
+		t.Fatal(err) // a now counts 1
+	}
+	for range 2 {
+		if err := b.Create(ctx, storetest.NewTask(owner, now)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.CreateWithin(ctx, storetest.NewTask(owner, now), lim); !errors.Is(err, store.ErrOwnerBusy) {
+		t.Fatalf("after the other handle created 2 more: got %v, want ErrOwnerBusy", err)
+	}
+	if _, err := b.Admit(ctx, store.AdmitOptions{Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := b.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Fail(ctx, tk.ID, "w", now, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CreateWithin(ctx, storetest.NewTask(owner, now), lim); err != nil {
+		t.Errorf("after the other handle finished one: got %v, want nil", err)
+	}
+	if err := a.CreateWithin(ctx, storetest.NewTask(owner, now), lim); !errors.Is(err, store.ErrOwnerBusy) {
+		t.Errorf("at the limit again: got %v, want ErrOwnerBusy", err)
+	}
+}
