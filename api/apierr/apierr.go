@@ -65,9 +65,17 @@ func Write(w http.ResponseWriter, code Code, msg string) {
 	WriteMessage(w, code.Status(), msg)
 }
 
+// RetryAfterUnavailable is the Retry-After (seconds) of a 503 whose writer
+// set none: a 503 always says when to come back (docs/server.md), and
+// every cause of one here (shutdown, a store that cannot write, a full
+// backlog) is worth retrying about this soon, with the client's backoff.
+const RetryAfterUnavailable = "1"
+
 // WriteMessage answers status with the JSON body {"message": msg}, the shape
 // of every error this module's servers send. Prefer Write; this form is for
-// statuses decided elsewhere (a validator's verdict on a request).
+// statuses decided elsewhere (a validator's verdict on a request). A 503
+// carries Retry-After: the caller's if it set one, else
+// RetryAfterUnavailable.
 func WriteMessage(w http.ResponseWriter, status int, msg string) {
 	b, err := json.Marshal(struct {
 		Message string `json:"message"`
@@ -77,6 +85,9 @@ func WriteMessage(w http.ResponseWriter, status int, msg string) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", RetryAfterUnavailable)
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }

@@ -68,3 +68,32 @@ func TestWrite(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryAfter: every 503 carries Retry-After, the writer's own when it
+// set one; other statuses get none added.
+func TestRetryAfter(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		preset string
+		want   string
+	}{
+		{"503 without one", http.StatusServiceUnavailable, "", RetryAfterUnavailable},
+		{"503 keeps the writer's", http.StatusServiceUnavailable, "7", "7"},
+		{"429 untouched", http.StatusTooManyRequests, "", ""},
+		{"500 untouched", http.StatusInternalServerError, "", ""},
+		{"400 untouched", http.StatusBadRequest, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			if tt.preset != "" {
+				rec.Header().Set("Retry-After", tt.preset)
+			}
+			WriteMessage(rec, tt.status, "x")
+			if got := rec.Header().Get("Retry-After"); got != tt.want {
+				t.Errorf("Retry-After: got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

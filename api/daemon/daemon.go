@@ -30,6 +30,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/results"
 	"github.com/distributeai/asyncspeech/api/server"
 	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/health"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/store/postgres"
 	"github.com/distributeai/asyncspeech/api/store/sqlite"
@@ -42,9 +43,11 @@ const SQLiteFile = "speechd.db"
 // Daemon is one speechd process: an HTTP server and, unless its role is
 // api, a worker pool.
 type Daemon struct {
-	cfg       Config
-	log       *slog.Logger
-	st        store.Store
+	cfg Config
+	log *slog.Logger
+	st  store.Store
+	// health wraps st (every write goes through it) for /readyz.
+	health    *health.Store
 	storeKind string
 	eng       engine.Engine
 	pool      *worker.Pool
@@ -99,6 +102,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		return nil, err
 	}
 	closers = append(closers, d.st.Close)
+	d.health = health.New(d.st, nil)
+	d.st = d.health
 
 	secret, err := linkSecret(cfg, d.storeKind, logger)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -186,7 +187,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apierr.CodeForbidden, "This result link is invalid: its signature does not match.")
 		return
 	}
-	a, err := h.st.Audio(r.Context(), id, index)
+	info, err := h.st.AudioInfo(r.Context(), id, index)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, apierr.CodeNotFound, "This result file does not exist or has expired.")
@@ -195,11 +196,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the client went away
 	case err != nil:
 		h.log.ErrorContext(r.Context(), "reading result audio", "task", id, "index", index, "err", err)
-		w.Header().Set("Retry-After", "1")
 		writeError(w, apierr.CodeUnavailable, "Result storage is unavailable; retry shortly.")
 		return
 	}
-	ct := a.ContentType
+	ct := info.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
@@ -208,11 +208,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	// Audio is immutable once a task completes and ids are never reused, so
 	// id, index and size identify the bytes without hashing them.
-	hd.Set("ETag", fmt.Sprintf(`"%s-%d-%d"`, id, index, len(a.Data)))
+	hd.Set("ETag", fmt.Sprintf(`"%s-%d-%d"`, id, index, info.Size))
 	maxAge := max(exp-h.s.now().Unix(), 0)
 	hd.Set("Cache-Control", fmt.Sprintf("private, max-age=%d, immutable", maxAge))
 	hd.Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%d.wav"`, id, index))
-	http.ServeContent(&jsonErrors{ResponseWriter: w, size: len(a.Data)}, r, "", time.Time{}, bytes.NewReader(a.Data))
+	// The body streams from the store in chunks of at most
+	// store.MaxAudioRead bytes, read only as ServeContent sends them: a
+	// Range request reads its range, a full download one chunk at a time.
+	// A store error after the headers went out ends the response short,
+	// which the client sees as a truncated body (Content-Length says so).
+	body := io.NewSectionReader(store.AudioReader(r.Context(), h.st, id, index, info), 0, info.Size)
+	http.ServeContent(&jsonErrors{ResponseWriter: w, size: info.Size}, r, "", time.Time{}, body)
 }
 
 // jsonErrors turns the errors http.ServeContent writes itself (416 for a
@@ -221,7 +227,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ServeContent set for them, Content-Range above all, stay.
 type jsonErrors struct {
 	http.ResponseWriter
-	size     int
+	size     int64
 	replaced bool
 }
 

@@ -377,12 +377,12 @@ func TestHandlerServesAudio(t *testing.T) {
 	})
 }
 
-// failingStore is a fake whose Audio always fails, to show a broken store
-// gives 503, not 500 and not a leaked error text.
+// failingStore is a fake whose AudioInfo always fails, to show a broken
+// store gives 503, not 500 and not a leaked error text.
 type failingStore struct{ store.Store }
 
-func (failingStore) Audio(context.Context, string, int) (store.Audio, error) {
-	return store.Audio{}, errors.New("disk I/O error at /secret/path")
+func (failingStore) AudioInfo(context.Context, string, int) (store.AudioInfo, error) {
+	return store.AudioInfo{}, errors.New("disk I/O error at /secret/path")
 }
 
 func TestHandlerStoreFailure(t *testing.T) {
@@ -392,6 +392,119 @@ func TestHandlerStoreFailure(t *testing.T) {
 	Handler(failingStore{}, s, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, strings.TrimPrefix(s.URL(taskID, 0), "https://speech.example.com"), nil))
 	if rec.Code != http.StatusServiceUnavailable || strings.Contains(rec.Body.String(), "secret") {
 		t.Errorf("got %d %q, want 503 without the internal error text", rec.Code, rec.Body)
+	}
+	if got := rec.Header().Get("Retry-After"); got == "" {
+		t.Error("503 without Retry-After")
+	}
+}
+
+// countingStore wraps a store and records every ReadAudio: how many bytes
+// the store handed out in all and the largest single read.
+type countingStore struct {
+	store.Store
+	mu          sync.Mutex
+	calls       int
+	bytes, most int64
+	failAfter   int64 // fail reads once this many bytes were read (0: never)
+}
+
+func (c *countingStore) ReadAudio(ctx context.Context, id string, index int, p []byte, off int64) (int, error) {
+	c.mu.Lock()
+	if c.failAfter > 0 && c.bytes >= c.failAfter {
+		c.mu.Unlock()
+		return 0, errors.New("disk I/O error")
+	}
+	c.mu.Unlock()
+	n, err := c.Store.ReadAudio(ctx, id, index, p, off)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	c.bytes += int64(n)
+	c.most = max(c.most, int64(len(p)))
+	return n, err
+}
+
+func (c *countingStore) read() (calls int, bytes, most int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls, c.bytes, c.most
+}
+
+// TestDownloadReadsBounded: a download reads from the store only the bytes
+// it sends, in chunks of at most store.MaxAudioRead, for a 1-byte Range, a
+// range in the middle and a full download of an 8 MiB result alike.
+func TestDownloadReadsBounded(t *testing.T) {
+	const size = 8 << 20
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i % 251)
+	}
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := newSigner(t, c, time.Hour)
+	path := strings.TrimPrefix(s.URL(taskID, 0), "https://speech.example.com")
+	tests := []struct {
+		name      string
+		rangeHdr  string
+		status    int
+		from, to  int // the bytes of data the body must be
+		maxStored int64
+	}{
+		{"one byte", "bytes=0-0", http.StatusPartialContent, 0, 1, 64 << 10},
+		{"last byte", "bytes=-1", http.StatusPartialContent, size - 1, size, 64 << 10},
+		{"100 KiB in the middle", "bytes=4000000-4102399", http.StatusPartialContent, 4000000, 4102400, 100<<10 + 64<<10},
+		{"full", "", http.StatusOK, 0, size, size},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := &countingStore{Store: completedStore(t, store.Audio{ContentType: "audio/wav", Data: data})}
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			if tt.rangeHdr != "" {
+				req.Header.Set("Range", tt.rangeHdr)
+			}
+			rec := httptest.NewRecorder()
+			Handler(cs, s, nil).ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Fatalf("status: got %d, want %d", rec.Code, tt.status)
+			}
+			if !bytes.Equal(rec.Body.Bytes(), data[tt.from:tt.to]) {
+				t.Fatalf("body: got %d bytes, want bytes %d-%d of the file", rec.Body.Len(), tt.from, tt.to-1)
+			}
+			if got, want := rec.Header().Get("ETag"), fmt.Sprintf(`"%s-0-%d"`, taskID, size); got != want {
+				t.Errorf("ETag: got %s, want %s", got, want)
+			}
+			calls, n, most := cs.read()
+			if n > tt.maxStored {
+				t.Errorf("bytes read from the store: got %d, want at most %d", n, tt.maxStored)
+			}
+			if most > store.MaxAudioRead {
+				t.Errorf("largest single store read: got %d bytes, want at most %d", most, store.MaxAudioRead)
+			}
+			t.Logf("%d store reads, %d bytes, largest %d", calls, n, most)
+		})
+	}
+}
+
+// TestDownloadStoreFailsMidway: a store that fails after the headers went
+// out ends the body short (the client sees fewer bytes than
+// Content-Length), and never turns into a 500.
+func TestDownloadStoreFailsMidway(t *testing.T) {
+	data := bytes.Repeat([]byte("abcdefgh"), 64<<10) // 512 KiB
+	cs := &countingStore{Store: completedStore(t, store.Audio{ContentType: "audio/wav", Data: data}), failAfter: 128 << 10}
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := newSigner(t, c, time.Hour)
+	srv := httptest.NewServer(Handler(cs, s, nil))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + strings.TrimPrefix(s.URL(taskID, 0), "https://speech.example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ContentLength != int64(len(data)) {
+		t.Fatalf("got status %d, length %d, want 200 with length %d", resp.StatusCode, resp.ContentLength, len(data))
+	}
+	got, err := io.ReadAll(resp.Body)
+	if err == nil || len(got) >= len(data) {
+		t.Errorf("body: got %d bytes, err %v, want a short body and an error", len(got), err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/task"
@@ -21,6 +22,24 @@ import (
 type Audio struct {
 	ContentType string
 	Data        []byte
+}
+
+// AudioInfo describes one stored result file without its content.
+type AudioInfo struct {
+	ContentType string
+	// Size is the file's length in bytes.
+	Size int64
+}
+
+// CreateLimits bound the unfinished tasks (any status but COMPLETED and
+// ERROR) a create may add to. Zero leaves a bound off.
+type CreateLimits struct {
+	// PerOwner is the most unfinished tasks one owner may have: a create
+	// that would exceed it fails with ErrOwnerBusy.
+	PerOwner int
+	// Total is the most unfinished tasks the whole store may hold: a create
+	// that would exceed it fails with ErrBacklogFull.
+	Total int
 }
 
 // Errors every implementation returns (possibly wrapped) so callers can use errors.Is.
@@ -34,6 +53,12 @@ var (
 	// ErrLeaseLost: the caller no longer holds the task's lease (it expired and
 	// another worker may have taken it); the caller must drop its work.
 	ErrLeaseLost = errors.New("task lease lost")
+	// ErrOwnerBusy: CreateWithin refused the task because its owner already
+	// has CreateLimits.PerOwner unfinished tasks. Nothing was stored.
+	ErrOwnerBusy = errors.New("owner has too many unfinished tasks")
+	// ErrBacklogFull: CreateWithin refused the task because the store
+	// already holds CreateLimits.Total unfinished tasks. Nothing was stored.
+	ErrBacklogFull = errors.New("too many unfinished tasks")
 )
 
 // AdmitOptions bound how many CREATED (and due POSTPONED) tasks move to QUEUED.
@@ -80,8 +105,14 @@ type ClaimOptions struct {
 // owner, atomically with the write.
 type Store interface {
 	// Create inserts a new task in status CREATED. It returns only once the
-	// task is durable.
+	// task is durable. It is CreateWithin without limits.
 	Create(ctx context.Context, t task.Task) error
+	// CreateWithin is Create, refused with ErrOwnerBusy or ErrBacklogFull
+	// (checked in that order) when the task would take its owner or the
+	// store over lim; the check and the insert are one atomic step, so
+	// concurrent creates cannot overshoot a limit. A refused task is not
+	// stored.
+	CreateWithin(ctx context.Context, t task.Task, lim CreateLimits) error
 	// Get returns the task with id, if owner created it; otherwise ErrNotFound.
 	Get(ctx context.Context, id, owner string) (task.Task, error)
 	// Admit moves CREATED tasks, and POSTPONED ones whose NotBefore has passed,
@@ -107,14 +138,27 @@ type Store interface {
 	Fail(ctx context.Context, id, worker string, now time.Time, reason string) error
 	// RequeueExpired sends tasks whose lease ended before now back to QUEUED.
 	RequeueExpired(ctx context.Context, now time.Time) (int, error)
-	// Audio returns result file index of task id (no owner check: result URLs
-	// are capability links, checked by their signature).
-	Audio(ctx context.Context, id string, index int) (Audio, error)
+	// AudioInfo describes result file index of task id without reading it
+	// (no owner check: result URLs are capability links, checked by their
+	// signature). ErrNotFound when there is no such file.
+	AudioInfo(ctx context.Context, id string, index int) (AudioInfo, error)
+	// ReadAudio reads len(p) bytes of result file index of task id from
+	// byte off, with the contract of io.ReaderAt: fewer bytes only at the
+	// end of the file, then with io.EOF. It reads only the bytes asked for
+	// (give it a bounded p: see AudioReader), so serving a file costs
+	// memory in proportion to one chunk, not to the file. ErrNotFound when
+	// there is no such file.
+	ReadAudio(ctx context.Context, id string, index int, p []byte, off int64) (int, error)
 	// DeleteFinishedBefore deletes terminal tasks (and their audio) that
 	// finished before t, for retention. It returns how many it deleted.
 	DeleteFinishedBefore(ctx context.Context, t time.Time) (int, error)
 	// Counts returns the number of tasks in each status.
 	Counts(ctx context.Context) (map[task.Status]int, error)
+	// Probe makes one durable write that changes no task, to tell whether
+	// the store accepts writes at all (readiness while nothing else
+	// writes); it fails as a create would on a full disk or a lost
+	// database.
+	Probe(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
 }
@@ -213,4 +257,92 @@ func FairOrder(cands []AdmitCandidate, active map[string]int, n int) []string {
 		best.active++
 	}
 	return picked
+}
+
+// CheckLimits reports whether one more task fits under lim for an owner
+// with mine unfinished tasks in a store with all: ErrOwnerBusy or
+// ErrBacklogFull (wrapped, naming the limit) when not. Every backend decides
+// here, so they agree on the order and the message.
+func CheckLimits(lim CreateLimits, mine, all int) error {
+	if lim.PerOwner > 0 && mine >= lim.PerOwner {
+		return fmt.Errorf("owner has %d unfinished tasks, limit %d: %w", mine, lim.PerOwner, ErrOwnerBusy)
+	}
+	if lim.Total > 0 && all >= lim.Total {
+		return fmt.Errorf("store has %d unfinished tasks, limit %d: %w", all, lim.Total, ErrBacklogFull)
+	}
+	return nil
+}
+
+// ReadAt is io.ReaderAt over data in memory, for backends that hold a file
+// (or a chunk of one) as a byte slice: it copies p's worth from off, and
+// answers io.EOF when that reaches the end.
+func ReadAt(data, p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read at negative offset %d", off)
+	}
+	if off >= int64(len(data)) {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	n := copy(p, data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// MaxAudioRead is the most bytes AudioReader asks a store for in one
+// ReadAudio call, whatever the size of the caller's buffer.
+const MaxAudioRead = 64 << 10
+
+// AudioReader returns a reader of result file index of task id, described
+// by info (from AudioInfo), that reads the store lazily in calls of at most
+// MaxAudioRead bytes: wrap it in an io.SectionReader for http.ServeContent.
+func AudioReader(ctx context.Context, st Store, id string, index int, info AudioInfo) io.ReaderAt {
+	return &audioReader{ctx: ctx, st: st, id: id, index: index, size: info.Size}
+}
+
+type audioReader struct {
+	ctx   context.Context
+	st    Store
+	id    string
+	index int
+	size  int64
+}
+
+// ReadAt fills p in chunks of at most MaxAudioRead bytes.
+func (r *audioReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read audio %d of task %s at offset %d: negative offset", r.index, r.id, off)
+	}
+	n := 0
+	for n < len(p) {
+		chunk := p[n:min(len(p), n+MaxAudioRead)]
+		m, err := r.st.ReadAudio(r.ctx, r.id, r.index, chunk, off+int64(n))
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if m < len(chunk) {
+			return n, io.EOF
+		}
+	}
+	return n, nil
+}
+
+// ReadAll reads a whole result file into memory. It is for tests and
+// tools that need the bytes; a server streams with AudioReader instead.
+func ReadAll(ctx context.Context, st Store, id string, index int) (Audio, error) {
+	info, err := st.AudioInfo(ctx, id, index)
+	if err != nil {
+		return Audio{}, err
+	}
+	data := make([]byte, info.Size)
+	n, err := AudioReader(ctx, st, id, index, info).ReadAt(data, 0)
+	if err != nil && !(errors.Is(err, io.EOF) && int64(n) == info.Size) {
+		return Audio{}, fmt.Errorf("read audio %d of task %s (%d bytes): %w", index, id, info.Size, err)
+	}
+	return Audio{ContentType: info.ContentType, Data: data[:n]}, nil
 }

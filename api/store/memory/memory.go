@@ -25,8 +25,12 @@ type Store struct {
 	// byStatus indexes tasks by status so that admission, claims and
 	// requeues scan only the tasks they can touch, not every finished one.
 	byStatus map[task.Status]map[string]*entry
-	closed   bool
-	hub      wake.Hub
+	// pending counts unfinished tasks (not COMPLETED or ERROR) per owner,
+	// and pendingAll in total, for CreateWithin's limits.
+	pending    map[string]int
+	pendingAll int
+	closed     bool
+	hub        wake.Hub
 }
 
 type entry struct {
@@ -41,15 +45,22 @@ var (
 
 // New returns an empty store.
 func New() *Store {
-	s := &Store{tasks: make(map[string]*entry), byStatus: make(map[task.Status]map[string]*entry)}
+	s := &Store{tasks: make(map[string]*entry), byStatus: make(map[task.Status]map[string]*entry), pending: make(map[string]int)}
 	for _, st := range task.AllStatuses() {
 		s.byStatus[st] = make(map[string]*entry)
 	}
 	return s
 }
 
-// setStatus changes a task's status and keeps the index in step.
+// setStatus changes a task's status and keeps the index and the pending
+// counts in step.
 func (s *Store) setStatus(e *entry, to task.Status) {
+	if !e.task.Status.Terminal() && to.Terminal() {
+		s.pendingAll--
+		if s.pending[e.task.Owner]--; s.pending[e.task.Owner] <= 0 {
+			delete(s.pending, e.task.Owner)
+		}
+	}
 	delete(s.byStatus[e.task.Status], e.task.ID)
 	e.task.Status = to
 	s.byStatus[to][e.task.ID] = e
@@ -88,6 +99,12 @@ func copyTask(t task.Task) task.Task {
 
 // Create inserts t in status CREATED; the lifecycle fields of t are ignored.
 func (s *Store) Create(ctx context.Context, t task.Task) error {
+	return s.CreateWithin(ctx, t, store.CreateLimits{})
+}
+
+// CreateWithin is Create, refused when t would take its owner or the store
+// over lim.
+func (s *Store) CreateWithin(ctx context.Context, t task.Task, lim store.CreateLimits) error {
 	if t.ID == "" {
 		return errors.New("memory store: create: empty task id")
 	}
@@ -97,6 +114,9 @@ func (s *Store) Create(ctx context.Context, t task.Task) error {
 	defer s.mu.Unlock()
 	if _, ok := s.tasks[t.ID]; ok {
 		return fmt.Errorf("create task %s: %w", t.ID, store.ErrExists)
+	}
+	if err := store.CheckLimits(lim, s.pending[t.Owner], s.pendingAll); err != nil {
+		return fmt.Errorf("create task %s: %w", t.ID, err)
 	}
 	e := &entry{task: task.Task{
 		ID:      t.ID,
@@ -108,6 +128,8 @@ func (s *Store) Create(ctx context.Context, t task.Task) error {
 	}}
 	s.tasks[t.ID] = e
 	s.byStatus[task.StatusCreated][t.ID] = e
+	s.pending[t.Owner]++
+	s.pendingAll++
 	s.hub.Signal()
 	return nil
 }
@@ -343,18 +365,39 @@ func (s *Store) RequeueExpired(ctx context.Context, now time.Time) (int, error) 
 	return n, nil
 }
 
-// Audio returns one stored result file.
-func (s *Store) Audio(ctx context.Context, id string, index int) (store.Audio, error) {
-	if err := s.lock(ctx); err != nil {
-		return store.Audio{}, err
-	}
-	defer s.mu.Unlock()
+// audio finds one stored result file under the lock.
+func (s *Store) audio(id string, index int) (store.Audio, error) {
 	e, ok := s.tasks[id]
 	if !ok || index < 0 || index >= len(e.audio) {
 		return store.Audio{}, fmt.Errorf("audio %d of task %s: %w", index, id, store.ErrNotFound)
 	}
-	a := e.audio[index]
-	return store.Audio{ContentType: a.ContentType, Data: slices.Clone(a.Data)}, nil
+	return e.audio[index], nil
+}
+
+// AudioInfo describes one stored result file.
+func (s *Store) AudioInfo(ctx context.Context, id string, index int) (store.AudioInfo, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.AudioInfo{}, err
+	}
+	defer s.mu.Unlock()
+	a, err := s.audio(id, index)
+	if err != nil {
+		return store.AudioInfo{}, err
+	}
+	return store.AudioInfo{ContentType: a.ContentType, Size: int64(len(a.Data))}, nil
+}
+
+// ReadAudio copies the bytes of one result file asked for, and no others.
+func (s *Store) ReadAudio(ctx context.Context, id string, index int, p []byte, off int64) (int, error) {
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	a, err := s.audio(id, index)
+	if err != nil {
+		return 0, err
+	}
+	return store.ReadAt(a.Data, p, off)
 }
 
 // DeleteFinishedBefore removes terminal tasks that finished before t.
@@ -388,6 +431,15 @@ func (s *Store) Counts(ctx context.Context) (map[task.Status]int, error) {
 		c[st] = len(s.byStatus[st])
 	}
 	return c, nil
+}
+
+// Probe fails only once the store is closed: memory always takes writes.
+func (s *Store) Probe(ctx context.Context) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	s.mu.Unlock()
+	return nil
 }
 
 // Subscribe implements store.Notifier: it signals after creates, admissions

@@ -1,11 +1,14 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -188,7 +191,7 @@ func TestGroupCommitIsolatesResults(t *testing.T) {
 // at once all succeed and agree on one schema.
 func TestConcurrentOpen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tasks.db")
-	const n = 4
+	const n = 8
 	stores := make([]*sqlite.Store, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -210,5 +213,141 @@ func TestConcurrentOpen(t *testing.T) {
 		if _, err := s.Get(context.Background(), tk.ID, tk.Owner); err != nil {
 			t.Errorf("handle %d: Get: %v", i, err)
 		}
+	}
+}
+
+// TestFileModes: the database and the -wal and -shm files SQLite creates
+// beside it are readable by their owner only, even under umask 0 (the test
+// sets the process umask, so it must not run in parallel).
+func TestFileModes(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	s := open(t, path)
+	if err := s.Create(context.Background(), storetest.NewTask(storetest.Owner("a"), time.UnixMilli(1_800_000_000_000))); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Errorf("stat %s: %v", filepath.Base(name), err)
+			continue
+		}
+		if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s: got mode %v, want -rw-------", filepath.Base(name), got)
+		}
+	}
+}
+
+// TestMigrateAudioToChunks: a version-1 file, whose audio sits in one blob
+// per file, opens at the current version with every file readable, byte for
+// byte, through the chunked reads.
+func TestMigrateAudioToChunks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The version-1 schema of the audio table, as migration 1 created it.
+	if _, err := db.Exec(`CREATE TABLE audio (task_id TEXT NOT NULL, idx INTEGER NOT NULL, content_type TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (task_id, idx));
+		PRAGMA user_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 3*65536+17)
+	for i := range big {
+		big[i] = byte(i * 13)
+	}
+	files := map[int][]byte{0: []byte("small"), 1: big, 2: {}, 3: big[:65536]}
+	for idx, data := range files {
+		if _, err := db.Exec(`INSERT INTO audio VALUES ('t1', ?, 'audio/wav', ?)`, idx, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Migration 1 is idempotent; what matters here is the tasks table too.
+	if _, err := db.Exec(`CREATE TABLE tasks (id TEXT PRIMARY KEY, owner TEXT NOT NULL, model TEXT NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL,
+		created_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, not_before_ms INTEGER NOT NULL DEFAULT 0,
+		lease_owner TEXT NOT NULL DEFAULT '', lease_until_ms INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := open(t, path)
+	for idx, data := range files {
+		a, err := store.ReadAll(context.Background(), s, "t1", idx)
+		if err != nil {
+			t.Errorf("file %d after migration: %v", idx, err)
+			continue
+		}
+		if a.ContentType != "audio/wav" || !bytes.Equal(a.Data, data) {
+			t.Errorf("file %d after migration: got %s with %d bytes (equal %v), want audio/wav with %d bytes", idx, a.ContentType, len(a.Data), bytes.Equal(a.Data, data), len(data))
+		}
+	}
+}
+
+// TestProbeWrites: Probe commits a real write, which another connection
+// sees as a change of the file (PRAGMA data_version), so a disk that takes
+// no writes fails it.
+func TestProbeWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	s := open(t, path)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	version := func() int64 {
+		t.Helper()
+		var v int64
+		if err := db.QueryRow(`PRAGMA data_version`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := version()
+	if err := s.Probe(context.Background()); err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	if after := version(); after == before {
+		t.Errorf("data_version after Probe: got %d, unchanged, want a committed write", after)
+	}
+}
+
+// TestCreateWithinSeesOtherProcesses: the unfinished counts a handle keeps
+// in memory follow what another handle of the same file (standing for
+// another process) commits: its creates fill the limit, its completions
+// free it.
+func TestCreateWithinSeesOtherProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	a, b := open(t, path), open(t, path)
+	ctx := context.Background()
+	now := time.UnixMilli(1_800_000_000_000)
+	owner := storetest.Owner("shared")
+	lim := store.CreateLimits{PerOwner: 3}
+	if err := a.CreateWithin(ctx, storetest.NewTask(owner, now), lim); err != nil {
+		t.Fatal(err) // a now counts 1
+	}
+	for range 2 {
+		if err := b.Create(ctx, storetest.NewTask(owner, now)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.CreateWithin(ctx, storetest.NewTask(owner, now), lim); !errors.Is(err, store.ErrOwnerBusy) {
+		t.Fatalf("after the other handle created 2 more: got %v, want ErrOwnerBusy", err)
+	}
+	if _, err := b.Admit(ctx, store.AdmitOptions{Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := b.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Fail(ctx, tk.ID, "w", now, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CreateWithin(ctx, storetest.NewTask(owner, now), lim); err != nil {
+		t.Errorf("after the other handle finished one: got %v, want nil", err)
+	}
+	if err := a.CreateWithin(ctx, storetest.NewTask(owner, now), lim); !errors.Is(err, store.ErrOwnerBusy) {
+		t.Errorf("at the limit again: got %v, want ErrOwnerBusy", err)
 	}
 }

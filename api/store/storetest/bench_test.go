@@ -15,7 +15,9 @@ import (
 
 // BenchmarkCreate measures durable creates per second with parallel callers
 // (64 per core, like an HTTP server under load): memory is the baseline, the
-// sqlite figure includes the fsync of each group commit.
+// sqlite figure includes the fsync of each group commit. The -limited
+// variants create with CreateWithin, which counts the owner's and the
+// store's unfinished tasks in the same step.
 func BenchmarkCreate(b *testing.B) {
 	backends := []struct {
 		name string
@@ -30,29 +32,40 @@ func BenchmarkCreate(b *testing.B) {
 			return s
 		}},
 	}
+	// limited is CreateWithin with limits that never bind, so every create
+	// pays the admission check; Create is the same without it.
+	limits := []struct {
+		name string
+		lim  store.CreateLimits
+	}{
+		{"", store.CreateLimits{}},
+		{"-limited", store.CreateLimits{PerOwner: 1 << 30, Total: 1 << 30}},
+	}
 	for _, be := range backends {
-		b.Run(be.name, func(b *testing.B) {
-			s := be.open(b)
-			defer s.Close()
-			owners := make([]string, 16)
-			for i := range owners {
-				owners[i] = storetest.Owner(fmt.Sprint("bench", i))
-			}
-			b.SetParallelism(64)
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				for pb.Next() {
-					i++
-					if err := s.Create(context.Background(), storetest.NewTask(owners[i%len(owners)], time.Now())); err != nil {
-						b.Error(err)
-						return
-					}
+		for _, l := range limits {
+			b.Run(be.name+l.name, func(b *testing.B) {
+				s := be.open(b)
+				defer s.Close()
+				owners := make([]string, 16)
+				for i := range owners {
+					owners[i] = storetest.Owner(fmt.Sprint("bench", i))
 				}
+				b.SetParallelism(64)
+				b.ResetTimer()
+				start := time.Now()
+				b.RunParallel(func(pb *testing.PB) {
+					i := 0
+					for pb.Next() {
+						i++
+						if err := s.CreateWithin(context.Background(), storetest.NewTask(owners[i%len(owners)], time.Now()), l.lim); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creates/s")
 			})
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creates/s")
-		})
+		}
 	}
 }
 
@@ -105,6 +118,77 @@ func BenchmarkAdmitBacklog(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkReadAudio measures what serving part of an 8 MiB result costs
+// on each embedded store: one byte and one 32 KiB send buffer read through
+// store.AudioReader (what a download does per write), against reading the
+// whole file (what every download did before reads were ranged). Compare
+// B/op: go test -run '^$' -bench ReadAudio -benchmem ./api/store/storetest/
+func BenchmarkReadAudio(b *testing.B) {
+	const size = 8 << 20
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	backends := map[string]func(b *testing.B) store.Store{
+		"memory": func(b *testing.B) store.Store { return memory.New() },
+		"sqlite": func(b *testing.B) store.Store {
+			s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "tasks.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		},
+	}
+	for _, name := range []string{"memory", "sqlite"} {
+		b.Run(name, func(b *testing.B) {
+			s := backends[name](b)
+			defer s.Close()
+			ctx := context.Background()
+			now := time.UnixMilli(1_800_000_000_000)
+			tk := storetest.NewTask("o", now)
+			if err := s.Create(ctx, tk); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.Admit(ctx, store.AdmitOptions{Now: now}); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: now.Add(time.Hour)}); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Start(ctx, tk.ID, "w", now.Add(time.Hour)); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Complete(ctx, tk.ID, "w", now, []store.Audio{{ContentType: "audio/wav", Data: data}}); err != nil {
+				b.Fatal(err)
+			}
+			info, err := s.AudioInfo(ctx, tk.ID, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, n := range []int{1, 32 << 10} {
+				b.Run(fmt.Sprintf("range-%dB", n), func(b *testing.B) {
+					p := make([]byte, n)
+					b.ReportAllocs()
+					for i := 0; b.Loop(); i++ {
+						off := int64(i*4099) % (size - int64(n))
+						if _, err := store.AudioReader(ctx, s, tk.ID, 0, info).ReadAt(p, off); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+			b.Run("whole-file", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if a, err := store.ReadAll(ctx, s, tk.ID, 0); err != nil || len(a.Data) != size {
+						b.Fatalf("ReadAll: %d bytes, %v", len(a.Data), err)
+					}
+				}
+			})
 		})
 	}
 }

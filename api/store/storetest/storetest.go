@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -77,6 +78,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"DeleteFinishedBefore", testDelete},
 		{"Counts", testCounts},
 		{"Notifier", testNotifier},
+		{"ReadAudio", testReadAudio},
+		{"ReadAudioLarge", testReadAudioLarge},
+		{"CreateWithinLimits", testCreateWithin},
+		{"CreateWithinConcurrent", testCreateWithinConcurrent},
+		{"Probe", testProbe},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -443,7 +449,7 @@ func testHappyPath(t *testing.T, s store.Store) {
 		if r.Index != i || r.ContentType != a.ContentType || r.Size != int64(len(a.Data)) {
 			t.Errorf("result %d: got %+v, want index %d type %s size %d", i, r, i, a.ContentType, len(a.Data))
 		}
-		back, err := s.Audio(ctxT(t), tk.ID, i)
+		back, err := store.ReadAll(ctxT(t), s, tk.ID, i)
 		if err != nil {
 			t.Fatalf("Audio(%d): %v", i, err)
 		}
@@ -456,7 +462,7 @@ func testHappyPath(t *testing.T, s store.Store) {
 		id    string
 		index int
 	}{{"index past end", tk.ID, 2}, {"negative index", tk.ID, -1}, {"unknown task", uuid.NewString(), 0}} {
-		if _, err := s.Audio(ctxT(t), c.id, c.index); !errors.Is(err, store.ErrNotFound) {
+		if _, err := store.ReadAll(ctxT(t), s, c.id, c.index); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Audio %s: got %v, want ErrNotFound", c.name, err)
 		}
 	}
@@ -479,11 +485,11 @@ func testCompleteOnce(t *testing.T, s store.Store) {
 	if len(got.Results) != 1 || !got.Finished.Equal(at(time.Second)) {
 		t.Errorf("after second Complete: got %d results finished %v, want 1 result finished %v", len(got.Results), got.Finished, at(time.Second))
 	}
-	a, err := s.Audio(ctxT(t), tk.ID, 0)
+	a, err := store.ReadAll(ctxT(t), s, tk.ID, 0)
 	if err != nil || string(a.Data) != "first" {
 		t.Errorf("Audio(0): got %q, %v, want \"first\"", a.Data, err)
 	}
-	if _, err := s.Audio(ctxT(t), tk.ID, 1); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.ReadAll(ctxT(t), s, tk.ID, 1); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Audio(1): got %v, want ErrNotFound", err)
 	}
 }
@@ -676,7 +682,7 @@ func testDelete(t *testing.T, s store.Store) {
 	if _, err := s.Get(ctxT(t), done.ID, done.Owner); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Get of deleted task: got %v, want ErrNotFound", err)
 	}
-	if _, err := s.Audio(ctxT(t), done.ID, 0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.ReadAll(ctxT(t), s, done.ID, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Audio of deleted task: got %v, want ErrNotFound", err)
 	}
 	wantStatus(t, s, failed, task.StatusError)
@@ -739,5 +745,261 @@ func testNotifier(t *testing.T, s store.Store) {
 		case <-deadline:
 			t.Fatal("channel not closed within 5s of ctx end")
 		}
+	}
+}
+
+// complete takes tk through the lifecycle to COMPLETED with audio.
+func complete(t *testing.T, s store.Store, audio []store.Audio) task.Task {
+	t.Helper()
+	tk := processing(t, s, "w1")
+	if err := s.Complete(ctxT(t), tk.ID, "w1", at(time.Second), audio); err != nil {
+		t.Fatalf("Complete(%s): %v", tk.ID, err)
+	}
+	return tk
+}
+
+// testReadAudio checks AudioInfo and the io.ReaderAt contract of ReadAudio
+// on small files: exact bytes at every kind of offset, io.EOF at the end,
+// ErrNotFound for a missing file.
+func testReadAudio(t *testing.T, s store.Store) {
+	data := []byte("0123456789abcdefghij")
+	tk := complete(t, s, []store.Audio{{ContentType: "audio/wav", Data: data}, {ContentType: "audio/x-empty", Data: nil}})
+	info, err := s.AudioInfo(ctxT(t), tk.ID, 0)
+	if err != nil || info != (store.AudioInfo{ContentType: "audio/wav", Size: int64(len(data))}) {
+		t.Fatalf("AudioInfo(0): got %+v, %v, want audio/wav size %d", info, err, len(data))
+	}
+	if info, err := s.AudioInfo(ctxT(t), tk.ID, 1); err != nil || info.Size != 0 || info.ContentType != "audio/x-empty" {
+		t.Errorf("AudioInfo(1): got %+v, %v, want audio/x-empty size 0", info, err)
+	}
+	cases := []struct {
+		name    string
+		off     int64
+		n       int
+		want    string
+		wantEOF bool
+	}{
+		{"first byte", 0, 1, "0", false},
+		{"middle", 5, 4, "5678", false},
+		{"to the end exactly", 15, 5, "fghij", false},
+		{"past the end", 15, 10, "fghij", true},
+		{"last byte", 19, 1, "j", false},
+		{"at the end", 20, 1, "", true},
+		{"beyond the end", 100, 1, "", true},
+		{"empty buffer", 3, 0, "", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := make([]byte, c.n)
+			n, err := s.ReadAudio(ctxT(t), tk.ID, 0, p, c.off)
+			if string(p[:n]) != c.want {
+				t.Errorf("ReadAudio(%d bytes at %d): got %q, want %q", c.n, c.off, p[:n], c.want)
+			}
+			switch {
+			case c.wantEOF && !errors.Is(err, io.EOF):
+				t.Errorf("ReadAudio(%d bytes at %d): got error %v, want io.EOF", c.n, c.off, err)
+			case !c.wantEOF && err != nil && !(errors.Is(err, io.EOF) && n == c.n):
+				t.Errorf("ReadAudio(%d bytes at %d): got error %v, want nil", c.n, c.off, err)
+			}
+		})
+	}
+	if n, err := s.ReadAudio(ctxT(t), tk.ID, 1, make([]byte, 4), 0); n != 0 || !errors.Is(err, io.EOF) {
+		t.Errorf("ReadAudio of the empty file: got %d, %v, want 0, io.EOF", n, err)
+	}
+	if _, err := s.ReadAudio(ctxT(t), tk.ID, 0, make([]byte, 4), -1); err == nil || errors.Is(err, io.EOF) {
+		t.Errorf("ReadAudio at offset -1: got %v, want an error", err)
+	}
+	for _, c := range []struct {
+		name  string
+		id    string
+		index int
+	}{{"index past end", tk.ID, 2}, {"negative index", tk.ID, -1}, {"unknown task", uuid.NewString(), 0}} {
+		if _, err := s.AudioInfo(ctxT(t), c.id, c.index); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("AudioInfo %s: got %v, want ErrNotFound", c.name, err)
+		}
+		if _, err := s.ReadAudio(ctxT(t), c.id, c.index, make([]byte, 4), 0); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ReadAudio %s: got %v, want ErrNotFound", c.name, err)
+		}
+	}
+}
+
+// testReadAudioLarge reads a file of several store chunks (an odd size, so
+// the last chunk is partial) through reads that start and end inside
+// chunks, across chunk boundaries, and through store.AudioReader.
+func testReadAudioLarge(t *testing.T, s store.Store) {
+	data := make([]byte, 3*store.MaxAudioRead+12345)
+	for i := range data {
+		data[i] = byte(i*7 + i/251)
+	}
+	tk := complete(t, s, []store.Audio{{ContentType: "audio/wav", Data: data}})
+	for _, c := range []struct {
+		name   string
+		off, n int
+	}{
+		{"first chunk", 0, 100},
+		{"across one boundary", 65536 - 10, 20},
+		{"across two boundaries", 65536 - 1, 65536 + 2},
+		{"a whole chunk aligned", 2 * 65536, 65536},
+		{"inside the last chunk", len(data) - 300, 200},
+		{"to the end", len(data) - 70000, 70000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := make([]byte, c.n)
+			n, err := s.ReadAudio(ctxT(t), tk.ID, 0, p, int64(c.off))
+			if err != nil && !(errors.Is(err, io.EOF) && n == c.n) {
+				t.Fatalf("ReadAudio(%d bytes at %d): %v", c.n, c.off, err)
+			}
+			if n != c.n || !bytes.Equal(p, data[c.off:c.off+c.n]) {
+				t.Errorf("ReadAudio(%d bytes at %d): got %d bytes (equal: %v), want %d equal bytes", c.n, c.off, n, bytes.Equal(p[:n], data[c.off:c.off+n]), c.n)
+			}
+		})
+	}
+	back, err := store.ReadAll(ctxT(t), s, tk.ID, 0)
+	if err != nil || !bytes.Equal(back.Data, data) {
+		t.Errorf("ReadAll: got %d bytes, %v, want the %d bytes stored", len(back.Data), err, len(data))
+	}
+}
+
+// testCreateWithin checks the admission limits: per owner first, then in
+// total; a refused task is not stored; finishing a task (COMPLETED or
+// ERROR) frees its place, and other statuses keep it.
+func testCreateWithin(t *testing.T, s store.Store) {
+	lim := store.CreateLimits{PerOwner: 2, Total: 3}
+	a, b, c := Owner("lim-a"), Owner("lim-b"), Owner("lim-c")
+	create := func(owner string) (task.Task, error) {
+		tk := NewTask(owner, at(0))
+		return tk, s.CreateWithin(ctxT(t), tk, lim)
+	}
+	mustWithin := func(owner string) task.Task {
+		t.Helper()
+		tk, err := create(owner)
+		if err != nil {
+			t.Fatalf("CreateWithin(%s): %v", owner[:6], err)
+		}
+		return tk
+	}
+	a1 := mustWithin(a)
+	mustWithin(a)
+	refused, err := create(a)
+	if !errors.Is(err, store.ErrOwnerBusy) {
+		t.Fatalf("third task of one owner with PerOwner 2: got %v, want ErrOwnerBusy", err)
+	}
+	if _, err := s.Get(ctxT(t), refused.ID, a); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get of a refused task: got %v, want ErrNotFound", err)
+	}
+	mustWithin(b)
+	if _, err := create(c); !errors.Is(err, store.ErrBacklogFull) {
+		t.Fatalf("fourth task with Total 3: got %v, want ErrBacklogFull", err)
+	}
+	if _, err := create(a); !errors.Is(err, store.ErrOwnerBusy) {
+		t.Errorf("busy owner in a full store: got %v, want ErrOwnerBusy (checked first)", err)
+	}
+	if err := s.Create(ctxT(t), NewTask(c, at(0))); err != nil {
+		t.Errorf("Create without limits in a full store: %v", err)
+	}
+	// Four unfinished now (a, a, b, c). Moving a1 through the lifecycle
+	// keeps its place until it finishes.
+	if _, err := s.Admit(ctxT(t), store.AdmitOptions{Now: at(0)}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		got, err := s.Claim(ctxT(t), store.ClaimOptions{Worker: "w", Now: at(0), LeaseUntil: at(time.Hour)})
+		if err != nil {
+			t.Fatalf("Claim: %v", err)
+		}
+		if got.ID == a1.ID {
+			break
+		}
+	}
+	if _, err := create(a); !errors.Is(err, store.ErrOwnerBusy) {
+		t.Errorf("owner with a claimed task at the limit: got %v, want ErrOwnerBusy", err)
+	}
+	if err := s.Start(ctxT(t), a1.ID, "w", at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete(ctxT(t), a1.ID, "w", at(time.Second), []store.Audio{{ContentType: "audio/wav", Data: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	// a has one unfinished, the store three (a, b, c, c minus a1).
+	if _, err := create(a); !errors.Is(err, store.ErrBacklogFull) {
+		t.Errorf("after one of a's tasks completed, store at 3: got %v, want ErrBacklogFull", err)
+	}
+	if _, err := create(a); err == nil {
+		t.Error("store still full: got nil error, want one")
+	}
+	if err := s.CreateWithin(ctxT(t), NewTask(a, at(0)), store.CreateLimits{PerOwner: 2, Total: 4}); err != nil {
+		t.Errorf("a at 1 of 2, store at 3 of 4: %v", err)
+	}
+	// Fail without a lease (of a CREATED task) frees a place too.
+	extra := NewTask(b, at(0))
+	if err := s.Create(ctxT(t), extra); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateWithin(ctxT(t), NewTask(b, at(0)), store.CreateLimits{PerOwner: 2}); !errors.Is(err, store.ErrOwnerBusy) {
+		t.Errorf("b at 2 of 2: got %v, want ErrOwnerBusy", err)
+	}
+	if err := s.Fail(ctxT(t), extra.ID, "", at(time.Second), "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateWithin(ctxT(t), NewTask(b, at(0)), store.CreateLimits{PerOwner: 2}); err != nil {
+		t.Errorf("b at 1 of 2 after a Fail: %v", err)
+	}
+}
+
+// testCreateWithinConcurrent: many concurrent creates against one limit
+// store exactly the limit, and every refusal is ErrOwnerBusy.
+func testCreateWithinConcurrent(t *testing.T, s store.Store) {
+	const limit, tries = 10, 60
+	owner := Owner("concurrent-limit")
+	var wg sync.WaitGroup
+	errs := make(chan error, tries)
+	for range tries {
+		wg.Go(func() {
+			errs <- s.CreateWithin(ctxT(t), NewTask(owner, at(0)), store.CreateLimits{PerOwner: limit})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, store.ErrOwnerBusy):
+			t.Errorf("CreateWithin: got %v, want nil or ErrOwnerBusy", err)
+		}
+	}
+	if ok != limit {
+		t.Errorf("concurrent creates under PerOwner %d: got %d accepted, want %d", limit, ok, limit)
+	}
+}
+
+// testProbe: a probe of an open store succeeds and changes no task; once
+// the store is closed it fails.
+func testProbe(t *testing.T, s store.Store) {
+	tk := mustCreate(t, s, NewTask(Owner("probe"), at(0)))
+	before, err := s.Counts(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := s.Probe(ctxT(t)); err != nil {
+			t.Fatalf("Probe %d: %v", i, err)
+		}
+	}
+	after, err := s.Counts(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range task.AllStatuses() {
+		if before[st] != after[st] {
+			t.Errorf("Counts[%s] after probes: got %d, want %d", st, after[st], before[st])
+		}
+	}
+	wantStatus(t, s, tk, task.StatusCreated)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Probe(ctxT(t)); err == nil {
+		t.Error("Probe of a closed store: got nil error, want one")
 	}
 }
