@@ -1,0 +1,45 @@
+package validate
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// A server on a newer contract sends fields and statuses the embedded
+// document does not know; the violation must name them, since that is what
+// a reader needs to tell drift from a bug.
+func TestResponseErrorsNameTheUnknown(t *testing.T) {
+	jsonHdr := http.Header{"Content-Type": {"application/json"}}
+	tests := []struct {
+		name, body string
+		want       []string // substrings of one error
+		notWant    string
+	}{
+		{"unknown field", `{"id":"x","status":"QUEUED","created":1,"model":"Chatterbox","results":[],"duration":2.5}`,
+			[]string{`"duration"`, "unsupported"}, ""},
+		{"unknown status", `{"id":"x","status":"CANCELLED","created":1,"model":"Chatterbox","results":[]}`,
+			[]string{"/status", `(got "CANCELLED")`}, ""},
+		{"a long value is not echoed", `{"id":"x","status":"` + strings.Repeat("X", 100) + `","created":1,"model":"Chatterbox","results":[]}`,
+			[]string{"/status", "not one of the allowed values"}, "XXXX"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, _ := newValidator(t, Options{})
+			errs := v.CheckResponse(context.Background(), ReceivedResponse{Method: http.MethodPost, Path: "/async/speech/result", Status: 200, Header: jsonHdr, Body: []byte(tc.body)})
+			if len(errs) != 1 {
+				t.Fatalf("got %d errors %v, want 1", len(errs), errs)
+			}
+			msg := errs[0].Error()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not say %q", msg, w)
+				}
+			}
+			if tc.notWant != "" && strings.Contains(msg, tc.notWant) {
+				t.Errorf("error %q holds %q", msg, tc.notWant)
+			}
+		})
+	}
+}
