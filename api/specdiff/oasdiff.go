@@ -83,6 +83,13 @@ func classify(rule string, level Level, msg string) (Level, []Impact) {
 				{PartyServer, "speechd does not send it until it implements the new document; programs built on the new one may rely on it"},
 			}
 		}
+		// A narrower answer is safe for clients, but a server built from
+		// the old document may still send what the new one forbids.
+		if has("removed", "decreased", "-set", "became-not-nullable", "became-enum", "specialized", "narrowed", "min-increased", "min-length-increased", "min-items-increased") {
+			return LevelWarning, []Impact{
+				{PartyServer, "speechd, on the old document, may still send what the new one forbids here: " + msg},
+			}
+		}
 		return level, nil
 	case has("api-path-added", "endpoint-added"):
 		return LevelWarning, []Impact{

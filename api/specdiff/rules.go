@@ -16,6 +16,10 @@ const (
 	// RuleClosedResponseProperty: a response schema that says
 	// additionalProperties: false gained a property.
 	RuleClosedResponseProperty = "asyncspeech-closed-response-property-added"
+	// RuleClosedResponsePropertyRemoved: a response schema that says
+	// additionalProperties: false lost a property, which servers on the
+	// old document still send.
+	RuleClosedResponsePropertyRemoved = "asyncspeech-closed-response-property-removed"
 	// RuleStatusAdded: a `status` enum of a response gained a value.
 	RuleStatusAdded = "asyncspeech-status-value-added"
 	// RuleIDPattern: the pattern of a request property named `id` was
@@ -263,6 +267,25 @@ func (w *walker) response(ptr, status, field string, old, new *openapi3.Schema) 
 			w.add(RuleClosedResponseProperty, LevelBreaking, ptr+"/properties/"+escape(name), name,
 				fmt.Sprintf("added property `%s` to the %s response, whose schema forbids properties it does not list (additionalProperties: false)", f, status),
 				[]string{"optional-property-added", "required-property-added"}, impacts...)
+		}
+	}
+	if ap := new.AdditionalProperties.Has; ap != nil && !*ap {
+		for _, name := range slices.Sorted(mapsKeys(old.Properties)) {
+			if new.Properties[name] != nil {
+				continue
+			}
+			f := child(field, name)
+			impacts := []Impact{
+				{PartyClient, "programs reading `" + f + "` get nothing from a server on the new document"},
+				{PartyServer, "speechd, on the old document, still sends `" + f + "`, which the new document forbids: every client validating against it rejects the answer"},
+			}
+			if slices.Contains(old.Required, name) {
+				impacts[0].Reason += ", and with WithResponseValidation every answer fails with a *ContractError (the old document requires it)"
+				impacts = append(impacts, Impact{PartyContract, "its conformance checks require `" + f + "` and fail a server on the new document"})
+			}
+			w.add(RuleClosedResponsePropertyRemoved, LevelBreaking, ptr+"/properties/"+escape(name), name,
+				fmt.Sprintf("removed property `%s` from the %s response, whose schema forbids properties it does not list (additionalProperties: false)", f, status),
+				[]string{"optional-property-removed", "required-property-removed"}, impacts...)
 		}
 	}
 	if last(field) == "status" && len(old.Enum) > 0 {

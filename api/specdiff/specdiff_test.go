@@ -128,6 +128,15 @@ func TestCompare(t *testing.T) {
 			body["required"] = slices.DeleteFunc(body["required"].([]any), func(v any) bool { return v == "model" })
 		}, fails: true, want: []want{{level: breaking, op: opResult, pointer: ptrResult200 + "/properties/model",
 			breaks: []specdiff.Party{client, contract}}}},
+		{name: "optional response property removed under additionalProperties false", edit: func(t *testing.T, m map[string]any) {
+			delete(result200(t, m)["properties"].(map[string]any), "finished")
+		}, fails: true, want: []want{{level: breaking, op: opResult, pointer: ptrResult200 + "/properties/finished",
+			rule: specdiff.RuleClosedResponsePropertyRemoved, breaks: []specdiff.Party{client, server}, reason: "still sends `finished`"}}},
+		{name: "response enum value removed", edit: func(t *testing.T, m map[string]any) {
+			st := result200(t, m)["properties"].(map[string]any)["status"].(map[string]any)
+			st["enum"] = slices.DeleteFunc(st["enum"].([]any), func(v any) bool { return v == "POSTPONED" })
+		}, want: []want{{level: warning, op: opResult, pointer: ptrResult200 + "/properties/status",
+			breaks: []specdiff.Party{server}, notBreaks: []specdiff.Party{client}, reason: "POSTPONED"}}},
 		{name: "response property added under additionalProperties false", edit: func(t *testing.T, m map[string]any) {
 			result200(t, m)["properties"].(map[string]any)["duration"] = map[string]any{"type": "number"}
 		}, fails: true, want: []want{{level: breaking, op: opResult, pointer: ptrResult200 + "/properties/duration",
