@@ -152,7 +152,7 @@ func locate(f checker.Change, old, new *openapi3.T) string {
 	if fallback != "" {
 		return fallback
 	}
-	if doc := new; doc.Paths.Find(f.GetPath()) == nil {
+	if new.Paths == nil || new.Paths.Find(f.GetPath()) == nil {
 		return "/paths/" + escape(f.GetPath())
 	}
 	return op

@@ -81,6 +81,7 @@ func TestSpecDiff(t *testing.T) {
 		{"missing file", "", []string{"spec", "diff", same, filepath.Join(t.TempDir(), "nope.json")}, exitUsage, nil, "nope.json"},
 		{"not a document", "", []string{"spec", "diff", same, notJSON}, exitUsage, nil, "broken.json"},
 		{"URL answering 404", "", []string{"spec", "diff", same, srv.URL + "/gone.json"}, exitUsage, nil, "HTTP 404"},
+		{"empty standard input", "", []string{"spec", "diff", "-", same}, exitUsage, nil, "read -: empty"},
 		{"both from standard input", "", []string{"spec", "diff", "-", "-"}, exitUsage, nil, "only one of OLD and NEW"},
 		{"one argument", "", []string{"spec", "diff", same}, exitUsage, nil, "want 2 arguments"},
 		{"unknown level", "", []string{"spec", "diff", "--fail-on", "fatal", same, same}, exitUsage, nil, "--fail-on"},
