@@ -274,5 +274,7 @@ func (c *Client) Result(ctx context.Context, id string) (*Task, error) {
 	if err := json.Unmarshal(data, &out); err != nil {
 		return nil, fmt.Errorf("result of task %s: decode HTTP %d body: %w", id, resp.StatusCode, err)
 	}
-	return taskFromGenerated(&out), nil
+	task := taskFromGenerated(&out)
+	task.Extra = extraFields(data)
+	return task, nil
 }

@@ -22,6 +22,9 @@ type fakeAPI struct {
 	steps []client.Status
 	// createdUnit scales created/finished: 1 for seconds, 1000 for ms.
 	createdUnit float64
+	// extra holds fields every result answer carries besides the
+	// contract's, as a server on a newer contract may send.
+	extra map[string]any
 
 	mu          sync.Mutex
 	polls       map[string]int // result calls per task id
@@ -113,6 +116,9 @@ func (f *fakeAPI) result(w http.ResponseWriter, r *http.Request) {
 		"created": 1764000000.123 * f.createdUnit,
 		"model":   "Chatterbox",
 		"results": []any{},
+	}
+	for k, v := range f.extra {
+		resp[k] = v
 	}
 	if status.Terminal() {
 		resp["finished"] = 1764000002.5 * f.createdUnit

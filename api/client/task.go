@@ -52,6 +52,10 @@ type Task struct {
 	Finished time.Time `json:"finished,omitzero"`
 	// Results holds one entry per audio file of a COMPLETED task, in order.
 	Results []Result `json:"results"`
+	// Extra holds the fields of the answer this client does not model
+	// (a vendor may add some before the module is regenerated), raw as
+	// received; nil when there are none.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
 
 // jsonTime is the layout of Task's JSON times: UTC with exactly three
@@ -81,7 +85,7 @@ func (t Task) MarshalJSON() ([]byte, error) {
 	if out.Results == nil {
 		out.Results = []Result{}
 	}
-	return json.Marshal(out)
+	return marshalWithExtra(out, t.Extra)
 }
 
 // Result is one audio file of a completed task.

@@ -51,6 +51,12 @@ func WithStatusCallback(fn func(*Task)) WaitOption {
 // its own retries; a poll that still fails after them (a 404, a server down
 // for longer than the retry policy covers) ends the wait with that error.
 //
+// A status this client does not know (see KnownStatus: a server on a newer
+// contract may report one) is not taken as final, since nothing says it
+// is: Wait passes it to the status callback like any other, logs it at Warn
+// and keeps polling until the task is COMPLETED or ERROR or the context
+// ends.
+//
 // The window between polls starts at 250 ms, doubles up to 5 s and starts
 // over whenever the status changes, since a task that moves is likely to
 // move again soon; each wait is drawn uniformly from the window (full
@@ -68,12 +74,19 @@ func (c *Client) Wait(ctx context.Context, id string, opts ...WaitOption) (*Task
 	for {
 		task, err := c.Result(ctx, id)
 		if err != nil {
+			if ctx.Err() != nil && last != nil {
+				// The context ended during a poll: say where the task was.
+				return last, fmt.Errorf("wait for task %s (last status %s%s): %w", id, last.Status, unknownNote(last.Status), err)
+			}
 			// Result's error names the operation and the task; a "wait:"
 			// prefix would only repeat what the caller just called.
 			return last, err
 		}
 		if last == nil || task.Status != last.Status {
 			c.log.DebugContext(ctx, "task status", "id", id, "status", task.Status)
+			if !KnownStatus(task.Status) {
+				c.log.WarnContext(ctx, "task status unknown to this client; polling on until COMPLETED, ERROR or the context ends", "id", id, "status", task.Status)
+			}
 			if cfg.onStatus != nil {
 				cfg.onStatus(task)
 			}
@@ -89,7 +102,7 @@ func (c *Client) Wait(ctx context.Context, id string, opts ...WaitOption) (*Task
 		d := retry.Jitter(c.randN, cfg.start, cfg.cap, n)
 		n++
 		if err := retry.Sleep(ctx, d); err != nil {
-			return last, fmt.Errorf("wait for task %s (last status %s): %w", id, last.Status, err)
+			return last, fmt.Errorf("wait for task %s (last status %s%s): %w", id, last.Status, unknownNote(last.Status), err)
 		}
 	}
 }

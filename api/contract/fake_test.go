@@ -44,6 +44,9 @@ type fakeFaults struct {
 	htmlAudio bool
 	// wrongEcho: the result call answers with another task's id.
 	wrongEcho bool
+	// newStatus: after QUEUED, tasks report a status of a newer contract
+	// and stay there.
+	newStatus string
 }
 
 // fakeServer is a small, honest in-memory fake of the speech API, written
@@ -243,6 +246,9 @@ func (f *fakeServer) handleResult(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.faults.stuck {
 		status = "QUEUED"
+	}
+	if f.faults.newStatus != "" && step >= 2 {
+		status = f.faults.newStatus
 	}
 	t.polls++
 	created := t.created

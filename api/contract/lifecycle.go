@@ -215,7 +215,7 @@ func (r *runner) checkLifecycle(ctx context.Context) {
 				if n := len(t.obs); n > 0 {
 					last = string(t.obs[n-1].status)
 				}
-				c.fail("%s still %s after %s (seen: %s)", t.name(), last, r.opts.PollTimeout, t.statuses())
+				c.fail("%s still %s after %s (seen: %s)%s", t.name(), last, r.opts.PollTimeout, t.statuses(), unknownStatusNote(last))
 			case t.firstTerminal < 0:
 				c.fail("%s never answered with a terminal status (seen: %s)", t.name(), t.statuses())
 			case t.obs[t.firstTerminal].status == task.StatusError:
@@ -453,4 +453,14 @@ func redact(u *url.URL) string {
 		c.RawQuery = "…"
 	}
 	return c.String()
+}
+
+// unknownStatusNote explains a wait that ended on a status the suite does
+// not know: a server on a newer contract may report one, and the suite
+// cannot tell whether it is final.
+func unknownStatusNote(status string) string {
+	if status == "no status" || task.Status(status).Valid() {
+		return ""
+	}
+	return fmt.Sprintf("; %q is not one of the seven statuses, so the suite cannot tell whether it is terminal (a newer contract? see `speech spec diff`)", status)
 }

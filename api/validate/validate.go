@@ -625,6 +625,7 @@ func (v *Validator) schema(ctx context.Context, req *http.Request, rt *routers.R
 			if reason == "" {
 				reason = "violates " + se.SchemaField
 			}
+			reason += enumValue(se)
 			add("/"+strings.Join(se.JSONPointer(), "/"), reason, e)
 		case errors.As(e, &rerr):
 			add("", rerr.Reason, e)
@@ -637,6 +638,19 @@ func (v *Validator) schema(ctx context.Context, req *http.Request, rt *routers.R
 		return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.Reason, b.Reason))
 	})
 	return out
+}
+
+// enumValue names the value a response sent where an enum allows others
+// (" (got \"CANCELLED\")"), since an unknown status is the drift a reader
+// most needs to see; kin-openapi's reason leaves values out. Request
+// messages never show values (they may be sensitive); a response is the
+// server's own. Long or non-string values are left out.
+func enumValue(se *openapi3.SchemaError) string {
+	v, ok := se.Value.(string)
+	if se.SchemaField != "enum" || !ok || len(v) > 64 {
+		return ""
+	}
+	return fmt.Sprintf(" (got %q)", v)
 }
 
 func firstLine(s string) string {

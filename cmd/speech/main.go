@@ -51,6 +51,7 @@ func commands() map[string]command {
 		"contract": {runContract, "check a server against the contract"},
 		"proxy":    {runProxy, "validating reverse proxy in front of a server"},
 		"bench":    {runBench, "closed-loop load generator"},
+		"spec":     {runSpec, "spec diff OLD NEW: what a new openapi.json breaks, and for whom"},
 	}
 }
 
@@ -128,7 +129,7 @@ func hoistGlobalFlags(args []string) []string {
 
 func usage(w io.Writer, cmds map[string]command) {
 	fmt.Fprintln(w, "usage: speech [--api-key KEY] [--base-url URL] <command> [flags]\n\ncommands:")
-	for _, name := range []string{"create", "result", "wait", "say", "contract", "proxy", "bench"} {
+	for _, name := range []string{"create", "result", "wait", "say", "contract", "proxy", "bench", "spec"} {
 		fmt.Fprintf(w, "  %-9s %s\n", name, cmds[name].summary)
 	}
 	fmt.Fprintln(w, "\n`speech help COMMAND` (or `speech COMMAND -h`) shows a command's arguments and flags.")

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -136,10 +138,13 @@ type taskJSON struct {
 	Created  string          `json:"created,omitempty"`
 	Finished string          `json:"finished,omitempty"`
 	Results  []client.Result `json:"results"`
+	// Extra: fields of the answer the client does not model (see
+	// client.Task.Extra).
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
 
 func newTaskJSON(t *client.Task) taskJSON {
-	j := taskJSON{ID: t.ID, Status: t.Status, Model: t.Model, Results: t.Results}
+	j := taskJSON{ID: t.ID, Status: t.Status, Model: t.Model, Results: t.Results, Extra: t.Extra}
 	if !t.Created.IsZero() {
 		j.Created = formatTime(t.Created)
 	}
@@ -170,6 +175,9 @@ func printTask(w io.Writer, t *client.Task, asJSON bool) {
 	}
 	for _, u := range t.URLs() {
 		line("result", u)
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.Extra)) {
+		line("extra", k+"="+string(t.Extra[k]))
 	}
 }
 
@@ -247,7 +255,11 @@ func (p *progress) update(t *client.Task) {
 		p.draw()
 		return
 	}
-	fmt.Fprintf(p.w, "task %s %s after %.1fs\n", t.ID, t.Status, time.Since(p.start).Seconds())
+	note := ""
+	if !client.KnownStatus(t.Status) {
+		note = " (a status this client does not know: waiting on)"
+	}
+	fmt.Fprintf(p.w, "task %s %s after %.1fs%s\n", t.ID, t.Status, time.Since(p.start).Seconds(), note)
 }
 
 // finish stops redrawing and ends the live line.
