@@ -20,6 +20,7 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/task"
 
+	asyncspeech "github.com/distributeai/asyncspeech"
 	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/engine"
@@ -27,6 +28,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/engine/espeak"
 	"github.com/distributeai/asyncspeech/api/engine/openai"
 	"github.com/distributeai/asyncspeech/api/metrics"
+	"github.com/distributeai/asyncspeech/api/playground"
 	"github.com/distributeai/asyncspeech/api/results"
 	"github.com/distributeai/asyncspeech/api/server"
 	"github.com/distributeai/asyncspeech/api/store"
@@ -202,6 +204,19 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		})))
 	} else {
 		mux.Handle("/", apiHandler)
+		// The reference and playground page, for a person with a browser;
+		// it calls the API like any client, so nodes without it go without.
+		doc, err := asyncspeech.Spec()
+		if err != nil {
+			return nil, err
+		}
+		page, err := playground.New(doc, playground.Options{PublicURL: d.publicURL})
+		if err != nil {
+			return nil, err
+		}
+		for _, pattern := range playground.Routes() {
+			mux.Handle(pattern, side(page))
+		}
 	}
 	d.srv = &http.Server{
 		Handler:           d.metrics.Middleware(mux),
