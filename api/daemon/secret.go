@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/distributeai/asyncspeech/api/results"
+	"github.com/distributeai/asyncspeech/api/server/results"
 	"github.com/distributeai/asyncspeech/internal/dirlock"
 )
 

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/distributeai/asyncspeech/api/results"
+	"github.com/distributeai/asyncspeech/api/server/results"
 	"github.com/distributeai/asyncspeech/internal/logtest"
 )
 

@@ -22,11 +22,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/daemon"
 	"github.com/distributeai/asyncspeech/api/loadgen"
-	"github.com/distributeai/asyncspeech/api/results"
 	"github.com/distributeai/asyncspeech/api/server"
+	"github.com/distributeai/asyncspeech/api/server/auth"
+	"github.com/distributeai/asyncspeech/api/server/results"
 	"github.com/distributeai/asyncspeech/api/store/sqlite"
 )
 

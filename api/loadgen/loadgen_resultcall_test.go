@@ -26,10 +26,10 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/task"
 
-	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/loadgen"
-	"github.com/distributeai/asyncspeech/api/results"
 	"github.com/distributeai/asyncspeech/api/server"
+	"github.com/distributeai/asyncspeech/api/server/auth"
+	"github.com/distributeai/asyncspeech/api/server/results"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/validate"

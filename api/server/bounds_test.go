@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/server/auth"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/validate"
 )

@@ -13,7 +13,7 @@ import (
 
 	asyncspeech "github.com/distributeai/asyncspeech"
 	"github.com/distributeai/asyncspeech/api/apierr"
-	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/server/auth"
 	"github.com/distributeai/asyncspeech/api/validate"
 	"github.com/distributeai/asyncspeech/generated"
 )

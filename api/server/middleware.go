@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/apierr"
-	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/reqid"
+	"github.com/distributeai/asyncspeech/api/server/auth"
 	"github.com/distributeai/asyncspeech/api/validate"
 	"github.com/distributeai/asyncspeech/internal/respwriter"
 )

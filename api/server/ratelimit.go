@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/apierr"
-	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/server/auth"
 )
 
 // maxBuckets bounds the limiter's memory. In open development mode any key

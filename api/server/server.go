@@ -19,7 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/distributeai/asyncspeech/api/apierr"
-	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/server/auth"
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/generated"
 )

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distributeai/asyncspeech/api/auth"
 	"github.com/distributeai/asyncspeech/api/daemon"
 	"github.com/distributeai/asyncspeech/api/engine/auto"
+	"github.com/distributeai/asyncspeech/api/server/auth"
 	"github.com/distributeai/asyncspeech/internal/cliflag"
 )
 

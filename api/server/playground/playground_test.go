@@ -17,7 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	asyncspeech "github.com/distributeai/asyncspeech"
-	"github.com/distributeai/asyncspeech/api/playground"
+	"github.com/distributeai/asyncspeech/api/server/playground"
 	"github.com/distributeai/asyncspeech/api/validate"
 )
 
