@@ -18,7 +18,9 @@ const (
 )
 
 // Config is everything speechd can be told; cmd/speechd fills it from flags
-// and environment. Zero values take the defaults of Default().
+// and environment, starting from Default(). Zero values take the defaults
+// of Default(), except the limits MaxAudio, MaxPendingPerKey and MaxPending,
+// where zero means no limit.
 type Config struct {
 	// Addr is the listen address; port 0 picks a free port.
 	Addr string

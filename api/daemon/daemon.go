@@ -162,7 +162,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		notify = d.pool.Notify
 	}
 
-	srv := server.New(d.st, server.Options{Links: signer, Notify: notify, Logger: logger, Now: wired.now, NewID: wired.newID})
+	srv := server.New(d.st, server.Options{Links: signer, Notify: notify, Logger: logger, Now: wired.now, NewID: wired.newID,
+		MaxPendingPerKey: cfg.MaxPendingPerKey, MaxPending: cfg.MaxPending})
 	apiHandler, err := server.NewHandler(srv, server.HandlerOptions{
 		Logger:          logger,
 		Auth:            authn,

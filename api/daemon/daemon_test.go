@@ -498,3 +498,68 @@ func TestPublicURLPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingLimits: over --max-pending-per-key a create gets 429, over
+// --max-pending 503, both with Retry-After and a message naming the limit;
+// nothing refused is stored, every accepted task completes, and room comes
+// back when tasks finish.
+func TestPendingLimits(t *testing.T) {
+	release := make(chan struct{})
+	r := startDaemon(t, Config{MaxPendingPerKey: 2, MaxPending: 3}, WithWorkersHeld(release))
+	createBody := `{"model":"Chatterbox","input":"hello there"}`
+	var accepted []struct{ key, id string }
+	tests := []struct {
+		key        string
+		want       int
+		wantInMsg  string
+		retryAfter bool
+	}{
+		{key: "a", want: 200},
+		{key: "a", want: 200},
+		{key: "a", want: 429, wantInMsg: "--max-pending-per-key", retryAfter: true},
+		{key: "b", want: 200},
+		{key: "c", want: 503, wantInMsg: "--max-pending", retryAfter: true},
+		{key: "b", want: 503, wantInMsg: "--max-pending", retryAfter: true},
+	}
+	for i, tc := range tests {
+		code, h, b := r.call(http.MethodPost, "/async/speech/create", tc.key, createBody)
+		if code != tc.want {
+			t.Fatalf("create %d (key %s): got %d %s, want %d", i, tc.key, code, b, tc.want)
+		}
+		if code == 200 {
+			var out struct{ ID string }
+			if err := json.Unmarshal(b, &out); err != nil {
+				t.Fatal(err)
+			}
+			accepted = append(accepted, struct{ key, id string }{tc.key, out.ID})
+			continue
+		}
+		if !strings.Contains(string(b), tc.wantInMsg) || !strings.HasPrefix(string(b), `{"message":`) {
+			t.Errorf("create %d: got body %s, want a {\"message\"} naming %s", i, b, tc.wantInMsg)
+		}
+		if ra := h.Get("Retry-After"); tc.retryAfter && ra == "" {
+			t.Errorf("create %d: no Retry-After on %d", i, code)
+		}
+	}
+	close(release)
+	for _, a := range accepted {
+		r.waitCompleted(a.key, a.id)
+	}
+	if code, _, b := r.call(http.MethodPost, "/async/speech/create", "a", createBody); code != 200 {
+		t.Errorf("create after the backlog drained: got %d %s, want 200", code, b)
+	}
+	// The store holds exactly the accepted tasks: refused ones were never stored.
+	_, _, metrics := r.call(http.MethodGet, "/metrics", "", "")
+	stored := 0
+	for _, line := range strings.Split(string(metrics), "\n") {
+		if strings.HasPrefix(line, "speechd_tasks{") {
+			var n int
+			if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &n); err == nil {
+				stored += n
+			}
+		}
+	}
+	if want := len(accepted) + 1; stored != want {
+		t.Errorf("tasks in the store: got %d, want %d (the accepted ones only)", stored, want)
+	}
+}

@@ -3,7 +3,10 @@ package server
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/distributeai/asyncspeech/api/apierr"
 	"github.com/distributeai/asyncspeech/api/reqid"
@@ -16,6 +19,8 @@ type Error struct {
 	Code    apierr.Code
 	Message string
 	Err     error
+	// RetryAfter, when positive, is sent as Retry-After (whole seconds).
+	RetryAfter time.Duration
 }
 
 // Error returns the client's message and, when there is one, the internal
@@ -39,9 +44,14 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		e = &Error{Code: apierr.CodeInternal, Message: "internal error", Err: err}
 	}
 	status := e.Code.Status()
-	if status >= 500 {
+	// A refusal the client is told to retry (a full backlog) is the server
+	// working as configured, not failing: it is not logged as an error.
+	if status >= 500 && e.RetryAfter == 0 {
 		log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("request_id", reqid.From(r.Context())), slog.String("code", string(e.Code)), slog.Any("error", err))
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
 	msg := e.Message
 	if msg == "" {

@@ -44,7 +44,17 @@ type Options struct {
 	NewID func() (string, error)
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// MaxPendingPerKey bounds the unfinished tasks of one key: a create
+	// beyond it is answered 429 with Retry-After (0 = no limit).
+	MaxPendingPerKey int
+	// MaxPending bounds the unfinished tasks of all keys: a create beyond
+	// it is answered 503 with Retry-After (0 = no limit).
+	MaxPending int
 }
+
+// AdmissionRetryAfter is the Retry-After of a create refused at a pending
+// limit: unfinished tasks take about this long to make room.
+const AdmissionRetryAfter = 5 * time.Second
 
 // Server implements the vendor's operations on a store.
 type Server struct {
@@ -54,6 +64,7 @@ type Server struct {
 	now    func() time.Time
 	newID  func() (string, error)
 	log    *slog.Logger
+	limits store.CreateLimits
 }
 
 var _ generated.StrictServerInterface = (*Server)(nil)
@@ -70,7 +81,8 @@ const (
 
 // New returns a Server over st.
 func New(st store.Store, opts Options) *Server {
-	s := &Server{st: st, links: opts.Links, notify: opts.Notify, now: opts.Now, newID: opts.NewID, log: opts.Logger}
+	s := &Server{st: st, links: opts.Links, notify: opts.Notify, now: opts.Now, newID: opts.NewID, log: opts.Logger,
+		limits: store.CreateLimits{PerOwner: max(opts.MaxPendingPerKey, 0), Total: max(opts.MaxPending, 0)}}
 	if s.notify == nil {
 		s.notify = func() {}
 	}
@@ -163,7 +175,16 @@ func (s *Server) AsyncSpeechCreate(ctx context.Context, req generated.AsyncSpeec
 		return nil, &Error{Code: apierr.CodeUnavailable, Message: "could not accept the task; try again", Err: fmt.Errorf("new task id: %w", err)}
 	}
 	t := task.Task{ID: id, Owner: own, Model: string(b.Model), Params: p, Status: task.StatusCreated, Created: s.now()}
-	if err := s.st.Create(ctx, t); err != nil {
+	// The limits are checked atomically with the insert: what is refused
+	// is never stored, and what is accepted is never dropped.
+	switch err := s.st.CreateWithin(ctx, t, s.limits); {
+	case errors.Is(err, store.ErrOwnerBusy):
+		return nil, &Error{Code: apierr.CodeRateLimited, RetryAfter: AdmissionRetryAfter, Err: err,
+			Message: fmt.Sprintf("this API key has %d unfinished tasks, the most the server allows (--max-pending-per-key); retry when some have finished", s.limits.PerOwner)}
+	case errors.Is(err, store.ErrBacklogFull):
+		return nil, &Error{Code: apierr.CodeUnavailable, RetryAfter: AdmissionRetryAfter, Err: err,
+			Message: fmt.Sprintf("the server holds %d unfinished tasks, the most it allows (--max-pending); retry when some have finished", s.limits.Total)}
+	case err != nil:
 		return nil, &Error{Code: apierr.CodeUnavailable, Message: "could not accept the task; try again", Err: fmt.Errorf("store task %s: %w", id, err)}
 	}
 	s.notify()
