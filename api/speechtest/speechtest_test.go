@@ -242,7 +242,7 @@ func TestClockDelayAndLoggerOptions(t *testing.T) {
 	var mu sync.Mutex
 	srv := speechtest.NewServer(t,
 		speechtest.WithClock(func() time.Time { return fixed }),
-		speechtest.WithEngineDelay(30*time.Millisecond),
+		speechtest.WithEngineDelay(time.Second),
 		speechtest.WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 	)
 	c := newClient(t, srv, srv.Key)
@@ -251,7 +251,7 @@ func TestClockDelayAndLoggerOptions(t *testing.T) {
 	if want := float64(fixed.Unix()); last.Created != want || last.Finished == nil || *last.Finished != want {
 		t.Errorf("created %v finished %v, want both %v (the fixed clock)", last.Created, last.Finished, want)
 	}
-	// A 30 ms engine run is long enough to be seen between 2 ms polls.
+	// A 1 s engine run is seen between 2 ms polls even on a loaded machine.
 	if !slices.Contains(seen, "PROCESSING") {
 		t.Errorf("statuses seen %v, want PROCESSING with WithEngineDelay", seen)
 	}
