@@ -73,6 +73,7 @@ func (c *cluster) start(name, role string, workers int) *node {
 		"--role", role,
 		"--workers", fmt.Sprint(workers),
 		"--keys", apiKey,
+		"--max-pending-per-key", "0", // one key creates the whole run's tasks
 		"--lease", leaseFlag,
 		"--data", c.t.TempDir(),
 	)

@@ -31,6 +31,10 @@ const fuzzKnownID = "0b6f3c52-5d1e-4a7b-8c9d-1e2f3a4b5c6d"
 type fuzzStore struct{ store.Store }
 
 func (f fuzzStore) Create(ctx context.Context, t task.Task) error {
+	return f.CreateWithin(ctx, t, store.CreateLimits{})
+}
+
+func (f fuzzStore) CreateWithin(_ context.Context, t task.Task, _ store.CreateLimits) error {
 	p := t.Params
 	n := utf8.RuneCountInString(p.Input)
 	switch {

@@ -167,10 +167,14 @@ type faultyStore struct {
 }
 
 func (f *faultyStore) Create(ctx context.Context, t task.Task) error {
+	return f.CreateWithin(ctx, t, store.CreateLimits{})
+}
+
+func (f *faultyStore) CreateWithin(ctx context.Context, t task.Task, lim store.CreateLimits) error {
 	if f.createErr != nil {
 		return f.createErr
 	}
-	return f.Store.Create(ctx, t)
+	return f.Store.CreateWithin(ctx, t, lim)
 }
 
 func (f *faultyStore) Get(ctx context.Context, id, owner string) (task.Task, error) {

@@ -26,9 +26,9 @@ func Extensions() []Extension {
 			When: "malformed id (not a UUID version 4) or a body the spec refuses (the spec documents 400 for create only)"},
 		{Status: 401, Label: "401", When: "missing `authorization` header, or a key that is not configured"},
 		{Status: 405, Label: "405", When: "a method other than POST on an operation's path"},
-		{Status: 413, Label: "413", When: "request body over `--max-body` (1 MiB default)"},
+		{Status: 413, Label: "413", When: "request body over its operation's limit, computed from its schema (create 53 849 bytes, result 4 126), or over `--max-body` (1 MiB) elsewhere"},
 		{Status: 415, Label: "415", When: "content type other than `application/json`"},
-		{Status: 429, Label: "429", When: "the key exceeded `--rate-limit` (with `Retry-After`)"},
-		{Status: 503, Label: "503", When: "shutting down, or the store cannot accept a create"},
+		{Status: 429, Label: "429", When: "the key exceeded `--rate-limit`, or has `--max-pending-per-key` (1000) unfinished tasks (with `Retry-After`)"},
+		{Status: 503, Label: "503", When: "`--max-pending` (10 000) unfinished tasks in all, no validation slot free within 2 s (`--max-validating`), shutting down, or the store cannot accept a create; always with `Retry-After`"},
 	}
 }

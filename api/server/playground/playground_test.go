@@ -441,7 +441,7 @@ func jsonText(v any) string {
 // TestExtensionsMatchTheREADME keeps the page's list of extensions the
 // README's table, row for row.
 func TestExtensionsMatchTheREADME(t *testing.T) {
-	f, err := os.Open("../../README.md")
+	f, err := os.Open("../../../README.md")
 	if err != nil {
 		t.Fatalf("open README: %v", err)
 	}
