@@ -111,7 +111,7 @@ func longRun(body []byte) (pre []byte, run byte, n int, post []byte, ok bool) {
 }
 
 // shellQuote quotes s for a POSIX shell: single quotes, with each single
-// quote written as '\''. Every other byte, newlines and multi-byte
+// quote written as '\”. Every other byte, newlines and multi-byte
 // characters included, stands for itself inside single quotes.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
@@ -242,7 +242,9 @@ func (r *runner) responseTimeCheck() CheckResult {
 			}
 			c.Messages = append(c.Messages, fmt.Sprintf("%s (in %s): %s after %s, over the %s limit",
 				s.req.describe(), s.check, answer, s.req.elapsed.Round(time.Millisecond), lim))
-			c.Reproduce = append(c.Reproduce, r.curl(s.req))
+			if cmd := r.curl(s.req); !containsString(c.Reproduce, cmd) {
+				c.Reproduce = append(c.Reproduce, cmd)
+			}
 		}
 	case r.responses == 0:
 		c.Outcome = OutcomeSkip

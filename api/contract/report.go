@@ -33,14 +33,14 @@ type CheckResult struct {
 	Category    string `json:"category"`
 	Description string `json:"description"`
 	// Creates marks checks that create tasks, which cost money on the live API.
-	Creates  bool          `json:"creates"`
-	Outcome  Outcome       `json:"outcome"`
+	Creates  bool     `json:"creates"`
+	Outcome  Outcome  `json:"outcome"`
 	Messages []string `json:"messages,omitempty"`
 	// Reproduce holds, for a failed check, a curl command per failing
 	// request that sends it again exactly (the key as $DISTRIBUTE_API_KEY).
 	Reproduce []string      `json:"reproduce,omitempty"`
 	Requests  int           `json:"requests"`
-	Duration time.Duration `json:"duration_ns"`
+	Duration  time.Duration `json:"duration_ns"`
 }
 
 // Report is the outcome of one suite run.
