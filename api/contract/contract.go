@@ -116,7 +116,7 @@ func Run(ctx context.Context, baseURL string, opts Options) (*Report, error) {
 		return nil, errors.New("contract: Examples and MaxResponseTime must not be negative")
 	}
 	if opts.Seed == 0 {
-		opts.Seed = randomSeed()
+		opts.Seed = RandomSeed()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

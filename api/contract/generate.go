@@ -22,8 +22,8 @@ import (
 // live API a billed task, so shrinking must count against MaxRequests.
 // docs/contract.md says the same.
 
-// randomSeed returns a non-zero random seed.
-func randomSeed() uint64 {
+// RandomSeed returns a non-zero random seed for Options.Seed.
+func RandomSeed() uint64 {
 	var b [8]byte
 	for {
 		_, _ = crand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
