@@ -124,4 +124,3 @@ func TestReplayOfNoOperationIsAnError(t *testing.T) {
 		t.Error("Replay of a recording without API calls: got nil error, want one")
 	}
 }
-

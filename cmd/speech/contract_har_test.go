@@ -181,4 +181,3 @@ func TestContractReplayUsage(t *testing.T) {
 		}
 	}
 }
-
