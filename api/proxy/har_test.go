@@ -44,8 +44,8 @@ func TestProxyRecordsHAR(t *testing.T) {
 	}
 	statuses := []int{
 		send("POST", "/async/speech/create", `{"model":"Chatterbox"}`), // refused by the strict proxy
-		send("POST", "/async/speech/result", `{"id":"`+taskID+`"}`),  // violating answer replaced by 500
-		send("GET", "/results/x.wav", ""),                           // outside the spec
+		send("POST", "/async/speech/result", `{"id":"`+taskID+`"}`),    // violating answer replaced by 500
+		send("GET", "/results/x.wav", ""),                              // outside the spec
 	}
 	f := rec.File()
 	if len(f.Log.Entries) != 3 {
