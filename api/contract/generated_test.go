@@ -166,6 +166,7 @@ func generatedOptions(seed uint64, examples int) contract.Options {
 // caught, shrunk and reported with the seed and a curl line that, sent again,
 // shows the failure again.
 func TestGeneratedInputsFindWhatFixedCasesCannot(t *testing.T) {
+	t.Parallel() // mostly asleep in the slow stand-in, or waiting on a server: overlaps the others
 	seed := testSeed(t)
 	t.Logf("seed %d (set CONTRACT_SEED=%d to repeat)", seed, seed)
 	keyEnv := map[string]string{contract.EnvAPIKey: keyA, contract.EnvSecondAPIKey: keyB}
@@ -297,6 +298,7 @@ func wantFields(t *testing.T, body map[string]any, names ...string) {
 // The honest fake passes generated inputs too, and the same seed sends the
 // same create bodies.
 func TestGeneratedSameSeedSameRequests(t *testing.T) {
+	t.Parallel()
 	seed := testSeed(t)
 	t.Logf("seed %d", seed)
 	var runs [][]string
@@ -326,6 +328,7 @@ func TestGeneratedSameSeedSameRequests(t *testing.T) {
 // The request budget bounds generated inputs too: the run stops at it and
 // says so.
 func TestGeneratedRespectsTheBudget(t *testing.T) {
+	t.Parallel()
 	f := newFakeServer(t, fakeFaults{}, keyA, keyB)
 	opts := generatedOptions(1, 200)
 	opts.MaxRequests = 150
@@ -345,6 +348,7 @@ func TestGeneratedRespectsTheBudget(t *testing.T) {
 // TestReferenceServerPassesGeneratedInputs: the reference server keeps the
 // contract for 500 generated bodies of a random seed (logged; CI prints it).
 func TestReferenceServerPassesGeneratedInputs(t *testing.T) {
+	t.Parallel()
 	seed := testSeed(t)
 	t.Logf("seed %d (set CONTRACT_SEED=%d to repeat)", seed, seed)
 	srv := speechtest.NewServer(t, speechtest.WithKeys(keyA, keyB), speechtest.WithWorkers(4))

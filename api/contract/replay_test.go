@@ -64,6 +64,7 @@ func recordRun(t *testing.T) *har.File {
 }
 
 func TestRecordedRunReplaysCleanAndAnEditFailsNamingTheEntry(t *testing.T) {
+	t.Parallel()
 	f := recordRun(t)
 	ctx := context.Background()
 	rep, err := contract.Replay(ctx, f, contract.ReplayOptions{Name: "run.har", MaxResponseTime: time.Minute})
