@@ -87,6 +87,7 @@ func stopErr(ctx context.Context, err error) bool {
 func (r *runner) runValid(ctx context.Context, c *check, exs []generated) {
 	var failures []failure
 	sent, completed, errored, notFound := 0, 0, 0, 0
+	var firstErrored *generated
 	for start := 0; start < len(exs); start += exampleBatch {
 		batch := exs[start:min(start+exampleBatch, len(exs))]
 		var tasks []*followed
@@ -117,6 +118,9 @@ func (r *runner) runValid(ctx context.Context, c *check, exs []generated) {
 				failures = append(failures, failure{owners[i], f.v})
 			case f.v.errored:
 				errored++
+				if firstErrored == nil {
+					firstErrored = &owners[i]
+				}
 			case f.done:
 				completed++
 			}
@@ -127,6 +131,11 @@ func (r *runner) runValid(ctx context.Context, c *check, exs []generated) {
 		}
 	}
 	r.reportFailures(ctx, c, failures, "a body the schema accepts must be accepted and run to COMPLETED or ERROR")
+	if firstErrored != nil {
+		// Legal, as in lifecycle.terminal, but worth a look: the server
+		// could not serve a request the spec allows.
+		c.warn("%d tasks of valid bodies ended in ERROR, the first example #%d of seed %d: %s", errored, firstErrored.n, r.opts.Seed, summarize(firstErrored.value))
+	}
 	c.note("%d of %d valid bodies sent; %d tasks COMPLETED, %d ended in ERROR (legal for a valid request), %d creates answered the documented 404 (e.g. a voice that names no voice file)", sent, len(exs), completed, errored, notFound)
 }
 
