@@ -36,6 +36,13 @@ func (s *sentRequest) describe() string {
 	return fmt.Sprintf("request #%d %s %s", s.seq, s.method, s.url)
 }
 
+// transportHeader names headers an HTTP client sets for itself (a recorded
+// request holds them): curl sets its own, and passing accept-encoding on
+// would make curl print a gzip body it does not decode.
+var transportHeader = map[string]bool{
+	"content-length": true, "accept-encoding": true, "connection": true, "host": true, "transfer-encoding": true,
+}
+
 // curlLimit is the body size above which a curl line writes a long run of
 // one byte with a shell pipe instead of literally, so the 1 MiB body of
 // negative.create.body.oversized stays a readable line.
@@ -55,6 +62,9 @@ func curlCommand(method, url string, header http.Header, body []byte, keys map[s
 	sort.Strings(names)
 	var hs []string
 	for _, k := range names {
+		if transportHeader[strings.ToLower(k)] {
+			continue
+		}
 		for _, v := range header[k] {
 			if env, ok := keys[v]; ok && v != "" {
 				hs = append(hs, fmt.Sprintf("-H \"%s: $%s\"", strings.ToLower(k), env))
