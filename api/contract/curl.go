@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -177,14 +176,6 @@ func (b *timedBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.once.Do(b.finish)
 	return err
-}
-
-// bodyOf returns a copy of b, nil for an empty body, for keeping.
-func bodyOf(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return bytes.Clone(b)
 }
 
 // answered is recordingTransport's callback: it keeps the request for the

@@ -338,7 +338,7 @@ func (g *gen) sweep(s *openapi3.Schema) []map[string]any {
 	return out
 }
 
-// example is one generated create body.
+// generated is one generated create body.
 type generated struct {
 	n     int // 1-based number in the run
 	valid bool
