@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,19 @@ type Options struct {
 	HTTPClient *http.Client
 	// Logger receives one debug line per request (default: discard).
 	Logger *slog.Logger
+	// Examples is the number of generated create bodies to send after the
+	// fixed checks (0: none): valid ones drawn from the request schema and
+	// followed through the lifecycle, invalid ones breaking one rule each
+	// (see docs/contract.md, "Generated inputs"). Every request counts
+	// against MaxRequests.
+	Examples int
+	// Seed seeds the generator; the same seed sends the same bodies. 0 picks
+	// a random seed, reported in Report.Seed.
+	Seed uint64
+	// MaxResponseTime, when positive, adds the check
+	// conformance.response-time: every answer must arrive, body included,
+	// within it.
+	MaxResponseTime time.Duration
 }
 
 const (
@@ -98,6 +112,12 @@ func Run(ctx context.Context, baseURL string, opts Options) (*Report, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
+	if opts.Examples < 0 || opts.MaxResponseTime < 0 {
+		return nil, errors.New("contract: Examples and MaxResponseTime must not be negative")
+	}
+	if opts.Seed == 0 {
+		opts.Seed = RandomSeed()
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -120,12 +140,26 @@ func Run(ctx context.Context, baseURL string, opts Options) (*Report, error) {
 	for _, k := range []string{violationStatus, violationContentType, violationSchema} {
 		r.conf[k] = &conformance{seen: map[string]*seenViolation{}}
 	}
+	if opts.Examples > 0 {
+		r.report.Seed, r.report.Examples = opts.Seed, opts.Examples
+	}
+	r.report.MaxResponseTime = opts.MaxResponseTime
+	// The suite's own copy of the client records every request, for the
+	// reproductions and the response-time check.
+	client := *opts.HTTPClient
+	next := client.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	client.Transport = &recordingTransport{next: next, done: r.answered}
+	r.opts.HTTPClient = &client
 	if err := r.runAll(ctx); err != nil {
 		return nil, err
 	}
 	r.finishConformance()
 	r.report.Duration = time.Since(r.report.Started)
 	r.report.Requests = r.requests
+	r.report.TasksCreated = r.created
 	if err := ctx.Err(); err != nil {
 		r.report.Interrupted = err.Error()
 		return r.report, fmt.Errorf("contract: run against %s interrupted: %w", u, err)
@@ -145,6 +179,8 @@ type conformance struct {
 type seenViolation struct {
 	firstCheck string
 	count      int
+	// curl reproduces the first request that provoked the violation.
+	curl string
 }
 
 type runner struct {
@@ -162,6 +198,21 @@ type runner struct {
 	// keyRefused is the status (401 or 403) with which the server refused
 	// Options.APIKey on the first result call, 0 while it was not.
 	keyRefused int
+	// lastReq is the request whose answer was read last; slow the requests
+	// answered slower than Options.MaxResponseTime, with the check that
+	// sent them.
+	lastReq   *sentRequest
+	slow      []slowRequest
+	responses int
+	slowest   time.Duration
+	// created counts the 200 answers to create: the tasks this run made.
+	created int
+}
+
+// slowRequest is an answer slower than Options.MaxResponseTime.
+type slowRequest struct {
+	req   *sentRequest
+	check string
 }
 
 // check collects the verdict of one named check while it runs.
@@ -171,6 +222,10 @@ type check struct {
 	// budget and interrupted mark a check skipped because the request
 	// budget ran out or the run's context ended.
 	budget, interrupted bool
+	// r is the run; last the last request this check sent. A failure gets
+	// a curl reproduction of the request it is about.
+	r    *runner
+	last *sentRequest
 }
 
 func (c *check) add(format string, a ...any) {
@@ -181,7 +236,38 @@ func (c *check) add(format string, a ...any) {
 	}
 }
 
-func (c *check) fail(format string, a ...any) { c.failed = true; c.add(format, a...) }
+func (c *check) fail(format string, a ...any) {
+	c.failed = true
+	c.add(format, a...)
+	c.reproduce(fmt.Sprintf(format, a...))
+}
+
+// reproduce attaches a curl command for the request a failure message is
+// about: the result call of a task the message names, or else the last
+// request the check sent.
+func (c *check) reproduce(msg string) {
+	if c.r == nil || len(c.res.Reproduce) >= maxMessages {
+		return
+	}
+	var cmd string
+	for _, t := range c.r.tasks {
+		if t.id != "" && strings.Contains(msg, t.id) {
+			cmd = c.r.curlFor(c.r.result, "application/json", c.r.resultBody(t.id), c.r.opts.APIKey)
+			break
+		}
+	}
+	if cmd == "" && c.last != nil {
+		cmd = c.r.curl(c.last)
+	}
+	c.addReproduction(cmd)
+}
+
+func (c *check) addReproduction(cmd string) {
+	if cmd == "" || slices.Contains(c.res.Reproduce, cmd) {
+		return
+	}
+	c.res.Reproduce = append(c.res.Reproduce, cmd)
+}
 func (c *check) warn(format string, a ...any) { c.warned = true; c.add(format, a...) }
 func (c *check) skip(format string, a ...any) { c.skips = true; c.add(format, a...) }
 func (c *check) note(format string, a ...any) { c.add(format, a...) }
@@ -218,7 +304,7 @@ func (c *check) outcome() Outcome {
 func (r *runner) runCheck(ctx context.Context, name, description string, creates bool, fn func(c *check)) {
 	start := time.Now()
 	category, _, _ := strings.Cut(name, ".")
-	c := &check{res: CheckResult{Name: name, Category: category, Description: description, Creates: creates}}
+	c := &check{r: r, res: CheckResult{Name: name, Category: category, Description: description, Creates: creates}}
 	switch {
 	case ctx.Err() != nil:
 		c.interrupted = true
@@ -306,6 +392,9 @@ func (r *runner) post(ctx context.Context, op *operation, contentType string, bo
 			return nil, err
 		}
 		r.recordConformance(ctx, op, req, x)
+		if op == r.create && x.status >= 200 && x.status < 300 {
+			r.created++
+		}
 		if x.status != http.StatusTooManyRequests || attempt == 2 {
 			return x, nil
 		}
@@ -368,7 +457,11 @@ func (r *runner) recordConformance(ctx context.Context, op *operation, req *http
 			s.count++
 			continue
 		}
-		c.seen[key] = &seenViolation{firstCheck: r.curName(), count: 1}
+		sv := &seenViolation{firstCheck: r.curName(), count: 1}
+		if r.lastReq != nil {
+			sv.curl = r.curl(r.lastReq)
+		}
+		c.seen[key] = sv
 		c.order = append(c.order, key)
 	}
 }
@@ -393,6 +486,9 @@ func (r *runner) finishConformance() {
 				}
 				s := acc.seen[key]
 				c.Messages = append(c.Messages, fmt.Sprintf("%s (%d responses, first in %s)", key, s.count, s.firstCheck))
+				if s.curl != "" && !slices.Contains(c.Reproduce, s.curl) {
+					c.Reproduce = append(c.Reproduce, s.curl)
+				}
 			}
 		case acc.responses == 0:
 			c.Outcome = OutcomeSkip
@@ -401,6 +497,9 @@ func (r *runner) finishConformance() {
 			c.Messages = []string{fmt.Sprintf("%d responses validated", acc.responses)}
 		}
 		checks = append(checks, c)
+	}
+	if r.opts.MaxResponseTime > 0 {
+		checks = append(checks, r.responseTimeCheck())
 	}
 	r.report.Checks = append(checks, r.report.Checks...)
 }
@@ -439,6 +538,9 @@ func (r *runner) runAll(ctx context.Context) error {
 	r.checkAuthCreate(ctx, minimal)
 	for _, nc := range createCases {
 		r.checkNegative(ctx, r.create, nc)
+	}
+	if r.opts.Examples > 0 {
+		r.checkGenerated(ctx)
 	}
 	return nil
 }

@@ -206,6 +206,18 @@ func TestBrokenServersAreCaught(t *testing.T) {
 			if !strings.Contains(msgs, tt.wantText) {
 				t.Errorf("messages of %s: got %q, want them to mention %q", tt.wantFailed[0], msgs, tt.wantText)
 			}
+			// Every failed check says how to send its request again.
+			for _, name := range got {
+				c := rep.Check(name)
+				if len(c.Reproduce) == 0 || !strings.HasPrefix(c.Reproduce[0], "curl -sS -X ") && !strings.HasPrefix(c.Reproduce[0], "{ printf") {
+					t.Errorf("failed check %s has no curl reproduction: %q", name, c.Reproduce)
+				}
+				for _, r := range c.Reproduce {
+					if strings.Contains(r, "'"+keyA+"'") || strings.Contains(r, ": "+keyA) {
+						t.Errorf("reproduction of %s holds the key: %s", name, r)
+					}
+				}
+			}
 		})
 	}
 }

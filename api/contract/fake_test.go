@@ -47,6 +47,21 @@ type fakeFaults struct {
 	// newStatus: after QUEUED, tasks report a status of a newer contract
 	// and stay there.
 	newStatus string
+
+	// The defects only generated inputs and the response-time check find
+	// (generated_test.go); each passes every fixed check.
+
+	// nonASCII500: create answers 500 when input holds a non-ASCII character.
+	nonASCII500 bool
+	// noraCold500: create answers 500 for voice nora with temperature < 0.1.
+	noraCold500 bool
+	// multiByteMax500: create answers 500 for an input of exactly 4096
+	// characters that are all multi-byte.
+	multiByteMax500 bool
+	// slowTenthPoll: the server's tenth result call (counting calls for tasks
+	// that exist) answers after 3 s, and so does every later result call for
+	// the same task.
+	slowTenthPoll bool
 }
 
 // fakeServer is a small, honest in-memory fake of the speech API, written
@@ -63,6 +78,10 @@ type fakeServer struct {
 	tasks    map[string]*fakeTask
 	creates  int
 	requests int
+	// polls counts result calls for existing tasks; createBodies keeps every
+	// create body received, in order.
+	polls        int
+	createBodies []string
 }
 
 type fakeTask struct {
@@ -71,6 +90,8 @@ type fakeTask struct {
 	created float64
 	// regressed is set once the fake has broken the lifecycle.
 	regressed bool
+	// slow is set on the task that got the server's tenth poll.
+	slow bool
 }
 
 var fakeLifecycle = []string{"CREATED", "QUEUED", "ASSIGNED_CONNECTIONS", "PROCESSING", "COMPLETED"}
@@ -141,6 +162,11 @@ func (f *fakeServer) admit(w http.ResponseWriter, r *http.Request) (owner string
 		writeMessage(w, http.StatusBadRequest, "unreadable body")
 		return "", nil, false
 	}
+	if r.URL.Path == "/async/speech/create" {
+		f.mu.Lock()
+		f.createBodies = append(f.createBodies, string(raw))
+		f.mu.Unlock()
+	}
 	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
 		writeMessage(w, http.StatusBadRequest, "body must be a JSON object")
 		return "", nil, false
@@ -201,6 +227,10 @@ func (f *fakeServer) handleCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if f.planted500(body, in) {
+		writeMessage(w, http.StatusInternalServerError, "internal error")
+		return
+	}
 	id := uuid.NewString()
 	now := float64(time.Now().UnixMilli()) / 1000
 	f.mu.Lock()
@@ -239,6 +269,11 @@ func (f *fakeServer) handleResult(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusNotFound, "task %s not found", id)
 		return
 	}
+	f.polls++
+	if f.faults.slowTenthPoll && f.polls == 10 {
+		t.slow = true
+	}
+	slow := t.slow
 	step := min(t.polls, len(fakeLifecycle)-1)
 	status := fakeLifecycle[step]
 	if f.faults.regress && (t.regressed || t.polls > len(fakeLifecycle)-1) {
@@ -253,6 +288,9 @@ func (f *fakeServer) handleResult(w http.ResponseWriter, r *http.Request) {
 	t.polls++
 	created := t.created
 	f.mu.Unlock()
+	if slow {
+		time.Sleep(fakeSlowAnswer)
+	}
 
 	resp := map[string]any{"id": id, "status": status, "created": created, "model": "Chatterbox", "results": []any{}}
 	if status == "COMPLETED" || (status == "PROCESSING" && f.faults.finishedEarly) {
@@ -294,4 +332,31 @@ func (f *fakeServer) handleAudio(w http.ResponseWriter, r *http.Request) {
 	b = append(b, make([]byte, samples*2)...)
 	w.Header().Set("Content-Type", "audio/wav")
 	_, _ = w.Write(b)
+}
+
+// fakeSlowAnswer is how long slowTenthPoll's slow answers take.
+const fakeSlowAnswer = 3 * time.Second
+
+// planted500 reports whether one of the input-dependent faults fires for a
+// create body that passed validation.
+func (f *fakeServer) planted500(body map[string]any, input string) bool {
+	nonASCII := strings.IndexFunc(input, func(r rune) bool { return r > 0x7f }) >= 0
+	allMulti := strings.IndexFunc(input, func(r rune) bool { return r < 0x80 }) < 0
+	temp, hasTemp := body["temperature"].(float64)
+	switch {
+	case f.faults.nonASCII500 && nonASCII:
+		return true
+	case f.faults.noraCold500 && body["voice"] == "nora" && hasTemp && temp < 0.1:
+		return true
+	case f.faults.multiByteMax500 && utf8.RuneCountInString(input) == 4096 && allMulti:
+		return true
+	}
+	return false
+}
+
+// bodies returns the create bodies received so far.
+func (f *fakeServer) bodies() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.createBodies...)
 }

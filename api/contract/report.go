@@ -33,11 +33,14 @@ type CheckResult struct {
 	Category    string `json:"category"`
 	Description string `json:"description"`
 	// Creates marks checks that create tasks, which cost money on the live API.
-	Creates  bool          `json:"creates"`
-	Outcome  Outcome       `json:"outcome"`
-	Messages []string      `json:"messages,omitempty"`
-	Requests int           `json:"requests"`
-	Duration time.Duration `json:"duration_ns"`
+	Creates  bool     `json:"creates"`
+	Outcome  Outcome  `json:"outcome"`
+	Messages []string `json:"messages,omitempty"`
+	// Reproduce holds, for a failed check, a curl command per failing
+	// request that sends it again exactly (the key as $DISTRIBUTE_API_KEY).
+	Reproduce []string      `json:"reproduce,omitempty"`
+	Requests  int           `json:"requests"`
+	Duration  time.Duration `json:"duration_ns"`
 }
 
 // Report is the outcome of one suite run.
@@ -64,9 +67,20 @@ type Report struct {
 	KeyRefused int `json:"key_refused,omitempty"`
 	// BudgetSkipped counts the checks skipped because MaxRequests ran out,
 	// InterruptedSkipped those skipped because the run was interrupted.
-	BudgetSkipped      int           `json:"budget_skipped"`
-	InterruptedSkipped int           `json:"interrupted_skipped"`
-	Checks             []CheckResult `json:"checks"`
+	BudgetSkipped      int `json:"budget_skipped"`
+	InterruptedSkipped int `json:"interrupted_skipped"`
+	// TasksCreated counts the create calls answered 2xx: the tasks this run
+	// made, each billed on the live API.
+	TasksCreated int `json:"tasks_created"`
+	// Seed and Examples describe the generated inputs (Options.Examples);
+	// the same seed sends the same bodies. Both 0 without generated inputs.
+	Seed     uint64 `json:"seed,omitempty"`
+	Examples int    `json:"examples,omitempty"`
+	// MaxResponseTime is Options.MaxResponseTime (0: not checked).
+	MaxResponseTime time.Duration `json:"max_response_time_ns,omitempty"`
+	// Replay names the HAR file a Replay report re-checked ("" for a live run).
+	Replay string        `json:"replay,omitempty"`
+	Checks []CheckResult `json:"checks"`
 }
 
 // Counts returns how many checks ended with each outcome.
@@ -134,6 +148,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, m := range c.Messages {
 			fmt.Fprintf(bw, "      - %s\n", m)
 		}
+		for _, cmd := range c.Reproduce {
+			fmt.Fprintf(bw, "      reproduce: %s\n", cmd)
+		}
 	}
 	if err := bw.Flush(); err != nil {
 		return err
@@ -161,6 +178,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		verdict, len(r.Checks), r.BaseURL, n[OutcomePass], n[OutcomeWarn], n[OutcomeFail], n[OutcomeSkip], r.Requests, r.Duration.Round(time.Millisecond))
 	for _, note := range notes {
 		b.WriteString(note + "\n")
+	}
+	if r.Examples > 0 {
+		fmt.Fprintf(&b, "GENERATED: %d examples from seed %d (run again with --seed %d for the same requests)\n", r.Examples, r.Seed, r.Seed)
+	}
+	if r.TasksCreated > 0 {
+		fmt.Fprintf(&b, "CREATED: %d tasks (the live API bills each)\n", r.TasksCreated)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -224,6 +247,9 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	for _, c := range r.Checks {
 		jc := junitCase{Name: c.Name, Classname: "contract." + c.Category, Time: secs(c.Duration)}
 		text := strings.Join(c.Messages, "\n")
+		for _, cmd := range c.Reproduce {
+			text += "\nreproduce: " + cmd
+		}
 		first := c.Description
 		if len(c.Messages) > 0 {
 			first = c.Messages[0]

@@ -24,6 +24,7 @@ import (
 	"slices"
 
 	"github.com/distributeai/asyncspeech/api/apierr"
+	"github.com/distributeai/asyncspeech/api/har"
 	"github.com/distributeai/asyncspeech/api/reqid"
 	"github.com/distributeai/asyncspeech/api/validate"
 )
@@ -40,6 +41,9 @@ type Options struct {
 	// MaxBodyBytes bounds request bodies read for validation (default 1 MiB,
 	// the reference server's limit); larger ones are answered 413.
 	MaxBodyBytes int64
+	// HAR, when set, records every exchange (any path) as the client saw
+	// it, credentials redacted; the caller writes it out (har.Recorder).
+	HAR *har.Recorder
 }
 
 // RequestIDHeader carries the request id to the upstream and back to the
@@ -112,7 +116,7 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 	}
 	validated := v.Middleware(rp)
 
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := reqid.Choose(r.Header.Get(RequestIDHeader))
 		w.Header().Set(RequestIDHeader, id)
 		ctx := reqid.With(r.Context(), id)
@@ -152,7 +156,11 @@ func New(ctx context.Context, upstream *url.URL, opts Options) (http.Handler, er
 			r.ContentLength = int64(len(b))
 		}
 		validated.ServeHTTP(w, r.WithContext(context.WithValue(ctx, originalBodyKey{}, orig)))
-	}), nil
+	})
+	if opts.HAR != nil {
+		return opts.HAR.Middleware(h), nil
+	}
+	return h, nil
 }
 
 // requestIDHandler adds the request id of the record's context to every

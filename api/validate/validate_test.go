@@ -99,6 +99,9 @@ func TestRequestValidation(t *testing.T) {
 		{"null body", "/async/speech/create", "application/json", `null`, 400, "request body: must be a JSON object"},
 		{"null result body", "/async/speech/result", "application/json", `null`, 400, "request body: must be a JSON object"},
 		{"null field", "/async/speech/create", "application/json", `{"model":"Chatterbox","input":null}`, 400, "input: must not be null"},
+		// kin-openapi would write the defaults over these nulls and accept them.
+		{"null field with a default", "/async/speech/create", "application/json", `{"model":"Chatterbox","input":"hi","stream":null}`, 400, "stream: must not be null"},
+		{"null number with a default", "/async/speech/create", "application/json", `{"model":"Chatterbox","input":"hi","temperature":null}`, 400, "temperature: must not be null"},
 		{"id wrong type", "/async/speech/result", "application/json", `{"id":7}`, 400, "id: value must be a string"},
 		{"unknown path", "/async/speech/delete", "application/json", `{}`, 404, "no operation"},
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/har"
 	"github.com/distributeai/asyncspeech/api/proxy"
 )
 
@@ -29,6 +30,7 @@ func runProxy(ctx context.Context, e *env, args []string) int {
 	strict := fs.Bool("strict", false, "refuse violating traffic: invalid requests get 4xx without reaching the upstream, invalid responses become 500")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
 	verbose := fs.Bool("v", false, "log every request, not only violations")
+	harFile := fs.String("har", "", "record every exchange to this file as HAR 1.2 (keys redacted), written when the proxy stops (SIGINT/SIGTERM); replay it with speech contract --replay")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: speech proxy --upstream URL [--listen ADDR] [--strict]\n\n"+
 			"Forwards to the upstream and validates every request and response of the API's\n"+
@@ -63,7 +65,17 @@ func runProxy(ctx context.Context, e *env, args []string) int {
 		handler = slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level})
 	}
 	log := slog.New(handler)
-	h, err := proxy.New(ctx, up, proxy.Options{Strict: *strict, Logger: log})
+	var rec *har.Recorder
+	if *harFile != "" {
+		rec = har.NewRecorder("speech proxy", "asyncspeech")
+		// Fail now, not at shutdown after hours of traffic, if the file
+		// cannot be written.
+		if err := rec.WriteFile(*harFile); err != nil {
+			fmt.Fprintf(e.stderr, "speech proxy: --har: %v\n", err)
+			return exitUsage
+		}
+	}
+	h, err := proxy.New(ctx, up, proxy.Options{Strict: *strict, Logger: log, HAR: rec})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "speech proxy: %v\n", err)
 		return exitUsage
@@ -98,6 +110,13 @@ func runProxy(ctx context.Context, e *env, args []string) int {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		fmt.Fprintf(e.stderr, "speech proxy: shutdown: %v\n", err)
 		return exitFailure
+	}
+	if rec != nil {
+		if err := rec.WriteFile(*harFile); err != nil {
+			fmt.Fprintf(e.stderr, "speech proxy: %v\n", err)
+			return exitFailure
+		}
+		log.Info("recorded "+*harFile, "entries", rec.Len())
 	}
 	log.Info("proxy stopped")
 	return exitOK
