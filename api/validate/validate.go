@@ -259,9 +259,6 @@ func (v *Validator) ValidateRequest(ctx context.Context, r *http.Request) (*rout
 			return rt, &RequestError{Status: http.StatusBadRequest, Message: err.Error(), Err: err}
 		}
 	}
-	if at, ok := explicitNull(rt, data); ok {
-		return rt, &RequestError{Status: http.StatusBadRequest, Message: at + ": must not be null"}
-	}
 	in := &openapi3filter.RequestValidationInput{Request: r, Route: rt, Options: v.filter}
 	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 		return rt, &RequestError{Status: statusOfRequestError(err), Message: requestMessage(err), Err: err}
