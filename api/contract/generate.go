@@ -46,14 +46,6 @@ const (
 	numAlphabets
 )
 
-func (a alphabet) String() string {
-	return [...]string{"ASCII", "2-byte", "3-byte", "4-byte", "escaped", "mixed"}[a]
-}
-
-// multiByte reports whether every character of the alphabet takes more than
-// one byte in UTF-8.
-func (a alphabet) multiByte() bool { return a == alphaLatin || a == alphaCJK || a == alphaEmoji }
-
 // escapes are characters a JSON encoder escapes (quote, backslash, control
 // characters, and <>& as Go does) or that break naive line handling.
 var escapes = []rune{'"', '\\', '\n', '\r', '\t', '\b', '\f', 0x01, 0x1f, 0x7f, '/', '<', '>', '&', 0x2028, 0x2029, 0xfeff}
