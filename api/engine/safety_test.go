@@ -51,10 +51,10 @@ func TestChildEnv(t *testing.T) {
 
 func TestParameterFactors(t *testing.T) {
 	tests := []struct {
-		name      string
-		v         float64
-		speed     float64
-		gain      float64
+		name  string
+		v     float64
+		speed float64
+		gain  float64
 	}{
 		{"default 0.5 is neutral", 0.5, 1, 1},
 		{"zero", 0, 0.7, 0.6},

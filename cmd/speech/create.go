@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
 )
 
 // textSynopsis is the argument part of the usage of the commands that take
