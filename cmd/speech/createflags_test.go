@@ -71,3 +71,14 @@ func TestCreateFlagsRefuseOutOfRange(t *testing.T) {
 		})
 	}
 }
+
+func TestIntelligibilityParamsFlag(t *testing.T) {
+	for _, p := range []string{"0.5", "a,b,c", "0.1,0.2,1.5", "0.1,0.2"} {
+		t.Run(p, func(t *testing.T) {
+			code, _, stderr := runCLI(t, nil, false, "bench", "--scenario", "intelligibility", "--params", p)
+			if code != exitUsage || !strings.Contains(stderr, "want three numbers from 0 to 1") {
+				t.Errorf("got exit %d, stderr %q; want a usage error", code, stderr)
+			}
+		})
+	}
+}

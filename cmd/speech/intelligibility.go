@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/distributeai/asyncspeech/api/intelligibility"
@@ -23,10 +25,29 @@ func runIntelligibility(ctx context.Context, e *env, f *benchFlags) int {
 		}
 		return out
 	}
-	rows, err := intelligibility.Run(ctx, intelligibility.Options{
+	opts := intelligibility.Options{
 		Engines: split(f.engines), Voices: split(f.voices),
 		Sentences: intelligibility.Sentences(), Progress: e.stderr,
-	})
+	}
+	if f.params != "" {
+		var p [3]float64
+		parts := split(f.params)
+		for i := range p {
+			v := math.NaN()
+			if len(parts) == 3 {
+				if x, err := strconv.ParseFloat(parts[i], 64); err == nil {
+					v = x
+				}
+			}
+			if math.IsNaN(v) || v < 0 || v > 1 {
+				fmt.Fprintf(e.stderr, "speech bench: --params %q: want three numbers from 0 to 1: temperature,exaggeration,cfg_weight\n", f.params)
+				return exitUsage
+			}
+			p[i] = v
+		}
+		opts.Params = &p
+	}
+	rows, err := intelligibility.Run(ctx, opts)
 	if errors.Is(err, intelligibility.ErrNoRecogniser) {
 		fmt.Fprintf(e.stderr, "speech bench: intelligibility skipped: %v\n", err)
 		return exitOK

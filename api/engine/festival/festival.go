@@ -1,14 +1,17 @@
-// Package festival produces speech by running Debian's festival (through
-// its text2wave script), whose HTS voice cmu_us_slt_arctic_hts (package
-// festvox-us-slt-hts) is the most intelligible offline female voice
-// measured on this project (BENCHMARKS.md).
+// Package festival produces speech by running Debian's festival, whose HTS
+// voice cmu_us_slt_arctic_hts (package festvox-us-slt-hts) is the most
+// intelligible offline female voice measured on this project
+// (BENCHMARKS.md).
 //
-// text2wave runs as a separate process through api/engine/internal/child:
-// the text goes in on stdin, never on the command line (the -eval arguments
-// hold only the voice name and numbers this package formats), and the WAV
-// comes back in a private temporary file. Long text is synthesised one group
-// of sentences at a time, so an audio cap stops it early and one run's
-// memory stays small; start-up (~0.3 s for the HTS voice) is paid per group.
+// festival runs as separate, warm processes (`festival --pipe`, os/exec, no
+// shell, a minimal environment, killed with speechd), at most one per run
+// slot, so start-up and voice loading are paid once rather than per request
+// (see warm.go). The text never reaches festival as a command: it is
+// sanitised (engine.SanitizeText) and written to a file in the process's
+// private directory, and the Scheme command names only that file, the voice
+// and numbers this package formats. Long text is synthesised one group of
+// sentences at a time, so an audio cap stops it early and one run's memory
+// stays small.
 package festival
 
 import (
@@ -29,7 +32,7 @@ import (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultBinary    = "text2wave"
+	DefaultBinary    = "festival"
 	DefaultVoicesDir = "/usr/share/festival/voices"
 	DefaultTimeout   = 60 * time.Second
 	// ChunkBytes is the most text one run reads: about a minute of audio,
@@ -79,7 +82,7 @@ func VoiceInstalled(voicesDir, voice string) bool {
 
 // Options configure the festival engine.
 type Options struct {
-	// Binary is festival's text2wave script, a name looked up on PATH or a path.
+	// Binary is the festival program, a name looked up on PATH or a path.
 	Binary string
 	// VoicesDir is where festival's voices are installed.
 	VoicesDir string
@@ -99,11 +102,12 @@ type Engine struct {
 	timeout   time.Duration
 	slots     child.Slots
 	getenv    func(string) string
+	pool      pool
 }
 
 var _ engine.Engine = (*Engine)(nil)
 
-// New finds text2wave; it fails when the program is not found. A voice whose
+// New finds festival; it fails when the program is not found. A voice whose
 // package is missing fails each request for it (permanently), not New.
 func New(opts Options) (*Engine, error) {
 	if opts.Binary == "" {
@@ -166,29 +170,27 @@ func ProsodyFor(req engine.Request) Prosody {
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
 
-// args selects the voice and sets its prosody with Scheme built only from
-// the voice constant and formatted numbers.
-func args(voice string, p Prosody) []string {
-	a := []string{"-o", child.OutFile, "-eval", "(voice_" + voice + ")"}
+// setup is the Scheme that selects the voice and sets its prosody, built
+// only from the voice constant and formatted numbers. Selecting the voice
+// resets what an earlier run of the warm process changed, and every
+// parameter a run may change is set each time.
+func setup(voice string, p Prosody) string {
+	s := "(voice_" + voice + ")"
 	switch voice {
 	case VoiceSLT:
-		if p.Speed != 1 {
-			a = append(a, "-eval", `(set! hts_engine_params (append hts_engine_params (list (list "-r" `+num(p.Speed)+`))))`)
-		}
+		s += ` (set! hts_engine_params (append hts_engine_params (list (list "-r" ` + num(p.Speed) + `))))`
 	case VoiceKal:
-		if p.Speed != 1 {
-			a = append(a, "-eval", "(Parameter.set 'Duration_Stretch "+num(1/p.Speed)+")")
-		}
-		if p.F0Std != kalF0Std {
-			a = append(a, "-eval", "(set! int_lr_params '((target_f0_mean 105) (target_f0_std "+num(p.F0Std)+") (model_f0_mean 170) (model_f0_std 34)))")
-		}
+		s += " (Parameter.set 'Duration_Stretch " + num(1/p.Speed) + ")"
+		s += " (set! int_lr_params '((target_f0_mean 105) (target_f0_std " + num(p.F0Std) + ") (model_f0_mean 170) (model_f0_std 34)))"
 	}
-	return a
+	return s
 }
 
-// Synthesize runs text2wave once per group of sentences and joins the
-// audio. Errors are classified as in child.Run; an unknown or uninstalled
-// voice is permanent.
+// Synthesize has a warm festival process speak each group of sentences and
+// joins the audio. A process that cannot start, dies or passes the timeout
+// is transient (engine.ErrUnavailable); festival reporting an error, an
+// unknown or uninstalled voice, or output that is not a WAV are permanent;
+// audio past req.MaxAudio is engine.ErrAudioTooLong.
 func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
 	voice, ok := VoiceFor(req.Voice)
 	if !ok {
@@ -207,8 +209,21 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 	if len(chunks) == 0 { // nothing to say: no run, no audio
 		return engine.Audio{ContentType: "audio/wav", Data: engine.EncodeWAV(16000, nil)}, nil
 	}
+	proc, err := e.get()
+	if err != nil {
+		return engine.Audio{}, err
+	}
+	healthy := true
+	defer func() {
+		if healthy {
+			e.put(proc)
+		}
+	}()
+	set := setup(voice, p)
 	pcm, err := child.Chunked(ctx, "festival", chunks, req.MaxAudio, func(ctx context.Context, chunk string) ([]byte, error) {
-		return child.Run(ctx, child.Spec{Engine: "festival", Path: e.path, Args: args(voice, p), Stdin: chunk, Timeout: e.timeout, Getenv: e.getenv})
+		wav, ok, err := proc.run(ctx, set, chunk, e.timeout)
+		healthy = healthy && ok
+		return wav, err
 	})
 	if err != nil {
 		return engine.Audio{}, fmt.Errorf("festival voice %s, %d characters: %w", voice, len([]rune(req.Text)), err)

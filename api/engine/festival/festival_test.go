@@ -17,7 +17,7 @@ import (
 func realEngine(t *testing.T) *Engine {
 	t.Helper()
 	if _, err := exec.LookPath(DefaultBinary); err != nil {
-		t.Skipf("festival's text2wave is not installed (%v); apt-get install festival festvox-us-slt-hts festvox-kallpc16k", err)
+		t.Skipf("festival is not installed (%v); apt-get install festival festvox-us-slt-hts festvox-kallpc16k", err)
 	}
 	for _, v := range []string{VoiceSLT, VoiceKal} {
 		if !VoiceInstalled("", v) {
@@ -28,6 +28,7 @@ func realEngine(t *testing.T) *Engine {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	t.Cleanup(func() { e.Close() })
 	return e
 }
 
@@ -75,34 +76,78 @@ func TestRealMaxAudio(t *testing.T) {
 	}
 }
 
-func TestArgsHoldNoText(t *testing.T) {
-	dir := t.TempDir()
-	wav := filepath.Join(dir, "w.wav")
-	if err := os.WriteFile(wav, engine.EncodeWAV(16000, make([]int16, 1600)), 0o644); err != nil {
-		t.Fatal(err)
+// fakeFestival stands in for festival --pipe: for each sd_run command it
+// records the command and the text file, writes wav to the output path and
+// answers sd-ok (or, with fail, sd-err).
+func fakeFestival(t *testing.T, dir, wav string, fail bool) string {
+	t.Helper()
+	reply := "sd-ok"
+	if fail {
+		reply = "'SIOD ERROR: broken voice' >&2; echo sd-err"
 	}
-	bin := enginetest.FakeBinary(t, `printf '%s\n' "$@" > `+dir+`/args; cat > `+dir+`/stdin; cp `+wav+` "$2"`)
+	return enginetest.FakeBinary(t, `echo "$@" > `+dir+`/args
+while IFS= read -r line; do
+  case "$line" in
+  *'sd_run "'*)
+    in=$(printf '%s' "$line" | sed -n 's/.*sd_run "\([^"]*\)" "\([^"]*\)".*/\1/p')
+    out=$(printf '%s' "$line" | sed -n 's/.*sd_run "\([^"]*\)" "\([^"]*\)".*/\2/p')
+    printf '%s\n' "$line" >> `+dir+`/commands
+    cat "$in" >> `+dir+`/texts
+    cp `+wav+` "$out"
+    echo `+reply+`
+    ;;
+  esac
+done`)
+}
+
+func fakeVoices(t *testing.T, dir string) string {
+	t.Helper()
 	voices := filepath.Join(dir, "voices")
 	for _, v := range []string{"us/" + VoiceSLT, "english/" + VoiceKal} {
 		if err := os.MkdirAll(filepath.Join(voices, v), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e, err := New(Options{Binary: bin, VoicesDir: voices})
+	return voices
+}
+
+func TestCommandsHoldNoText(t *testing.T) {
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "w.wav")
+	if err := os.WriteFile(wav, engine.EncodeWAV(16000, make([]int16, 1600)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	voices := fakeVoices(t, dir)
+	e, err := New(Options{Binary: fakeFestival(t, dir, wav, false), VoicesDir: voices})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	req := engine.Request{Text: `(system "rm -rf /") hi`, Voice: "nora", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0}
-	if _, err := e.Synthesize(context.Background(), req); err != nil {
-		t.Fatalf("Synthesize: %v", err)
+	defer e.Close()
+	req := engine.Request{Text: `(system "rm -rf /") "hi"` + "\x01\n(quit)", Voice: "nora", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0}
+	for range 2 { // the second run reuses the warm process
+		a, err := e.Synthesize(context.Background(), req)
+		if err != nil {
+			t.Fatalf("Synthesize: %v", err)
+		}
+		if w, err := engine.ParseWAV(a.Data); err != nil || w.Duration() != 100*time.Millisecond {
+			t.Errorf("got %+v, %v; want the fake's 100ms WAV", w, err)
+		}
 	}
 	args, _ := os.ReadFile(filepath.Join(dir, "args"))
-	stdin, _ := os.ReadFile(filepath.Join(dir, "stdin"))
-	if strings.Contains(string(args), "system") || !strings.Contains(string(args), "(voice_cmu_us_slt_arctic_hts)") || !strings.Contains(string(args), `"-r" 0.700`) {
-		t.Errorf("got args %q, want the voice and rate 0.7, never the text", args)
+	commands, _ := os.ReadFile(filepath.Join(dir, "commands"))
+	texts, _ := os.ReadFile(filepath.Join(dir, "texts"))
+	if strings.TrimSpace(string(args)) != "--pipe" {
+		t.Errorf("got args %q, want --pipe", args)
 	}
-	if string(stdin) != req.Text {
-		t.Errorf("got stdin %q, want %q", stdin, req.Text)
+	if strings.Contains(string(commands), "system") || strings.Count(string(commands), "(voice_cmu_us_slt_arctic_hts)") != 2 || !strings.Contains(string(commands), `"-r" 0.700`) {
+		t.Errorf("got commands %q, want two runs with the voice and rate 0.7, never the text", commands)
+	}
+	want := engine.SanitizeText(req.Text)
+	if string(texts) != want+want {
+		t.Errorf("got texts %q, want the sanitised text twice", texts)
+	}
+	if n := strings.Count(string(commands), "\n"); n != 2 {
+		t.Errorf("got %d commands, want 2", n)
 	}
 
 	if err := os.RemoveAll(filepath.Join(voices, "english")); err != nil {
@@ -110,5 +155,44 @@ func TestArgsHoldNoText(t *testing.T) {
 	}
 	if _, err := e.Synthesize(context.Background(), enginetest.Defaults("hi", "leo")); !errors.Is(err, ErrUnknownVoice) || errors.Is(err, engine.ErrUnavailable) {
 		t.Errorf("got %v for an uninstalled voice, want a permanent ErrUnknownVoice", err)
+	}
+}
+
+func TestWarmProcessErrors(t *testing.T) {
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "w.wav")
+	if err := os.WriteFile(wav, engine.EncodeWAV(16000, make([]int16, 10)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	voices := fakeVoices(t, dir)
+	tests := []struct {
+		name      string
+		bin       string
+		timeout   time.Duration
+		transient bool
+		wantText  string
+	}{
+		{"festival error is permanent", fakeFestival(t, dir, wav, true), 5 * time.Second, false, "broken voice"},
+		{"dying process is transient", enginetest.FakeBinary(t, "exit 3"), 5 * time.Second, true, "stopped answering"},
+		{"silent process times out, transient", enginetest.FakeBinary(t, "exec sleep 30"), 200 * time.Millisecond, true, "stopped after"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := New(Options{Binary: tc.bin, VoicesDir: voices, Timeout: tc.timeout})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			defer e.Close()
+			_, err = e.Synthesize(context.Background(), enginetest.Defaults("hello", "nora"))
+			if err == nil {
+				t.Fatal("got no error, want one")
+			}
+			if got := errors.Is(err, engine.ErrUnavailable); got != tc.transient {
+				t.Errorf("got transient=%v (%v), want %v", got, err, tc.transient)
+			}
+			if !strings.Contains(err.Error(), tc.wantText) {
+				t.Errorf("got %q, want it to contain %q", err, tc.wantText)
+			}
+		})
 	}
 }
