@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -307,6 +308,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if poolDone != nil {
 		if err := <-poolDone; err != nil && runErr == nil {
 			runErr = err
+		}
+	}
+	// Engines that keep programs running (festival's warm processes) end them.
+	if c, ok := d.eng.(io.Closer); ok {
+		if err := c.Close(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("close engine: %w", err)
 		}
 	}
 	if err := d.st.Close(); err != nil && runErr == nil {

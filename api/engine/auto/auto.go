@@ -13,7 +13,9 @@ package auto
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 
@@ -231,6 +233,19 @@ type perVoice struct {
 }
 
 func (p *perVoice) Name() string { return p.name }
+
+// Close closes each engine that holds resources (io.Closer) once.
+func (p *perVoice) Close() error {
+	var errs []error
+	done := map[engine.Engine]bool{}
+	for _, e := range p.byVoice {
+		if c, ok := e.(io.Closer); ok && !done[e] {
+			done[e] = true
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Synthesize hands req to the engine chosen for its voice; the empty voice is
 // leo (the API default), and uploaded voices go to leo's engine too.
