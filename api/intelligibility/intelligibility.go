@@ -32,6 +32,12 @@ import (
 //go:embed testdata/sentences.txt
 var sentencesFile string
 
+// Prose is 4 096 characters of ordinary English prose, for the long-input
+// measurement.
+//
+//go:embed testdata/prose-4096.txt
+var Prose string
+
 // Sentences returns the fixed sentence list.
 func Sentences() []string { return strings.Split(strings.TrimSpace(sentencesFile), "\n") }
 
@@ -49,6 +55,10 @@ type Row struct {
 	Audio    time.Duration
 	Server   time.Duration // created → finished, summed
 	RTF      float64       // Server / Audio
+	// Long is the server time (created → finished) of one task of
+	// Options.Long, and LongAudio its audio; zero when not measured.
+	Long      time.Duration
+	LongAudio time.Duration
 }
 
 // Options configure Run.
@@ -59,6 +69,9 @@ type Options struct {
 	// Params sets temperature, exaggeration and cfg_weight (nil: the
 	// server's defaults).
 	Params *[3]float64
+	// Long, when not empty, is also synthesised once per engine and voice
+	// and timed (Row.Long).
+	Long string
 	// Progress receives one line per finished engine and voice (may be nil).
 	Progress io.Writer
 }
@@ -85,7 +98,7 @@ func Run(ctx context.Context, opts Options) ([]Row, error) {
 			return rows, fmt.Errorf("engine %s: %w", name, err)
 		}
 		for _, row := range r {
-			fmt.Fprintf(opts.Progress, "%-8s %-16s %-5s WER %.2f  RTF %.3f\n", row.Engine, row.Resolved, row.Voice, row.WER, row.RTF)
+			fmt.Fprintf(opts.Progress, "%-8s %-16s %-5s WER %.2f  RTF %.3f  long %.1fs\n", row.Engine, row.Resolved, row.Voice, row.WER, row.RTF, row.Long.Seconds())
 		}
 		rows = append(rows, r...)
 	}
@@ -138,6 +151,21 @@ func runEngine(ctx context.Context, name string, opts Options, tmp string) ([]Ro
 			ref := Words(text)
 			row.Words += len(ref)
 			row.Errors += EditDistance(ref, Words(heard))
+		}
+		if opts.Long != "" {
+			task, err := c.Speak(ctx, client.CreateParams{Input: opts.Long, Voice: voice})
+			if err != nil {
+				return nil, fmt.Errorf("voice %s, long text: %w", voice, err)
+			}
+			var audio bytes.Buffer
+			if _, err := c.Download(ctx, task, &audio); err != nil {
+				return nil, fmt.Errorf("voice %s, long text: download: %w", voice, err)
+			}
+			w, err := engine.ParseWAV(audio.Bytes())
+			if err != nil {
+				return nil, fmt.Errorf("voice %s, long text: %w", voice, err)
+			}
+			row.Long, row.LongAudio = task.Finished.Sub(task.Created), w.Duration()
 		}
 		row.WER = float64(row.Errors) / float64(max(row.Words, 1))
 		row.RTF = row.Server.Seconds() / max(row.Audio.Seconds(), 1e-9)
@@ -197,9 +225,13 @@ func EditDistance(ref, hyp []string) int {
 // WriteTable writes rows as a Markdown table.
 func WriteTable(w io.Writer, rows []Row) error {
 	var b strings.Builder
-	b.WriteString("| --engine | engine run | voice | words | WER | audio | server time | RTF |\n|---|---|---|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| --engine | engine run | voice | words | WER | audio | server time | RTF | 4096 chars: server time (audio) |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %.2f | %.1fs | %.2fs | %.3f |\n", r.Engine, r.Resolved, r.Voice, r.Words, r.WER, r.Audio.Seconds(), r.Server.Seconds(), r.RTF)
+		long := "—"
+		if r.Long > 0 {
+			long = fmt.Sprintf("%.1fs (%.0fs)", r.Long.Seconds(), r.LongAudio.Seconds())
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %.2f | %.1fs | %.2fs | %.3f | %s |\n", r.Engine, r.Resolved, r.Voice, r.Words, r.WER, r.Audio.Seconds(), r.Server.Seconds(), r.RTF, long)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -35,6 +35,7 @@ type benchFlags struct {
 	engines     string
 	voices      string
 	params      string
+	long        bool
 }
 
 func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
@@ -44,6 +45,7 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	fs.StringVar(&f.scenario, "scenario", "result", "what to measure: result (the result call on one task), create (durable creates), lifecycle (create, then wait for COMPLETED), abuse (--concurrency workers send hostile bodies while one client creates valid tasks), intelligibility (word error rate and real-time factor per engine and voice, on in-process servers)")
 	fs.StringVar(&f.engines, "engines", "auto,flite,festival,espeak", "intelligibility scenario: speechd --engine values to measure")
 	fs.StringVar(&f.voices, "voices", "leo,nora", "intelligibility scenario: voices to measure")
+	fs.BoolVar(&f.long, "long", true, "intelligibility scenario: also time one task of 4096 characters of prose per engine and voice")
 	fs.StringVar(&f.params, "params", "", "intelligibility scenario: temperature,exaggeration,cfg_weight to send (default: none, the server's defaults)")
 	fs.StringVar(&f.baseURL, "base-url", "", "server to load; must be a loopback address (default $"+apiclient.EnvBaseURL+")")
 	fs.StringVar(&f.apiKey, "api-key", "", "API key sent in the authorization header (default $"+apiclient.EnvAPIKey+")")

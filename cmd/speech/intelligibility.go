@@ -29,6 +29,9 @@ func runIntelligibility(ctx context.Context, e *env, f *benchFlags) int {
 		Engines: split(f.engines), Voices: split(f.voices),
 		Sentences: intelligibility.Sentences(), Progress: e.stderr,
 	}
+	if f.long {
+		opts.Long = intelligibility.Prose
+	}
 	if f.params != "" {
 		var p [3]float64
 		parts := split(f.params)

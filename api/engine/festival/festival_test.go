@@ -49,7 +49,7 @@ func TestRealLongText(t *testing.T) {
 		t.Skip("long text: skipped in -short")
 	}
 	e := realEngine(t)
-	text, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "intelligibility", "prose-4096.txt"))
+	text, err := os.ReadFile(filepath.Join("..", "..", "intelligibility", "testdata", "prose-4096.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
