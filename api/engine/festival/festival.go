@@ -138,7 +138,8 @@ func (e *Engine) Path() string { return e.path }
 // Prosody is how a request's sampling parameters are rendered by festival.
 type Prosody struct {
 	// Speed is the speaking-rate factor from cfg_weight (engine.SpeedFor):
-	// the HTS voice's -r rate, the diphone voice's Duration_Stretch 1/Speed.
+	// the HTS voice's -r rate, the diphone voice's Duration_Stretch
+	// 1.1/Speed (1.1 being its own).
 	Speed float64
 	// Gain multiplies the samples (engine.GainFor of exaggeration).
 	Gain float64
@@ -150,8 +151,12 @@ type Prosody struct {
 	F0Std float64
 }
 
-// kalF0Std is kal_diphone's own target_f0_std (festvox kal_diphone.scm).
-const kalF0Std = 14
+// kal_diphone's own settings (festvox kal_diphone.scm): target_f0_std and
+// Duration_Stretch, which its voice function sets to 1.1.
+const (
+	kalF0Std   = 14
+	kalStretch = 1.1
+)
 
 // ProsodyFor maps temperature, exaggeration and cfg_weight (each 0–1,
 // clamped) to festival prosody. The API defaults (0.8, 0.5, 0.5) give the
@@ -180,7 +185,7 @@ func setup(voice string, p Prosody) string {
 	case VoiceSLT:
 		s += ` (set! hts_engine_params (append hts_engine_params (list (list "-r" ` + num(p.Speed) + `))))`
 	case VoiceKal:
-		s += " (Parameter.set 'Duration_Stretch " + num(1/p.Speed) + ")"
+		s += " (Parameter.set 'Duration_Stretch " + num(kalStretch/p.Speed) + ")"
 		s += " (set! int_lr_params '((target_f0_mean 105) (target_f0_std " + num(p.F0Std) + ") (model_f0_mean 170) (model_f0_std 34)))"
 	}
 	return s

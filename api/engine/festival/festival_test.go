@@ -196,3 +196,37 @@ func TestWarmProcessErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRealDefaultsAreTheVoicesOwn: at the API defaults the engine's samples
+// are exactly what plain text2wave makes with the voice's own settings, so
+// the parameter mapping costs no intelligibility.
+func TestRealDefaultsAreTheVoicesOwn(t *testing.T) {
+	e := realEngine(t)
+	t2w, err := exec.LookPath("text2wave")
+	if err != nil {
+		t.Skipf("text2wave not installed: %v", err)
+	}
+	for _, voice := range []string{"leo", "nora"} {
+		t.Run(voice, func(t *testing.T) {
+			got := enginetest.Synth(t, e, enginetest.Defaults(enginetest.Sentence, voice))
+			fv, _ := VoiceFor(voice)
+			out := filepath.Join(t.TempDir(), "plain.wav")
+			cmd := exec.Command(t2w, "-o", out, "-eval", "(voice_"+fv+")")
+			cmd.Stdin = strings.NewReader(enginetest.Sentence)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("text2wave: %v: %s", err, b)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := engine.ReadPCM16(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.SampleRate != want.SampleRate || string(got.Data) != string(want.Data) {
+				t.Errorf("got %d Hz, %d bytes; want plain text2wave's %d Hz, %d bytes, identical", got.SampleRate, len(got.Data), want.SampleRate, len(want.Data))
+			}
+		})
+	}
+}

@@ -99,3 +99,30 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRealDefaultsAreTheVoicesOwn: at the API defaults the engine's samples
+// are exactly what plain flite makes, so the mapping costs no intelligibility.
+func TestRealDefaultsAreTheVoicesOwn(t *testing.T) {
+	e := realEngine(t)
+	for _, voice := range []string{"leo", "nora"} {
+		t.Run(voice, func(t *testing.T) {
+			got := enginetest.Synth(t, e, enginetest.Defaults(enginetest.Sentence, voice))
+			fv, _ := VoiceFor(voice)
+			out := filepath.Join(t.TempDir(), "plain.wav")
+			if b, err := exec.Command(e.Path(), "-voice", fv, "-t", enginetest.Sentence, "-o", out).CombinedOutput(); err != nil {
+				t.Fatalf("flite: %v: %s", err, b)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := engine.ReadPCM16(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.SampleRate != want.SampleRate || string(got.Data) != string(want.Data) {
+				t.Errorf("got %d Hz, %d bytes; want plain flite's %d Hz, %d bytes, identical", got.SampleRate, len(got.Data), want.SampleRate, len(want.Data))
+			}
+		})
+	}
+}
