@@ -83,7 +83,6 @@ func ChildEnv(getenv func(string) string) []string {
 	return env
 }
 
-
 // clamp01 bounds a sampling parameter to 0–1; NaN counts as the middle.
 func clamp01(v float64) float64 {
 	if math.IsNaN(v) {

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distributeai/asyncspeech/api/auth"
+	"github.com/distributeai/asyncspeech/api/server/auth"
 	"github.com/distributeai/asyncspeech/api/speechtest"
-	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/task"
 )
 
 // TestCreateFlagsReachTheServer runs `speech create` and `speech say` with
@@ -20,16 +20,16 @@ func TestCreateFlagsReachTheServer(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
-		want store.Params
+		want task.Params
 	}{
 		{"create with every flag", []string{"create", "--voice", "nora", "--temperature", "0.3", "--exaggeration", "0.9", "--cfg-weight", "0.1", "--stream", "Hello there"},
-			store.Params{Input: "Hello there", Voice: "nora", Stream: true, Temperature: 0.3, Exaggeration: 0.9, CfgWeight: 0.1}},
+			task.Params{Input: "Hello there", Voice: "nora", Stream: true, Temperature: 0.3, Exaggeration: 0.9, CfgWeight: 0.1}},
 		{"create with none: the server's defaults", []string{"create", "Hello there"},
-			store.Params{Input: "Hello there", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5}},
+			task.Params{Input: "Hello there", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5}},
 		{"create with zeros: sent, not dropped", []string{"create", "--temperature", "0", "--exaggeration", "0", "--cfg-weight", "0", "Hello there"},
-			store.Params{Input: "Hello there", Voice: "leo", Temperature: 0, Exaggeration: 0, CfgWeight: 0}},
+			task.Params{Input: "Hello there", Voice: "leo", Temperature: 0, Exaggeration: 0, CfgWeight: 0}},
 		{"say with every flag", []string{"say", "-o", out, "--json", "--voice", "leo", "--temperature", "1", "--exaggeration", "0.2", "--cfg-weight", "0.7", "--stream", "Hello there"},
-			store.Params{Input: "Hello there", Voice: "leo", Stream: true, Temperature: 1, Exaggeration: 0.2, CfgWeight: 0.7}},
+			task.Params{Input: "Hello there", Voice: "leo", Stream: true, Temperature: 1, Exaggeration: 0.2, CfgWeight: 0.7}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,12 +45,12 @@ func TestCreateFlagsReachTheServer(t *testing.T) {
 				}
 				id = stdout[i+6 : i+6+36]
 			}
-			task, err := srv.Store.Get(context.Background(), id, auth.OwnerOf(srv.Key))
+			stored, err := srv.Store.Get(context.Background(), id, auth.OwnerOf(srv.Key))
 			if err != nil {
 				t.Fatalf("Get(%q): %v (stdout %q)", id, err, stdout)
 			}
-			if task.Params != tc.want {
-				t.Errorf("got stored params %+v, want %+v", task.Params, tc.want)
+			if stored.Params != tc.want {
+				t.Errorf("got stored params %+v, want %+v", stored.Params, tc.want)
 			}
 		})
 	}
