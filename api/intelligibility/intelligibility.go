@@ -225,13 +225,13 @@ func EditDistance(ref, hyp []string) int {
 // WriteTable writes rows as a Markdown table.
 func WriteTable(w io.Writer, rows []Row) error {
 	var b strings.Builder
-	b.WriteString("| --engine | engine run | voice | words | WER | audio | server time | RTF | 4096 chars: server time (audio) |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| --engine | engine run | voice | words | errors | WER | audio | server time | RTF | 4096 chars: server time (audio) |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		long := "—"
 		if r.Long > 0 {
 			long = fmt.Sprintf("%.1fs (%.0fs)", r.Long.Seconds(), r.LongAudio.Seconds())
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %.2f | %.1fs | %.2fs | %.3f | %s |\n", r.Engine, r.Resolved, r.Voice, r.Words, r.WER, r.Audio.Seconds(), r.Server.Seconds(), r.RTF, long)
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %.3f | %.1fs | %.2fs | %.3f | %s |\n", r.Engine, r.Resolved, r.Voice, r.Words, r.Errors, r.WER, r.Audio.Seconds(), r.Server.Seconds(), r.RTF, long)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
