@@ -214,7 +214,7 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 	if len(chunks) == 0 { // nothing to say: no run, no audio
 		return engine.Audio{ContentType: "audio/wav", Data: engine.EncodeWAV(16000, nil)}, nil
 	}
-	proc, err := e.get()
+	proc, err := e.get(voice)
 	if err != nil {
 		return engine.Audio{}, err
 	}

@@ -34,6 +34,20 @@ func realEngine(t *testing.T) *Engine {
 
 func TestRealSpeech(t *testing.T) { enginetest.CheckSpeech(t, realEngine(t)) }
 
+// TestRealVoicesDoNotLeak: nora's audio is the same whether or not leo ran
+// before it on the engine (warm processes keep per-voice state).
+func TestRealVoicesDoNotLeak(t *testing.T) {
+	e := realEngine(t)
+	fresh := enginetest.Synth(t, e, enginetest.Defaults(enginetest.Sentence, "nora"))
+	slow := enginetest.Defaults(enginetest.Sentence, "leo")
+	slow.CfgWeight, slow.Temperature = 0, 0
+	enginetest.Synth(t, e, slow)
+	again := enginetest.Synth(t, e, enginetest.Defaults(enginetest.Sentence, "nora"))
+	if string(fresh.Data) != string(again.Data) {
+		t.Errorf("nora gave %d bytes fresh and %d after a slow, flat leo; want identical audio", len(fresh.Data), len(again.Data))
+	}
+}
+
 func TestRealTemperatureChangesKal(t *testing.T) {
 	e := realEngine(t)
 	flat, lively := enginetest.Defaults(enginetest.Sentence, "leo"), enginetest.Defaults(enginetest.Sentence, "leo")

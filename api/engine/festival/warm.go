@@ -65,6 +65,7 @@ type proc struct {
 	out     *bufio.Reader
 	outFile *os.File
 	dir     string
+	voice   string // the festival voice it serves
 	uses    int
 }
 
@@ -182,19 +183,22 @@ func (p *proc) run(ctx context.Context, setup, text string, timeout time.Duratio
 	}
 }
 
-// pool keeps idle warm processes, at most one per run slot.
+// pool keeps idle warm processes per festival voice, so no setting one
+// voice leaves behind (kal_diphone's Duration_Stretch, its lexicon and
+// intonation globals) can reach another voice's audio. There are at most as
+// many processes per voice as run slots.
 type pool struct {
 	mu     sync.Mutex
-	idle   []*proc
+	idle   map[string][]*proc
 	closed bool
 }
 
-// get returns an idle process or starts one.
-func (e *Engine) get() (*proc, error) {
+// get returns an idle process for voice or starts one.
+func (e *Engine) get(voice string) (*proc, error) {
 	e.pool.mu.Lock()
-	if n := len(e.pool.idle); n > 0 {
-		p := e.pool.idle[n-1]
-		e.pool.idle = e.pool.idle[:n-1]
+	if n := len(e.pool.idle[voice]); n > 0 {
+		p := e.pool.idle[voice][n-1]
+		e.pool.idle[voice] = e.pool.idle[voice][:n-1]
 		e.pool.mu.Unlock()
 		return p, nil
 	}
@@ -203,7 +207,12 @@ func (e *Engine) get() (*proc, error) {
 	if closed {
 		return nil, fmt.Errorf("festival: engine closed: %w", engine.ErrUnavailable)
 	}
-	return e.start()
+	p, err := e.start()
+	if err != nil {
+		return nil, err
+	}
+	p.voice = voice
+	return p, nil
 }
 
 // put returns a healthy process to the pool (or ends it when the engine is
@@ -211,7 +220,10 @@ func (e *Engine) get() (*proc, error) {
 func (e *Engine) put(p *proc) {
 	e.pool.mu.Lock()
 	if !e.pool.closed && p.uses < maxUses {
-		e.pool.idle = append(e.pool.idle, p)
+		if e.pool.idle == nil {
+			e.pool.idle = map[string][]*proc{}
+		}
+		e.pool.idle[p.voice] = append(e.pool.idle[p.voice], p)
 		p = nil
 	}
 	e.pool.mu.Unlock()
@@ -227,8 +239,10 @@ func (e *Engine) Close() error {
 	idle := e.pool.idle
 	e.pool.idle, e.pool.closed = nil, true
 	e.pool.mu.Unlock()
-	for _, p := range idle {
-		p.kill()
+	for _, ps := range idle {
+		for _, p := range ps {
+			p.kill()
+		}
 	}
 	return nil
 }
