@@ -49,7 +49,8 @@ func TestSentences(t *testing.T) {
 
 // TestRealRoundTrip runs three sentences through a real server with the
 // auto engine and checks the recogniser understands them: a broken engine,
-// transcriber or WER computation gives a WER near 1.
+// transcriber or WER computation gives a WER near 1, espeak-ng about 0.9,
+// flite and festival under 0.5 on these three.
 func TestRealRoundTrip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real round trip: skipped in -short")
@@ -66,10 +67,10 @@ func TestRealRoundTrip(t *testing.T) {
 			t.Skip("no speech engine installed: auto is the tone test engine")
 		}
 		t.Logf("%+v", r)
-		if r.Words != 24 || r.Audio <= 0 || r.RTF <= 0 {
-			t.Errorf("got %+v, want 24 words and positive audio and RTF", r)
+		if r.Words != 25 || r.Audio <= 0 || r.RTF <= 0 {
+			t.Errorf("got %+v, want 25 words and positive audio and RTF", r)
 		}
-		if r.WER > 0.6 {
+		if r.WER > 0.7 {
 			t.Errorf("%s %s: got WER %.2f on three sentences, want well under 1 (understood)", r.Resolved, r.Voice, r.WER)
 		}
 	}

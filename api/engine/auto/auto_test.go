@@ -51,7 +51,7 @@ func (m machine) options() Options {
 }
 
 var (
-	allPrograms = []string{"flite", "text2wave", "espeak-ng"}
+	allPrograms = []string{"flite", "festival", "espeak-ng"}
 	allVoices   = []string{"cmu_us_slt_arctic_hts", "kal_diphone"}
 )
 
@@ -65,10 +65,10 @@ func TestResolveAuto(t *testing.T) {
 		degraded bool
 	}{
 		{"everything installed", allPrograms, allVoices, map[string]string{"leo": Flite, "nora": Festival}, "flite+festival", false},
-		{"no flite", []string{"text2wave", "espeak-ng"}, allVoices, map[string]string{"leo": Festival, "nora": Festival}, "festival", false},
+		{"no flite", []string{"festival", "espeak-ng"}, allVoices, map[string]string{"leo": Festival, "nora": Festival}, "festival", false},
 		{"no festival", []string{"flite", "espeak-ng"}, nil, map[string]string{"leo": Flite, "nora": Flite}, "flite", false},
 		{"festival without the HTS voice", allPrograms, []string{"kal_diphone"}, map[string]string{"leo": Flite, "nora": Flite}, "flite", false},
-		{"festival with only the HTS voice", []string{"text2wave", "espeak-ng"}, []string{"cmu_us_slt_arctic_hts"}, map[string]string{"leo": Espeak, "nora": Festival}, "espeak+festival", true},
+		{"festival with only the HTS voice", []string{"festival", "espeak-ng"}, []string{"cmu_us_slt_arctic_hts"}, map[string]string{"leo": Espeak, "nora": Festival}, "espeak+festival", true},
 		{"espeak only", []string{"espeak-ng"}, nil, map[string]string{"leo": Espeak, "nora": Espeak}, "espeak", true},
 		{"nothing", nil, nil, map[string]string{"leo": Tone, "nora": Tone}, "tone", true},
 	}
