@@ -30,7 +30,7 @@ type Config struct {
 	Data string
 	// Store is "sqlite", "memory" or a postgres:// URL.
 	Store string
-	// Engine is auto, espeak, tone or openai.
+	// Engine is auto, flite, festival, espeak, tone or openai.
 	Engine string
 	// OpenAIURL, OpenAIKey, OpenAIModel, OpenAIRawKey configure the openai engine.
 	OpenAIURL    string

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,6 +26,8 @@ import (
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/engine/auto"
 	"github.com/distributeai/asyncspeech/api/engine/espeak"
+	"github.com/distributeai/asyncspeech/api/engine/festival"
+	"github.com/distributeai/asyncspeech/api/engine/flite"
 	"github.com/distributeai/asyncspeech/api/engine/openai"
 	"github.com/distributeai/asyncspeech/api/server"
 	"github.com/distributeai/asyncspeech/api/server/auth"
@@ -307,6 +310,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 			runErr = err
 		}
 	}
+	// Engines that keep programs running (festival's warm processes) end them.
+	if c, ok := d.eng.(io.Closer); ok {
+		if err := c.Close(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("close engine: %w", err)
+		}
+	}
 	if err := d.st.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("close store: %w", err)
 	}
@@ -352,8 +361,10 @@ func redactURL(s string) string {
 
 func newEngine(cfg Config, log *slog.Logger) (engine.Engine, error) {
 	opts := auto.Options{
-		Espeak: espeak.Options{Timeout: cfg.EngineTimeout},
-		OpenAI: openai.Options{BaseURL: cfg.OpenAIURL, APIKey: cfg.OpenAIKey, Model: cfg.OpenAIModel, RawKey: cfg.OpenAIRawKey},
+		Flite:    flite.Options{Timeout: cfg.EngineTimeout},
+		Festival: festival.Options{Timeout: cfg.EngineTimeout},
+		Espeak:   espeak.Options{Timeout: cfg.EngineTimeout},
+		OpenAI:   openai.Options{BaseURL: cfg.OpenAIURL, APIKey: cfg.OpenAIKey, Model: cfg.OpenAIModel, RawKey: cfg.OpenAIRawKey},
 	}
 	choice, err := auto.Resolve(cfg.Engine, opts)
 	if err != nil {
@@ -363,6 +374,10 @@ func newEngine(cfg Config, log *slog.Logger) (engine.Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine %s: %w", cfg.Engine, err)
 	}
-	log.Info("speech engine: "+choice.Reason, "engine", eng.Name())
+	if choice.Degraded {
+		log.Warn("speech engine: "+choice.Reason, "engine", eng.Name())
+	} else {
+		log.Info("speech engine: "+choice.Reason, "engine", eng.Name())
+	}
 	return eng, nil
 }

@@ -32,13 +32,21 @@ type benchFlags struct {
 	hostileKey  string
 	validWithin time.Duration
 	pid         int
+	engines     string
+	voices      string
+	params      string
+	long        bool
 }
 
 func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	f := &benchFlags{}
 	fs := flag.NewFlagSet("speech bench", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.StringVar(&f.scenario, "scenario", "result", "what to measure: result (the result call on one task), create (durable creates), lifecycle (create, then wait for COMPLETED), abuse (--concurrency workers send hostile bodies while one client creates valid tasks)")
+	fs.StringVar(&f.scenario, "scenario", "result", "what to measure: result (the result call on one task), create (durable creates), lifecycle (create, then wait for COMPLETED), abuse (--concurrency workers send hostile bodies while one client creates valid tasks), intelligibility (word error rate and real-time factor per engine and voice, on in-process servers)")
+	fs.StringVar(&f.engines, "engines", "auto,flite,festival,espeak", "intelligibility scenario: speechd --engine values to measure")
+	fs.StringVar(&f.voices, "voices", "leo,nora", "intelligibility scenario: voices to measure")
+	fs.BoolVar(&f.long, "long", true, "intelligibility scenario: also time one task of 4096 characters of prose per engine and voice")
+	fs.StringVar(&f.params, "params", "", "intelligibility scenario: temperature,exaggeration,cfg_weight to send (default: none, the server's defaults)")
 	fs.StringVar(&f.baseURL, "base-url", "", "server to load; must be a loopback address (default $"+apiclient.EnvBaseURL+")")
 	fs.StringVar(&f.apiKey, "api-key", "", "API key sent in the authorization header (default $"+apiclient.EnvAPIKey+")")
 	fs.IntVar(&f.concurrency, "concurrency", 64, "workers, each with one request in flight (closed loop)")
@@ -69,8 +77,10 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	}
 	switch f.scenario {
 	case "result", "create", "lifecycle", "abuse":
+	case "intelligibility":
+		return f, nil // starts its own servers: no target to check
 	default:
-		return nil, fmt.Errorf("--scenario %q: want result, create, lifecycle or abuse", f.scenario)
+		return nil, fmt.Errorf("--scenario %q: want result, create, lifecycle, abuse or intelligibility", f.scenario)
 	}
 	if f.wait != "client" && f.wait != "poll" {
 		return nil, fmt.Errorf("--wait %q: want client or poll", f.wait)
@@ -99,6 +109,9 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "speech bench: %v\n", err)
 		return exitUsage
+	}
+	if f.scenario == "intelligibility" {
+		return runIntelligibility(ctx, e, f)
 	}
 	cfg := loadgen.Config{Concurrency: f.concurrency, Duration: f.duration, Requests: f.requests}
 	if err := cfg.Validate(); err != nil {

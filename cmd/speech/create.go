@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/distributeai/asyncspeech/api/client"
 )
 
 // textSynopsis is the argument part of the usage of the commands that take
@@ -22,8 +20,7 @@ func runCreate(ctx context.Context, e *env, args []string) int {
 	fs, cf := newClientFlagSet(e, "create", textSynopsis+`
 
 Queues a speech task and prints its id; `+"`speech wait ID`"+` follows it.`, time.Minute)
-	voice := fs.String("voice", "", "voice: leo, nora or an uploaded voice's file_id (default: the server's, leo)")
-	model := fs.String("model", string(client.ModelChatterbox), "model")
+	create := addCreateFlags(fs)
 	pos, stop := cf.parse(e, fs, args, 1, 1)
 	if stop != nil {
 		return *stop
@@ -39,7 +36,7 @@ Queues a speech task and prints its id; `+"`speech wait ID`"+` follows it.`, tim
 	}
 	ctx, cancel := cf.withTimeout(ctx)
 	defer cancel()
-	id, err := c.Create(ctx, client.CreateParams{Input: text, Voice: *voice, Model: client.Model(*model)})
+	id, err := c.Create(ctx, create.params(text))
 	if err != nil {
 		return report(e, "create", err, cf.timeout, "", "")
 	}

@@ -22,8 +22,7 @@ func runSay(ctx context.Context, e *env, args []string) int {
 Creates a task, waits for it and writes its audio to FILE ("-" for stdout).
 On timeout (exit 5) or Ctrl-C (exit 1) the task carries on: `+"`speech wait ID`"+` resumes.`, 5*time.Minute)
 	out := set.String("o", "", "output file (required; - for stdout)")
-	voice := set.String("voice", "", "voice: leo, nora or an uploaded voice's file_id (default: the server's, leo)")
-	model := set.String("model", string(client.ModelChatterbox), "model")
+	create := addCreateFlags(set)
 	pos, stop := cf.parse(e, set, args, 1, 1)
 	if stop != nil {
 		return *stop
@@ -59,7 +58,7 @@ On timeout (exit 5) or Ctrl-C (exit 1) the task carries on: `+"`speech wait ID`"
 	}
 	start := time.Now()
 	prog := newProgress(msgs, live)
-	task, err := c.Speak(ctx, client.CreateParams{Input: text, Voice: *voice, Model: client.Model(*model)},
+	task, err := c.Speak(ctx, create.params(text),
 		client.WithStatusCallback(prog.update))
 	prog.finish()
 	if err != nil {

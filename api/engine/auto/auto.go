@@ -1,97 +1,258 @@
 // Package auto builds the speech engine named by speechd's --engine flag:
-// auto, espeak, tone or openai. "auto" means real speech when this machine
-// can make it (espeak-ng on PATH) and the tone test engine otherwise.
+// auto, flite, festival, espeak, tone or openai.
+//
+// "auto" chooses per built-in voice the most intelligible engine installed,
+// in the order measured in BENCHMARKS.md (word error rate of a recogniser
+// listening to the audio):
+//
+//	leo  (male):   flite rms → festival kal_diphone → espeak-ng en-us+m3 → tone
+//	nora (female): festival cmu_us_slt_arctic_hts → flite slt → espeak-ng en-us+f3 → tone
+//
+// Uploaded voices go to leo's engine, which refuses them as it always has.
 package auto
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/engine/espeak"
+	"github.com/distributeai/asyncspeech/api/engine/festival"
+	"github.com/distributeai/asyncspeech/api/engine/flite"
 	"github.com/distributeai/asyncspeech/api/engine/openai"
 	"github.com/distributeai/asyncspeech/api/engine/tone"
 )
 
 // Engine names accepted by New.
 const (
-	Auto   = "auto"
-	Espeak = "espeak"
-	Tone   = "tone"
-	OpenAI = "openai"
+	Auto     = "auto"
+	Flite    = "flite"
+	Festival = "festival"
+	Espeak   = "espeak"
+	Tone     = "tone"
+	OpenAI   = "openai"
 )
 
 // Names lists the accepted engine names, for flag help and errors.
-func Names() []string { return []string{Auto, Espeak, Tone, OpenAI} }
+func Names() []string { return []string{Auto, Flite, Festival, Espeak, Tone, OpenAI} }
 
-// Options hold each engine's options; only the chosen engine's are used.
+// Voices are the built-in voices auto chooses an engine for.
+var voices = [...]string{"leo", "nora"}
+
+// Options hold each engine's options; only the chosen engines' are used.
 type Options struct {
-	Espeak espeak.Options
-	Tone   tone.Options
-	OpenAI openai.Options
+	Flite    flite.Options
+	Festival festival.Options
+	Espeak   espeak.Options
+	Tone     tone.Options
+	OpenAI   openai.Options
 	// LookPath finds a program on PATH (default exec.LookPath); tests inject it.
 	LookPath func(file string) (string, error)
 }
 
 // Choice is the outcome of resolving an engine name.
 type Choice struct {
-	// Name is the concrete engine: espeak, tone or openai.
+	// Name is the engine that runs: one concrete engine's name, or for auto
+	// with different engines per voice their names joined by "+" in voice
+	// order (e.g. "flite+festival").
 	Name string
-	// Path is the espeak-ng program when Name is espeak.
-	Path string
-	// Reason says why, for the start-up log line.
+	// Voices maps each built-in voice to the concrete engine that renders it.
+	Voices map[string]string
+	// Paths maps each program-backed engine chosen to its program.
+	Paths map[string]string
+	// Reason says what was chosen and why, for the start-up log line.
 	Reason string
+	// Degraded is true when a voice fell back to espeak or the tone test
+	// engine: the log line should be a warning.
+	Degraded bool
+}
+
+type finder struct {
+	opts     Options
+	lookPath func(string) (string, error)
+}
+
+func (f finder) have(name string) (string, bool) {
+	bin := map[string]string{Flite: f.opts.Flite.Binary, Festival: f.opts.Festival.Binary, Espeak: f.opts.Espeak.Binary}[name]
+	if bin == "" {
+		bin = map[string]string{Flite: flite.DefaultBinary, Festival: festival.DefaultBinary, Espeak: espeak.DefaultBinary}[name]
+	}
+	path, err := f.lookPath(bin)
+	return path, err == nil
+}
+
+// usable says whether engine name can render voice on this machine.
+func (f finder) usable(name, voice string) bool {
+	if _, ok := f.have(name); !ok {
+		return false
+	}
+	if name == Festival {
+		v, _ := festival.VoiceFor(voice)
+		return festival.VoiceInstalled(f.opts.Festival.VoicesDir, v)
+	}
+	return true
+}
+
+// preference is auto's order per voice, most intelligible first.
+func preference(voice string) []string {
+	if voice == "nora" {
+		return []string{Festival, Flite, Espeak}
+	}
+	return []string{Flite, Festival, Espeak}
 }
 
 // Resolve decides which engine name selects, without building it. An
-// explicit "espeak" fails when espeak-ng is missing rather than quietly
-// degrading to tone; only "auto" falls back.
+// explicit engine fails when its program is missing rather than quietly
+// degrading; only "auto" falls back.
 func Resolve(name string, opts Options) (Choice, error) {
-	lookPath := opts.LookPath
-	if lookPath == nil {
-		lookPath = exec.LookPath
+	f := finder{opts: opts, lookPath: opts.LookPath}
+	if f.lookPath == nil {
+		f.lookPath = exec.LookPath
 	}
-	binary := opts.Espeak.Binary
-	if binary == "" {
-		binary = espeak.DefaultBinary
-	}
+	all := func(n string) map[string]string { return map[string]string{"leo": n, "nora": n} }
 	switch n := strings.ToLower(strings.TrimSpace(name)); n {
 	case Auto, "":
-		path, err := lookPath(binary)
-		if err != nil {
-			return Choice{Name: Tone, Reason: fmt.Sprintf("auto: %s not found (%v), using the tone TEST engine, which beeps instead of speaking", binary, err)}, nil
+		c := Choice{Voices: map[string]string{}, Paths: map[string]string{}}
+		var parts, names []string
+		for _, v := range voices {
+			chosen := Tone
+			for _, cand := range preference(v) {
+				if f.usable(cand, v) {
+					chosen = cand
+					break
+				}
+			}
+			c.Voices[v] = chosen
+			if path, ok := f.have(chosen); ok && chosen != Tone {
+				c.Paths[chosen] = path
+			}
+			if chosen == Espeak || chosen == Tone {
+				c.Degraded = true
+			}
+			if len(names) == 0 || names[len(names)-1] != chosen {
+				names = append(names, chosen)
+			}
+			parts = append(parts, v+"="+describe(chosen, v))
 		}
-		return Choice{Name: Espeak, Path: path, Reason: fmt.Sprintf("auto: using espeak (%s)", path)}, nil
-	case Espeak:
-		path, err := lookPath(binary)
-		if err != nil {
-			return Choice{}, fmt.Errorf("engine espeak: %s not found: %w (install espeak-ng, or choose --engine auto or tone)", binary, err)
+		c.Name = strings.Join(names, "+")
+		c.Reason = "auto: " + strings.Join(parts, ", ")
+		if c.Degraded {
+			c.Reason += " (install flite, festival and festvox-us-slt-hts for the most intelligible voices; tone is a TEST engine that beeps instead of speaking)"
 		}
-		return Choice{Name: Espeak, Path: path, Reason: fmt.Sprintf("using espeak (%s)", path)}, nil
+		return c, nil
+	case Flite, Festival, Espeak:
+		path, ok := f.have(n)
+		if !ok {
+			pkg := map[string]string{Flite: "flite", Festival: "festival festvox-us-slt-hts festvox-kallpc16k", Espeak: "espeak-ng"}[n]
+			return Choice{}, fmt.Errorf("engine %s: its program is not on PATH (install the Debian package %s, or choose --engine auto or tone)", n, pkg)
+		}
+		return Choice{Name: n, Voices: all(n), Paths: map[string]string{n: path}, Reason: fmt.Sprintf("using %s (%s)", n, path)}, nil
 	case Tone:
-		return Choice{Name: Tone, Reason: "using the tone TEST engine, which beeps instead of speaking"}, nil
+		return Choice{Name: Tone, Voices: all(Tone), Reason: "using the tone TEST engine, which beeps instead of speaking"}, nil
 	case OpenAI:
-		return Choice{Name: OpenAI, Reason: fmt.Sprintf("using openai at %s", opts.OpenAI.BaseURL)}, nil
+		return Choice{Name: OpenAI, Voices: all(OpenAI), Reason: fmt.Sprintf("using openai at %s", opts.OpenAI.BaseURL)}, nil
 	default:
 		return Choice{}, fmt.Errorf("engine %q: unknown, want one of %s", name, strings.Join(Names(), ", "))
 	}
 }
 
-// New builds the engine that name selects; its Name() says which one runs.
+// describe names the engine and the voice it uses for an API voice.
+func describe(engineName, voice string) string {
+	var v string
+	switch engineName {
+	case Flite:
+		v, _ = flite.VoiceFor(voice)
+	case Festival:
+		v, _ = festival.VoiceFor(voice)
+	case Espeak:
+		v, _ = espeak.VoiceFor(voice)
+	default:
+		return engineName
+	}
+	return engineName + " " + v
+}
+
+// New builds the engine that name selects; its Name() says which runs.
 func New(name string, opts Options) (engine.Engine, error) {
 	c, err := Resolve(name, opts)
 	if err != nil {
 		return nil, err
 	}
-	switch c.Name {
+	built := map[string]engine.Engine{}
+	for _, v := range voices {
+		n := c.Voices[v]
+		if built[n] != nil {
+			continue
+		}
+		e, err := build(n, c.Paths[n], opts)
+		if err != nil {
+			return nil, fmt.Errorf("engine %s for voice %s: %w", n, v, err)
+		}
+		built[n] = e
+	}
+	if len(built) == 1 {
+		return built[c.Voices["leo"]], nil
+	}
+	r := &perVoice{name: c.Name, byVoice: map[string]engine.Engine{}}
+	for _, v := range voices {
+		r.byVoice[v] = built[c.Voices[v]]
+	}
+	return r, nil
+}
+
+// build makes the engine name, running the program at path.
+func build(name, path string, opts Options) (engine.Engine, error) {
+	switch name {
+	case Flite:
+		o := opts.Flite
+		o.Binary = path
+		return flite.New(o)
+	case Festival:
+		o := opts.Festival
+		o.Binary = path
+		return festival.New(o)
 	case Espeak:
 		o := opts.Espeak
-		o.Binary = c.Path
+		o.Binary = path
 		return espeak.New(o)
 	case OpenAI:
 		return openai.New(opts.OpenAI)
 	default:
 		return tone.New(opts.Tone), nil
 	}
+}
+
+// perVoice sends each request to its voice's engine.
+type perVoice struct {
+	name    string
+	byVoice map[string]engine.Engine
+}
+
+func (p *perVoice) Name() string { return p.name }
+
+// Close closes each engine that holds resources (io.Closer) once.
+func (p *perVoice) Close() error {
+	var errs []error
+	done := map[engine.Engine]bool{}
+	for _, e := range p.byVoice {
+		if c, ok := e.(io.Closer); ok && !done[e] {
+			done[e] = true
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Synthesize hands req to the engine chosen for its voice; the empty voice is
+// leo (the API default), and uploaded voices go to leo's engine too.
+func (p *perVoice) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
+	e, ok := p.byVoice[req.Voice]
+	if !ok {
+		e = p.byVoice["leo"]
+	}
+	return e.Synthesize(ctx, req)
 }

@@ -1,12 +1,13 @@
 // Package espeak produces real speech by running Debian's espeak-ng program.
 //
-// espeak-ng runs as a separate process (os/exec, no shell): the text goes in
-// on stdin, never on the command line, and a WAV comes back on stdout. Each
-// run has a timeout and the number of concurrent runs is bounded.
+// espeak-ng runs as a separate process (os/exec, no shell, through
+// api/engine/internal/child): the text goes in on stdin, never on the command
+// line, and a WAV comes back on stdout. Each run has a timeout, a minimal
+// environment and an optional audio cap, and the number of concurrent runs
+// is bounded.
 package espeak
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/engine"
+	"github.com/distributeai/asyncspeech/api/engine/internal/child"
 )
 
 // Defaults for Options fields left zero.
@@ -52,13 +54,17 @@ type Options struct {
 	Timeout time.Duration
 	// MaxConcurrent bounds simultaneous runs (default: number of CPUs).
 	MaxConcurrent int
+	// Getenv reads the environment the child's PATH and locale come from
+	// (nil: os.Getenv); nothing else is passed on.
+	Getenv func(string) string
 }
 
 // Engine runs espeak-ng. It is safe for concurrent use.
 type Engine struct {
 	path    string
 	timeout time.Duration
-	slots   chan struct{}
+	slots   child.Slots
+	getenv  func(string) string
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -79,7 +85,7 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("espeak: finding %q: %w", opts.Binary, err)
 	}
-	return &Engine{path: path, timeout: opts.Timeout, slots: make(chan struct{}, opts.MaxConcurrent)}, nil
+	return &Engine{path: path, timeout: opts.Timeout, slots: child.NewSlots(opts.MaxConcurrent), getenv: opts.Getenv}, nil
 }
 
 // Name is "espeak".
@@ -156,53 +162,36 @@ func ssml(text string, p Prosody) string {
 	return b.String()
 }
 
-// maxStderr bounds how much of espeak-ng's stderr an error message quotes.
-const maxStderr = 512
-
-// Synthesize runs espeak-ng once. A missing program, a run killed by the
-// timeout or a signal, or a context that ends while waiting for a slot are
-// transient (engine.ErrUnavailable); an unknown voice, a run that exits with
-// an error or output that is not a WAV are permanent.
+// Synthesize runs espeak-ng once through child.Run: the text, with the
+// control characters espeak-ng would read as commands removed
+// (engine.SanitizeText), goes in on stdin, in a minimal environment. A
+// missing program, a run killed by the timeout or a signal, or a context that
+// ends while waiting for a slot are transient (engine.ErrUnavailable); an
+// unknown voice, a run that exits with an error or output that is not a WAV
+// are permanent; audio past req.MaxAudio stops the run with
+// engine.ErrAudioTooLong.
 func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
 	voice, ok := VoiceFor(req.Voice)
 	if !ok {
 		return engine.Audio{}, fmt.Errorf("espeak: voice %q: %w (built-in voices: leo, nora)", req.Voice, ErrUnknownVoice)
 	}
-	select {
-	case e.slots <- struct{}{}:
-		defer func() { <-e.slots }()
-	case <-ctx.Done():
-		return engine.Audio{}, fmt.Errorf("espeak: waiting for one of %d run slots: %w: %w", cap(e.slots), engine.ErrUnavailable, ctx.Err())
-	}
-
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	p := ProsodyFor(req)
-	cmd := exec.CommandContext(ctx, e.path, args(voice, p)...)
-	cmd.Stdin = strings.NewReader(ssml(req.Text, p))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// If espeak-ng left a child holding the pipes, stop waiting shortly after the kill.
-	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	release, err := e.slots.Acquire(ctx, "espeak")
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > maxStderr {
-			msg = msg[:maxStderr] + "…"
-		}
-		var exitErr *exec.ExitError
-		switch {
-		case ctx.Err() != nil:
-			return engine.Audio{}, fmt.Errorf("espeak: run of %s with voice %s stopped after at most %v: %w: %w", e.path, voice, e.timeout, engine.ErrUnavailable, ctx.Err())
-		case errors.As(err, &exitErr) && exitErr.ExitCode() == -1:
-			return engine.Audio{}, fmt.Errorf("espeak: %s with voice %s was killed (%v): %w", e.path, voice, err, engine.ErrUnavailable)
-		case errors.As(err, &exitErr):
-			return engine.Audio{}, fmt.Errorf("espeak: %s with voice %s failed: %w: %s", e.path, voice, err, msg)
-		default: // the program could not be started: gone, or not executable
-			return engine.Audio{}, fmt.Errorf("espeak: starting %s: %w: %w", e.path, engine.ErrUnavailable, err)
-		}
+		return engine.Audio{}, err
 	}
-	wav, err := patchStreamedWAV(stdout.Bytes())
+	defer release()
+	p := ProsodyFor(req)
+	out, err := child.Run(ctx, child.Spec{
+		Engine: "espeak", Path: e.path, Args: args(voice, p),
+		Stdin:    ssml(engine.SanitizeText(req.Text), p),
+		Timeout:  e.timeout,
+		MaxAudio: req.MaxAudio,
+		Getenv:   e.getenv,
+	})
+	if err != nil {
+		return engine.Audio{}, fmt.Errorf("espeak voice %s: %w", voice, err)
+	}
+	wav, err := patchStreamedWAV(out)
 	if err != nil {
 		return engine.Audio{}, fmt.Errorf("espeak: output of %s with voice %s for %d characters: %w", e.path, voice, len(req.Text), err)
 	}

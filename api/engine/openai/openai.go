@@ -154,7 +154,10 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 	if v, ok := e.opts.Voices[voice]; ok {
 		voice = v
 	}
-	body := speechRequest{Model: e.opts.Model, Input: req.Text, Voice: voice, ResponseFormat: e.opts.ResponseFormat}
+	// The upstream is another program that reads the text: it gets it with
+	// the control characters an engine could read as commands removed, as
+	// every engine does (engine.SanitizeText).
+	body := speechRequest{Model: e.opts.Model, Input: engine.SanitizeText(req.Text), Voice: voice, ResponseFormat: e.opts.ResponseFormat}
 	if !e.opts.OmitProsody {
 		body.Temperature, body.Exaggeration, body.CfgWeight = &req.Temperature, &req.Exaggeration, &req.CfgWeight
 	}

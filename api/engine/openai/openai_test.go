@@ -64,6 +64,7 @@ func TestAudioBytes(t *testing.T) {
 	tests := []struct {
 		name     string
 		opts     Options
+		text     string // default req.Text
 		wantBody map[string]any
 		wantAuth string
 	}{
@@ -84,11 +85,21 @@ func TestAudioBytes(t *testing.T) {
 			opts:     Options{BaseURL: srv.URL + "/v1/", OmitProsody: true},
 			wantBody: map[string]any{"model": DefaultModel, "input": "Hello there.", "voice": "nora", "response_format": "wav"},
 		},
+		{
+			name:     "control characters sanitised like every engine's",
+			opts:     Options{BaseURL: srv.URL, OmitProsody: true},
+			text:     "\x0199999B Hello\x00there.",
+			wantBody: map[string]any{"model": DefaultModel, "input": " 99999B Hello there.", "voice": "nora", "response_format": "wav"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e, _ := newEngine(t, tc.opts)
-			a, err := e.Synthesize(context.Background(), req)
+			r := req
+			if tc.text != "" {
+				r.Text = tc.text
+			}
+			a, err := e.Synthesize(context.Background(), r)
 			if err != nil {
 				t.Fatalf("Synthesize: %v", err)
 			}

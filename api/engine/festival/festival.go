@@ -1,0 +1,238 @@
+// Package festival produces speech by running Debian's festival, whose HTS
+// voice cmu_us_slt_arctic_hts (package festvox-us-slt-hts) is the most
+// intelligible offline female voice measured on this project
+// (BENCHMARKS.md).
+//
+// festival runs as separate, warm processes (`festival --pipe`, os/exec, no
+// shell, a minimal environment, killed with speechd), at most one per run
+// slot, so start-up and voice loading are paid once rather than per request
+// (see warm.go). The text never reaches festival as a command: it is
+// sanitised (engine.SanitizeText) and written to a file in the process's
+// private directory, and the Scheme command names only that file, the voice
+// and numbers this package formats. Long text is synthesised one group of
+// sentences at a time, so an audio cap stops it early and one run's memory
+// stays small.
+package festival
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/engine"
+	"github.com/distributeai/asyncspeech/api/engine/internal/child"
+	"github.com/distributeai/asyncspeech/api/engine/internal/sentences"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultBinary    = "festival"
+	DefaultVoicesDir = "/usr/share/festival/voices"
+	DefaultTimeout   = 60 * time.Second
+	// ChunkBytes is the most text one run reads: about a minute of audio,
+	// a few seconds of synthesis.
+	ChunkBytes = 1000
+)
+
+// Festival voice names (directories under VoicesDir/<language>/).
+const (
+	// VoiceSLT is the female HTS voice of festvox-us-slt-hts.
+	VoiceSLT = "cmu_us_slt_arctic_hts"
+	// VoiceKal is the male diphone voice of festvox-kallpc16k.
+	VoiceKal = "kal_diphone"
+)
+
+// VoiceFor maps the API's built-in voices to festival voices: leo is
+// kal_diphone (male), nora is cmu_us_slt_arctic_hts (female). An empty name
+// is the API default, leo.
+func VoiceFor(name string) (string, bool) {
+	switch name {
+	case "", "leo":
+		return VoiceKal, true
+	case "nora":
+		return VoiceSLT, true
+	}
+	return "", false
+}
+
+// ErrUnknownVoice is a permanent error: festival renders only the built-in
+// voices, and only those whose package is installed.
+var ErrUnknownVoice = errors.New("voice not available in festival")
+
+// VoiceInstalled reports whether festival's voice is under voicesDir
+// (DefaultVoicesDir when empty), in any language directory.
+func VoiceInstalled(voicesDir, voice string) bool {
+	if voicesDir == "" {
+		voicesDir = DefaultVoicesDir
+	}
+	m, _ := filepath.Glob(filepath.Join(voicesDir, "*", voice))
+	for _, p := range m {
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
+// Options configure the festival engine.
+type Options struct {
+	// Binary is the festival program, a name looked up on PATH or a path.
+	Binary string
+	// VoicesDir is where festival's voices are installed.
+	VoicesDir string
+	// Timeout bounds one run of the program; a run that exceeds it is killed.
+	Timeout time.Duration
+	// MaxConcurrent bounds simultaneous syntheses (default: number of CPUs).
+	MaxConcurrent int
+	// Getenv reads the environment the child's PATH and locale come from
+	// (nil: os.Getenv); nothing else is passed on.
+	Getenv func(string) string
+}
+
+// Engine runs festival. It is safe for concurrent use.
+type Engine struct {
+	path      string
+	voicesDir string
+	timeout   time.Duration
+	slots     child.Slots
+	getenv    func(string) string
+	pool      pool
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// New finds festival; it fails when the program is not found. A voice whose
+// package is missing fails each request for it (permanently), not New.
+func New(opts Options) (*Engine, error) {
+	if opts.Binary == "" {
+		opts.Binary = DefaultBinary
+	}
+	if opts.VoicesDir == "" {
+		opts.VoicesDir = DefaultVoicesDir
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = runtime.NumCPU()
+	}
+	path, err := exec.LookPath(opts.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("festival: finding %q: %w", opts.Binary, err)
+	}
+	return &Engine{path: path, voicesDir: opts.VoicesDir, timeout: opts.Timeout, slots: child.NewSlots(opts.MaxConcurrent), getenv: opts.Getenv}, nil
+}
+
+// Name is "festival".
+func (e *Engine) Name() string { return "festival" }
+
+// Path is the program the engine runs.
+func (e *Engine) Path() string { return e.path }
+
+// Prosody is how a request's sampling parameters are rendered by festival.
+type Prosody struct {
+	// Speed is the speaking-rate factor from cfg_weight (engine.SpeedFor):
+	// the HTS voice's -r rate, the diphone voice's Duration_Stretch
+	// 1.1/Speed (1.1 being its own).
+	Speed float64
+	// Gain multiplies the samples (engine.GainFor of exaggeration).
+	Gain float64
+	// F0Std is the diphone voice's intonation range in Hz (target_f0_std,
+	// kal's own is 14 at temperature 0.8; 0 is a monotone, 1 is 17.5).
+	// The HTS voice has no range control that festival passes on (its
+	// -fm/-b parameters were measured to leave the audio bit-identical), so
+	// temperature does not change nora's audio.
+	F0Std float64
+}
+
+// kal_diphone's own settings (festvox kal_diphone.scm): target_f0_std and
+// Duration_Stretch, which its voice function sets to 1.1.
+const (
+	kalF0Std   = 14
+	kalStretch = 1.1
+)
+
+// ProsodyFor maps temperature, exaggeration and cfg_weight (each 0–1,
+// clamped) to festival prosody. The API defaults (0.8, 0.5, 0.5) give the
+// voices' own settings, so they cost no intelligibility.
+func ProsodyFor(req engine.Request) Prosody {
+	t := req.Temperature
+	if t != t { // NaN
+		t = 0.8
+	}
+	return Prosody{
+		Speed: engine.SpeedFor(req.CfgWeight),
+		Gain:  engine.GainFor(req.Exaggeration),
+		F0Std: kalF0Std * min(max(t, 0), 1) / 0.8,
+	}
+}
+
+func num(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
+
+// setup is the Scheme that selects the voice and sets its prosody, built
+// only from the voice constant and formatted numbers. Selecting the voice
+// resets what an earlier run of the warm process changed, and every
+// parameter a run may change is set each time.
+func setup(voice string, p Prosody) string {
+	s := "(voice_" + voice + ")"
+	switch voice {
+	case VoiceSLT:
+		s += ` (set! hts_engine_params (append hts_engine_params (list (list "-r" ` + num(p.Speed) + `))))`
+	case VoiceKal:
+		s += " (Parameter.set 'Duration_Stretch " + num(kalStretch/p.Speed) + ")"
+		s += " (set! int_lr_params '((target_f0_mean 105) (target_f0_std " + num(p.F0Std) + ") (model_f0_mean 170) (model_f0_std 34)))"
+	}
+	return s
+}
+
+// Synthesize has a warm festival process speak each group of sentences and
+// joins the audio. A process that cannot start, dies or passes the timeout
+// is transient (engine.ErrUnavailable); festival reporting an error, an
+// unknown or uninstalled voice, or output that is not a WAV are permanent;
+// audio past req.MaxAudio is engine.ErrAudioTooLong.
+func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
+	voice, ok := VoiceFor(req.Voice)
+	if !ok {
+		return engine.Audio{}, fmt.Errorf("festival: voice %q: %w (built-in voices: leo, nora)", req.Voice, ErrUnknownVoice)
+	}
+	if !VoiceInstalled(e.voicesDir, voice) {
+		return engine.Audio{}, fmt.Errorf("festival: voice %s is not installed under %s: %w", voice, e.voicesDir, ErrUnknownVoice)
+	}
+	release, err := e.slots.Acquire(ctx, "festival")
+	if err != nil {
+		return engine.Audio{}, err
+	}
+	defer release()
+	p := ProsodyFor(req)
+	chunks := sentences.Split(engine.SanitizeText(req.Text), ChunkBytes)
+	if len(chunks) == 0 { // nothing to say: no run, no audio
+		return engine.Audio{ContentType: "audio/wav", Data: engine.EncodeWAV(16000, nil)}, nil
+	}
+	proc, err := e.get(voice)
+	if err != nil {
+		return engine.Audio{}, err
+	}
+	healthy := true
+	defer func() {
+		if healthy {
+			e.put(proc)
+		}
+	}()
+	set := setup(voice, p)
+	pcm, err := child.Chunked(ctx, "festival", chunks, req.MaxAudio, func(ctx context.Context, chunk string) ([]byte, error) {
+		wav, ok, err := proc.run(ctx, set, chunk, e.timeout)
+		healthy = healthy && ok
+		return wav, err
+	})
+	if err != nil {
+		return engine.Audio{}, fmt.Errorf("festival voice %s, %d characters: %w", voice, len([]rune(req.Text)), err)
+	}
+	pcm.Gain(p.Gain)
+	return engine.Audio{ContentType: "audio/wav", Data: pcm.WAV()}, nil
+}

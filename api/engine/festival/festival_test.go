@@ -1,0 +1,246 @@
+package festival
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/engine"
+	"github.com/distributeai/asyncspeech/api/engine/internal/enginetest"
+)
+
+func realEngine(t *testing.T) *Engine {
+	t.Helper()
+	if _, err := exec.LookPath(DefaultBinary); err != nil {
+		t.Skipf("festival is not installed (%v); apt-get install festival festvox-us-slt-hts festvox-kallpc16k", err)
+	}
+	for _, v := range []string{VoiceSLT, VoiceKal} {
+		if !VoiceInstalled("", v) {
+			t.Skipf("festival voice %s is not installed; apt-get install festvox-us-slt-hts festvox-kallpc16k", v)
+		}
+	}
+	e, err := New(Options{Timeout: 60 * time.Second})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func TestRealSpeech(t *testing.T) { enginetest.CheckSpeech(t, realEngine(t)) }
+
+// TestRealVoicesDoNotLeak: nora's audio is the same whether or not leo ran
+// before it on the engine (warm processes keep per-voice state).
+func TestRealVoicesDoNotLeak(t *testing.T) {
+	e := realEngine(t)
+	fresh := enginetest.Synth(t, e, enginetest.Defaults(enginetest.Sentence, "nora"))
+	slow := enginetest.Defaults(enginetest.Sentence, "leo")
+	slow.CfgWeight, slow.Temperature = 0, 0
+	enginetest.Synth(t, e, slow)
+	again := enginetest.Synth(t, e, enginetest.Defaults(enginetest.Sentence, "nora"))
+	if string(fresh.Data) != string(again.Data) {
+		t.Errorf("nora gave %d bytes fresh and %d after a slow, flat leo; want identical audio", len(fresh.Data), len(again.Data))
+	}
+}
+
+func TestRealTemperatureChangesKal(t *testing.T) {
+	e := realEngine(t)
+	flat, lively := enginetest.Defaults(enginetest.Sentence, "leo"), enginetest.Defaults(enginetest.Sentence, "leo")
+	flat.Temperature, lively.Temperature = 0, 1
+	a, b := enginetest.Synth(t, e, flat), enginetest.Synth(t, e, lively)
+	if string(a.Data) == string(b.Data) {
+		t.Error("temperature 0 and 1 gave identical audio for leo (kal_diphone), want a different intonation range")
+	}
+}
+
+func TestRealLongText(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long text: skipped in -short")
+	}
+	e := realEngine(t)
+	text, err := os.ReadFile(filepath.Join("..", "..", "intelligibility", "testdata", "prose-4096.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, voice := range []string{"nora", "leo"} {
+		start := time.Now()
+		p := enginetest.Synth(t, e, enginetest.Defaults(string(text), voice))
+		took := time.Since(start)
+		t.Logf("%s: %d characters in %v, %v of audio", voice, len([]rune(string(text))), took.Round(time.Millisecond), p.Duration().Round(time.Second))
+		if took > enginetest.Within {
+			t.Errorf("%s: got %v for %d characters, want under %v", voice, took, len(text), enginetest.Within)
+		}
+		if p.Duration() < 2*time.Minute {
+			t.Errorf("%s: got %v of audio for ~700 words, want minutes", voice, p.Duration())
+		}
+	}
+}
+
+func TestRealMaxAudio(t *testing.T) {
+	e := realEngine(t)
+	req := enginetest.Defaults(strings.Repeat("This sentence is read again and again. ", 60), "nora")
+	req.MaxAudio = 5 * time.Second
+	if _, err := e.Synthesize(context.Background(), req); !errors.Is(err, engine.ErrAudioTooLong) {
+		t.Errorf("got %v for minutes of speech under a 5s cap, want ErrAudioTooLong", err)
+	}
+}
+
+// fakeFestival stands in for festival --pipe: for each sd_run command it
+// records the command and the text file, writes wav to the output path and
+// answers sd-ok (or, with fail, sd-err).
+func fakeFestival(t *testing.T, dir, wav string, fail bool) string {
+	t.Helper()
+	reply := "sd-ok"
+	if fail {
+		reply = "'SIOD ERROR: broken voice' >&2; echo sd-err"
+	}
+	return enginetest.FakeBinary(t, `echo "$@" > `+dir+`/args
+while IFS= read -r line; do
+  case "$line" in
+  *'sd_run "'*)
+    in=$(printf '%s' "$line" | sed -n 's/.*sd_run "\([^"]*\)" "\([^"]*\)".*/\1/p')
+    out=$(printf '%s' "$line" | sed -n 's/.*sd_run "\([^"]*\)" "\([^"]*\)".*/\2/p')
+    printf '%s\n' "$line" >> `+dir+`/commands
+    cat "$in" >> `+dir+`/texts
+    cp `+wav+` "$out"
+    echo `+reply+`
+    ;;
+  esac
+done`)
+}
+
+func fakeVoices(t *testing.T, dir string) string {
+	t.Helper()
+	voices := filepath.Join(dir, "voices")
+	for _, v := range []string{"us/" + VoiceSLT, "english/" + VoiceKal} {
+		if err := os.MkdirAll(filepath.Join(voices, v), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return voices
+}
+
+func TestCommandsHoldNoText(t *testing.T) {
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "w.wav")
+	if err := os.WriteFile(wav, engine.EncodeWAV(16000, make([]int16, 1600)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	voices := fakeVoices(t, dir)
+	e, err := New(Options{Binary: fakeFestival(t, dir, wav, false), VoicesDir: voices})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer e.Close()
+	req := engine.Request{Text: `(system "rm -rf /") "hi"` + "\x01\n(quit)", Voice: "nora", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0}
+	for range 2 { // the second run reuses the warm process
+		a, err := e.Synthesize(context.Background(), req)
+		if err != nil {
+			t.Fatalf("Synthesize: %v", err)
+		}
+		if w, err := engine.ParseWAV(a.Data); err != nil || w.Duration() != 100*time.Millisecond {
+			t.Errorf("got %+v, %v; want the fake's 100ms WAV", w, err)
+		}
+	}
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	commands, _ := os.ReadFile(filepath.Join(dir, "commands"))
+	texts, _ := os.ReadFile(filepath.Join(dir, "texts"))
+	if strings.TrimSpace(string(args)) != "--pipe" {
+		t.Errorf("got args %q, want --pipe", args)
+	}
+	if strings.Contains(string(commands), "system") || strings.Count(string(commands), "(voice_cmu_us_slt_arctic_hts)") != 2 || !strings.Contains(string(commands), `"-r" 0.700`) {
+		t.Errorf("got commands %q, want two runs with the voice and rate 0.7, never the text", commands)
+	}
+	want := engine.SanitizeText(req.Text)
+	if string(texts) != want+want {
+		t.Errorf("got texts %q, want the sanitised text twice", texts)
+	}
+	if n := strings.Count(string(commands), "\n"); n != 2 {
+		t.Errorf("got %d commands, want 2", n)
+	}
+
+	if err := os.RemoveAll(filepath.Join(voices, "english")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Synthesize(context.Background(), enginetest.Defaults("hi", "leo")); !errors.Is(err, ErrUnknownVoice) || errors.Is(err, engine.ErrUnavailable) {
+		t.Errorf("got %v for an uninstalled voice, want a permanent ErrUnknownVoice", err)
+	}
+}
+
+func TestWarmProcessErrors(t *testing.T) {
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "w.wav")
+	if err := os.WriteFile(wav, engine.EncodeWAV(16000, make([]int16, 10)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	voices := fakeVoices(t, dir)
+	tests := []struct {
+		name      string
+		bin       string
+		timeout   time.Duration
+		transient bool
+		wantText  string
+	}{
+		{"festival error is permanent", fakeFestival(t, dir, wav, true), 5 * time.Second, false, "broken voice"},
+		{"dying process is transient", enginetest.FakeBinary(t, "exit 3"), 5 * time.Second, true, "stopped answering"},
+		{"silent process times out, transient", enginetest.FakeBinary(t, "exec sleep 30"), 200 * time.Millisecond, true, "stopped after"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := New(Options{Binary: tc.bin, VoicesDir: voices, Timeout: tc.timeout})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			defer e.Close()
+			_, err = e.Synthesize(context.Background(), enginetest.Defaults("hello", "nora"))
+			if err == nil {
+				t.Fatal("got no error, want one")
+			}
+			if got := errors.Is(err, engine.ErrUnavailable); got != tc.transient {
+				t.Errorf("got transient=%v (%v), want %v", got, err, tc.transient)
+			}
+			if !strings.Contains(err.Error(), tc.wantText) {
+				t.Errorf("got %q, want it to contain %q", err, tc.wantText)
+			}
+		})
+	}
+}
+
+// TestRealDefaultsAreTheVoicesOwn: at the API defaults the engine's samples
+// are exactly what plain text2wave makes with the voice's own settings, so
+// the parameter mapping costs no intelligibility.
+func TestRealDefaultsAreTheVoicesOwn(t *testing.T) {
+	e := realEngine(t)
+	t2w, err := exec.LookPath("text2wave")
+	if err != nil {
+		t.Skipf("text2wave not installed: %v", err)
+	}
+	for _, voice := range []string{"leo", "nora"} {
+		t.Run(voice, func(t *testing.T) {
+			got := enginetest.Synth(t, e, enginetest.Defaults(enginetest.Sentence, voice))
+			fv, _ := VoiceFor(voice)
+			out := filepath.Join(t.TempDir(), "plain.wav")
+			cmd := exec.Command(t2w, "-o", out, "-eval", "(voice_"+fv+")")
+			cmd.Stdin = strings.NewReader(enginetest.Sentence)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("text2wave: %v: %s", err, b)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := engine.ReadPCM16(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.SampleRate != want.SampleRate || string(got.Data) != string(want.Data) {
+				t.Errorf("got %d Hz, %d bytes; want plain text2wave's %d Hz, %d bytes, identical", got.SampleRate, len(got.Data), want.SampleRate, len(want.Data))
+			}
+		})
+	}
+}

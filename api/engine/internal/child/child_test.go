@@ -1,0 +1,76 @@
+package child
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distributeai/asyncspeech/api/engine"
+)
+
+func script(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "prog")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRunOutFile(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, `echo "$2" > `+dir+`/name; cat > "$2"`)
+	out, err := Run(context.Background(), Spec{Engine: "test", Path: prog, Args: []string{"-o", OutFile}, Stdin: "the audio", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if string(out) != "the audio" {
+		t.Errorf("got %q, want the file's contents", out)
+	}
+	name, _ := os.ReadFile(filepath.Join(dir, "name"))
+	path := strings.TrimSpace(string(name))
+	if !strings.HasSuffix(path, "out.wav") {
+		t.Errorf("got output path %q, want a file named out.wav", path)
+	}
+	if _, err := os.Stat(filepath.Dir(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("private directory %s still exists after the run (%v)", filepath.Dir(path), err)
+	}
+}
+
+func TestCappedWAV(t *testing.T) {
+	header := engine.EncodeWAV(1000, nil) // 2000 bytes a second
+	tests := []struct {
+		name     string
+		max      time.Duration
+		write    int // bytes of samples after the header
+		exceeded bool
+	}{
+		{"no cap", 0, 1 << 20, false},
+		{"under the cap", time.Second, 1000, false},
+		{"over the cap and the header slack", time.Second, 2000 + headerProbe + 2, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			called := false
+			c := &cappedWAV{buf: &buf, max: tc.max, over: func() { called = true }}
+			var err error
+			if _, err = c.Write(header); err == nil {
+				for n := 0; n < tc.write && err == nil; n += 100 {
+					_, err = c.Write(make([]byte, 100))
+				}
+			}
+			if c.exceeded != tc.exceeded || called != tc.exceeded || errors.Is(err, engine.ErrAudioTooLong) != tc.exceeded {
+				t.Errorf("got exceeded=%v called=%v err=%v, want %v", c.exceeded, called, err, tc.exceeded)
+			}
+			if tc.exceeded && buf.Len() > 44+2000+headerProbe+200 {
+				t.Errorf("held %d bytes, want about the cap", buf.Len())
+			}
+		})
+	}
+}
