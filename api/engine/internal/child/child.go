@@ -75,7 +75,7 @@ func Run(ctx context.Context, spec Spec) ([]byte, error) {
 	cmd.Env = engine.ChildEnv(spec.Getenv)
 	cmd.Dir = os.TempDir() // never the server's data directory
 	cmd.Stdin = strings.NewReader(spec.Stdin)
-	var stdout bytes.Buffer
+	var stdout chunkBuffer
 	capped := &cappedWAV{buf: &stdout, max: spec.MaxAudio, over: cancel}
 	var stderr limitedBuffer
 	cmd.Stdout, cmd.Stderr = capped, &stderr
@@ -132,7 +132,7 @@ func (l *limitedBuffer) String() string {
 // calls over (which kills the program) and refuses further bytes, so no more
 // than about max of audio is ever held.
 type cappedWAV struct {
-	buf      *bytes.Buffer
+	buf      *chunkBuffer
 	max      time.Duration
 	over     func()
 	limit    int64 // total byte budget once known, 0 before
@@ -152,7 +152,7 @@ func (c *cappedWAV) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if c.limit == 0 {
-		b := c.buf.Bytes()
+		b := c.buf.head()
 		if len(b) >= 36 && string(b[12:16]) == "fmt " {
 			byteRate := int64(binary.LittleEndian.Uint32(b[28:32]))
 			if byteRate > 0 {
@@ -168,6 +168,56 @@ func (c *cappedWAV) Write(p []byte) (int, error) {
 		return 0, engine.ErrAudioTooLong
 	}
 	return len(p), nil
+}
+
+// chunkBuffer holds what is written in fixed-size chunks, so growing it
+// never copies what it holds: a bytes.Buffer doubles, and for minutes of
+// audio holds up to twice the audio plus the garbage of every smaller copy.
+// Bytes allocates the result once.
+type chunkBuffer struct {
+	chunks [][]byte
+	n      int
+}
+
+// chunkSize is one chunk: larger than any WAV header, small beside audio.
+const chunkSize = 256 << 10
+
+func (c *chunkBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if len(c.chunks) == 0 || len(c.chunks[len(c.chunks)-1]) == chunkSize {
+			c.chunks = append(c.chunks, make([]byte, 0, chunkSize))
+		}
+		last := &c.chunks[len(c.chunks)-1]
+		k := min(chunkSize-len(*last), len(p))
+		*last = append(*last, p[:k]...)
+		p = p[k:]
+	}
+	c.n += n
+	return n, nil
+}
+
+// Len is the number of bytes written.
+func (c *chunkBuffer) Len() int { return c.n }
+
+// head returns the first chunk: the first chunkSize bytes, or all of them.
+func (c *chunkBuffer) head() []byte {
+	if len(c.chunks) == 0 {
+		return nil
+	}
+	return c.chunks[0]
+}
+
+// Bytes returns everything written, in one slice.
+func (c *chunkBuffer) Bytes() []byte {
+	if len(c.chunks) == 1 {
+		return c.chunks[0]
+	}
+	out := make([]byte, 0, c.n)
+	for _, ch := range c.chunks {
+		out = append(out, ch...)
+	}
+	return out
 }
 
 // Slots bounds simultaneous runs of one engine.

@@ -56,7 +56,7 @@ func TestCappedWAV(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
+			var buf chunkBuffer
 			called := false
 			c := &cappedWAV{buf: &buf, max: tc.max, over: func() { called = true }}
 			var err error
@@ -70,6 +70,34 @@ func TestCappedWAV(t *testing.T) {
 			}
 			if tc.exceeded && buf.Len() > 44+2000+headerProbe+200 {
 				t.Errorf("held %d bytes, want about the cap", buf.Len())
+			}
+		})
+	}
+}
+
+func TestChunkBuffer(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes []int
+	}{
+		{"nothing", nil},
+		{"one small write", []int{10}},
+		{"exactly one chunk", []int{chunkSize}},
+		{"across chunks", []int{chunkSize - 3, 7, chunkSize * 2, 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c chunkBuffer
+			var want []byte
+			for i, n := range tc.writes {
+				p := bytes.Repeat([]byte{byte(i + 1)}, n)
+				if got, err := c.Write(p); got != n || err != nil {
+					t.Fatalf("Write(%d bytes): got %d, %v", n, got, err)
+				}
+				want = append(want, p...)
+			}
+			if c.Len() != len(want) || !bytes.Equal(c.Bytes(), want) {
+				t.Errorf("got %d bytes, want %d, equal: %v", c.Len(), len(want), bytes.Equal(c.Bytes(), want))
 			}
 		})
 	}
