@@ -24,7 +24,7 @@ var envName = cliflag.Prefixed("SPEECHD")
 func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) (daemon.Config, logOptions, error) {
 	def := daemon.Default()
 	cfg := def
-	lo := logOptions{format: "text", level: "info"}
+	lo := logOptions{format: "text", level: "info", memLimit: "auto", memGetenv: getenv}
 	var keys string
 	fs := flag.NewFlagSet("speechd", flag.ContinueOnError)
 
@@ -48,6 +48,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.Var((*seconds)(&cfg.MaxAudio), "max-audio-seconds", "longest audio one task may produce, in seconds (or a duration such as 15m); over it the task ends ERROR and nothing is stored (0 = no limit)")
 	fs.IntVar(&cfg.MaxPendingPerKey, "max-pending-per-key", def.MaxPendingPerKey, "unfinished tasks one API key may have; over it create answers 429 with Retry-After (0 = no limit)")
 	fs.IntVar(&cfg.MaxPending, "max-pending", def.MaxPending, "unfinished tasks in all; over it create answers 503 with Retry-After (0 = no limit)")
+	fs.StringVar(&lo.memLimit, "memory-limit", lo.memLimit, "soft limit of the Go heap, e.g. 512MiB (auto: the larger of 256MiB and 96MiB per worker; off: none; GOMEMLIMIT, if set, wins)")
 	fs.IntVar(&cfg.MaxValidating, "max-validating", def.MaxValidating, "request bodies validated at once; a request that waits 2 s for a slot gets 503 with Retry-After")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second per API key (429 beyond; 0 = off)")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", 0, "rate limit burst (default the rate, at least 1)")

@@ -7,10 +7,13 @@ import (
 	"strings"
 )
 
-// logOptions choose the log format and level.
+// logOptions choose the log format and level, and the process's memory
+// limit (process settings that are not the daemon's).
 type logOptions struct {
-	format string // text or json
-	level  string // debug, info, warn, error
+	format    string // text or json
+	level     string // debug, info, warn, error
+	memLimit  string // --memory-limit: auto, off, or a size
+	memGetenv func(string) string
 }
 
 // newLogger builds the process logger; every line goes to w.

@@ -52,6 +52,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "speechd: %v\n", err)
 		return exitUsage
 	}
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = daemon.Default().Workers
+	}
+	limit, from, err := applyMemoryLimit(lo, workers)
+	if err != nil {
+		fmt.Fprintf(stderr, "speechd: %v\n", err)
+		return exitUsage
+	}
+	if limit > 0 {
+		logger.Info("soft memory limit", "bytes", limit, "from", from)
+	}
 	d, err := daemon.New(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("cannot start", "error", err)
