@@ -13,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -61,10 +59,7 @@ type Options struct {
 
 // Engine runs espeak-ng. It is safe for concurrent use.
 type Engine struct {
-	path    string
-	timeout time.Duration
-	slots   child.Slots
-	getenv  func(string) string
+	prog child.Program
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -72,27 +67,19 @@ var _ engine.Engine = (*Engine)(nil)
 // New finds the espeak-ng program and returns an engine that runs it. It
 // fails when the program is not found.
 func New(opts Options) (*Engine, error) {
-	if opts.Binary == "" {
-		opts.Binary = DefaultBinary
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = runtime.NumCPU()
-	}
-	path, err := exec.LookPath(opts.Binary)
+	prog, err := child.Find(child.Want{Engine: "espeak", Binary: opts.Binary, DefaultBinary: DefaultBinary,
+		Timeout: opts.Timeout, DefaultTimeout: DefaultTimeout, MaxConcurrent: opts.MaxConcurrent, Getenv: opts.Getenv})
 	if err != nil {
-		return nil, fmt.Errorf("espeak: finding %q: %w", opts.Binary, err)
+		return nil, err
 	}
-	return &Engine{path: path, timeout: opts.Timeout, slots: child.NewSlots(opts.MaxConcurrent), getenv: opts.Getenv}, nil
+	return &Engine{prog: prog}, nil
 }
 
 // Name is "espeak".
 func (e *Engine) Name() string { return "espeak" }
 
 // Path is the program the engine runs.
-func (e *Engine) Path() string { return e.path }
+func (e *Engine) Path() string { return e.prog.Path }
 
 // Prosody is how a request's sampling parameters, which mean something to a
 // neural model like Chatterbox, are rendered by espeak-ng's formant synthesis.
@@ -175,25 +162,25 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 	if !ok {
 		return engine.Audio{}, fmt.Errorf("espeak: voice %q: %w (built-in voices: leo, nora)", req.Voice, ErrUnknownVoice)
 	}
-	release, err := e.slots.Acquire(ctx, "espeak")
+	release, err := e.prog.Slots.Acquire(ctx, "espeak")
 	if err != nil {
 		return engine.Audio{}, err
 	}
 	defer release()
 	p := ProsodyFor(req)
 	out, err := child.Run(ctx, child.Spec{
-		Engine: "espeak", Path: e.path, Args: args(voice, p),
+		Engine: "espeak", Path: e.prog.Path, Args: args(voice, p),
 		Stdin:    ssml(engine.SanitizeText(req.Text), p),
-		Timeout:  e.timeout,
+		Timeout:  e.prog.Timeout,
 		MaxAudio: req.MaxAudio,
-		Getenv:   e.getenv,
+		Getenv:   e.prog.Getenv,
 	})
 	if err != nil {
 		return engine.Audio{}, fmt.Errorf("espeak voice %s: %w", voice, err)
 	}
 	wav, err := patchStreamedWAV(out)
 	if err != nil {
-		return engine.Audio{}, fmt.Errorf("espeak: output of %s with voice %s for %d characters: %w", e.path, voice, len(req.Text), err)
+		return engine.Audio{}, fmt.Errorf("espeak: output of %s with voice %s for %d characters: %w", e.prog.Path, voice, len(req.Text), err)
 	}
 	return engine.Audio{ContentType: "audio/wav", Data: wav}, nil
 }

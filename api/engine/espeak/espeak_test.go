@@ -315,8 +315,8 @@ func TestConcurrencyBound(t *testing.T) {
 	}
 
 	t.Run("waiting for a slot ends with the context", func(t *testing.T) {
-		e.slots <- struct{}{} // occupy the only slot
-		defer func() { <-e.slots }()
+		e.prog.Slots <- struct{}{} // occupy the only slot
+		defer func() { <-e.prog.Slots }()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()
 		_, err := e.Synthesize(ctx, defaults("hi", "leo"))

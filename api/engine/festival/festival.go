@@ -19,9 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"time"
 
@@ -97,11 +95,8 @@ type Options struct {
 
 // Engine runs festival. It is safe for concurrent use.
 type Engine struct {
-	path      string
+	prog      child.Program
 	voicesDir string
-	timeout   time.Duration
-	slots     child.Slots
-	getenv    func(string) string
 	pool      pool
 }
 
@@ -110,30 +105,22 @@ var _ engine.Engine = (*Engine)(nil)
 // New finds festival; it fails when the program is not found. A voice whose
 // package is missing fails each request for it (permanently), not New.
 func New(opts Options) (*Engine, error) {
-	if opts.Binary == "" {
-		opts.Binary = DefaultBinary
-	}
 	if opts.VoicesDir == "" {
 		opts.VoicesDir = DefaultVoicesDir
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = runtime.NumCPU()
-	}
-	path, err := exec.LookPath(opts.Binary)
+	prog, err := child.Find(child.Want{Engine: "festival", Binary: opts.Binary, DefaultBinary: DefaultBinary,
+		Timeout: opts.Timeout, DefaultTimeout: DefaultTimeout, MaxConcurrent: opts.MaxConcurrent, Getenv: opts.Getenv})
 	if err != nil {
-		return nil, fmt.Errorf("festival: finding %q: %w", opts.Binary, err)
+		return nil, err
 	}
-	return &Engine{path: path, voicesDir: opts.VoicesDir, timeout: opts.Timeout, slots: child.NewSlots(opts.MaxConcurrent), getenv: opts.Getenv}, nil
+	return &Engine{prog: prog, voicesDir: opts.VoicesDir}, nil
 }
 
 // Name is "festival".
 func (e *Engine) Name() string { return "festival" }
 
 // Path is the program the engine runs.
-func (e *Engine) Path() string { return e.path }
+func (e *Engine) Path() string { return e.prog.Path }
 
 // Prosody is how a request's sampling parameters are rendered by festival.
 type Prosody struct {
@@ -204,7 +191,7 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 	if !VoiceInstalled(e.voicesDir, voice) {
 		return engine.Audio{}, fmt.Errorf("festival: voice %s is not installed under %s: %w", voice, e.voicesDir, ErrUnknownVoice)
 	}
-	release, err := e.slots.Acquire(ctx, "festival")
+	release, err := e.prog.Slots.Acquire(ctx, "festival")
 	if err != nil {
 		return engine.Audio{}, err
 	}
@@ -226,7 +213,7 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 	}()
 	set := setup(voice, p)
 	pcm, err := child.Chunked(ctx, "festival", chunks, req.MaxAudio, func(ctx context.Context, chunk string) ([]byte, error) {
-		wav, ok, err := proc.run(ctx, set, chunk, e.timeout)
+		wav, ok, err := proc.run(ctx, set, chunk, e.prog.Timeout)
 		healthy = healthy && ok
 		return wav, err
 	})

@@ -187,7 +187,9 @@ func TestWarmProcessErrors(t *testing.T) {
 		wantText  string
 	}{
 		{"festival error is permanent", fakeFestival(t, dir, wav, true), 5 * time.Second, false, "broken voice"},
-		{"dying process is transient", enginetest.FakeBinary(t, "exit 3"), 5 * time.Second, true, "stopped answering"},
+		// It may die before or after the prelude is written: which error
+		// names it depends on timing; that it is transient does not.
+		{"dying process is transient", enginetest.FakeBinary(t, "exit 3"), 5 * time.Second, true, ""},
 		{"silent process times out, transient", enginetest.FakeBinary(t, "exec sleep 30"), 200 * time.Millisecond, true, "stopped after"},
 	}
 	for _, tc := range tests {
@@ -204,7 +206,7 @@ func TestWarmProcessErrors(t *testing.T) {
 			if got := errors.Is(err, engine.ErrUnavailable); got != tc.transient {
 				t.Errorf("got transient=%v (%v), want %v", got, err, tc.transient)
 			}
-			if !strings.Contains(err.Error(), tc.wantText) {
+			if tc.wantText != "" && !strings.Contains(err.Error(), tc.wantText) {
 				t.Errorf("got %q, want it to contain %q", err, tc.wantText)
 			}
 		})

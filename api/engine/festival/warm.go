@@ -81,8 +81,8 @@ func (e *Engine) start() (*proc, error) {
 	}
 	// Not CommandContext: the process outlives the request that started it;
 	// run kills it when a request's context ends mid-run.
-	cmd := exec.Command(e.path, "--pipe")
-	cmd.Env = engine.ChildEnv(e.getenv)
+	cmd := exec.Command(e.prog.Path, "--pipe")
+	cmd.Env = engine.ChildEnv(e.prog.Getenv)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive speechd
 	p := &proc{cmd: cmd, dir: dir}
@@ -106,12 +106,12 @@ func (e *Engine) start() (*proc, error) {
 	if err != nil {
 		pr.Close()
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("festival: starting %s: %w: %w", e.path, engine.ErrUnavailable, err)
+		return nil, fmt.Errorf("festival: starting %s: %w: %w", e.prog.Path, engine.ErrUnavailable, err)
 	}
 	p.stdin, p.outFile, p.out = stdin, pr, bufio.NewReader(pr)
 	if _, err := io.WriteString(stdin, prelude); err != nil {
 		p.kill()
-		return nil, fmt.Errorf("festival: loading the prelude into %s: %w: %w", e.path, engine.ErrUnavailable, err)
+		return nil, fmt.Errorf("festival: loading the prelude into %s: %w: %w", e.prog.Path, engine.ErrUnavailable, err)
 	}
 	return p, nil
 }

@@ -13,8 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
-	"runtime"
 	"strconv"
 	"time"
 
@@ -62,37 +60,26 @@ type Options struct {
 
 // Engine runs flite. It is safe for concurrent use.
 type Engine struct {
-	path    string
-	timeout time.Duration
-	slots   child.Slots
-	getenv  func(string) string
+	prog child.Program
 }
 
 var _ engine.Engine = (*Engine)(nil)
 
 // New finds the flite program; it fails when the program is not found.
 func New(opts Options) (*Engine, error) {
-	if opts.Binary == "" {
-		opts.Binary = DefaultBinary
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = runtime.NumCPU()
-	}
-	path, err := exec.LookPath(opts.Binary)
+	prog, err := child.Find(child.Want{Engine: "flite", Binary: opts.Binary, DefaultBinary: DefaultBinary,
+		Timeout: opts.Timeout, DefaultTimeout: DefaultTimeout, MaxConcurrent: opts.MaxConcurrent, Getenv: opts.Getenv})
 	if err != nil {
-		return nil, fmt.Errorf("flite: finding %q: %w", opts.Binary, err)
+		return nil, err
 	}
-	return &Engine{path: path, timeout: opts.Timeout, slots: child.NewSlots(opts.MaxConcurrent), getenv: opts.Getenv}, nil
+	return &Engine{prog: prog}, nil
 }
 
 // Name is "flite".
 func (e *Engine) Name() string { return "flite" }
 
 // Path is the program the engine runs.
-func (e *Engine) Path() string { return e.path }
+func (e *Engine) Path() string { return e.prog.Path }
 
 // Prosody is how a request's sampling parameters are rendered by flite.
 type Prosody struct {
@@ -133,7 +120,7 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 	if !ok {
 		return engine.Audio{}, fmt.Errorf("flite: voice %q: %w (built-in voices: leo, nora)", req.Voice, ErrUnknownVoice)
 	}
-	release, err := e.slots.Acquire(ctx, "flite")
+	release, err := e.prog.Slots.Acquire(ctx, "flite")
 	if err != nil {
 		return engine.Audio{}, err
 	}
@@ -144,7 +131,7 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 		return engine.Audio{ContentType: "audio/wav", Data: engine.EncodeWAV(16000, nil)}, nil
 	}
 	pcm, err := child.Chunked(ctx, "flite", chunks, req.MaxAudio, func(ctx context.Context, chunk string) ([]byte, error) {
-		return child.Run(ctx, child.Spec{Engine: "flite", Path: e.path, Args: args(voice, p), Stdin: chunk, Timeout: e.timeout, Getenv: e.getenv})
+		return child.Run(ctx, child.Spec{Engine: "flite", Path: e.prog.Path, Args: args(voice, p), Stdin: chunk, Timeout: e.prog.Timeout, Getenv: e.prog.Getenv})
 	})
 	if err != nil {
 		return engine.Audio{}, fmt.Errorf("flite voice %s, %d characters: %w", voice, len([]rune(req.Text)), err)

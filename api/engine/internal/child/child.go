@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -260,4 +261,46 @@ func Chunked(ctx context.Context, name string, chunks []string, maxAudio time.Du
 		}
 	}
 	return all, nil
+}
+
+// Program is an engine's program, found, and the bounds of its runs: what
+// every program-backed engine's New fills the same way.
+type Program struct {
+	// Path is the program found on PATH (or given as a path).
+	Path string
+	// Timeout bounds one run.
+	Timeout time.Duration
+	// Slots bounds simultaneous runs.
+	Slots Slots
+	// Getenv reads the environment the child's PATH and locale come from.
+	Getenv func(string) string
+}
+
+// Want is what an engine's Options ask of its program, with the engine's
+// defaults for what they leave zero.
+type Want struct {
+	Engine                  string // the engine's name, for errors
+	Binary, DefaultBinary   string
+	Timeout, DefaultTimeout time.Duration
+	MaxConcurrent           int // default: runtime.NumCPU()
+	Getenv                  func(string) string
+}
+
+// Find looks the program up and applies the defaults; it fails when the
+// program is not found.
+func Find(w Want) (Program, error) {
+	if w.Binary == "" {
+		w.Binary = w.DefaultBinary
+	}
+	if w.Timeout <= 0 {
+		w.Timeout = w.DefaultTimeout
+	}
+	if w.MaxConcurrent <= 0 {
+		w.MaxConcurrent = runtime.NumCPU()
+	}
+	path, err := exec.LookPath(w.Binary)
+	if err != nil {
+		return Program{}, fmt.Errorf("%s: finding %q: %w", w.Engine, w.Binary, err)
+	}
+	return Program{Path: path, Timeout: w.Timeout, Slots: NewSlots(w.MaxConcurrent), Getenv: w.Getenv}, nil
 }
