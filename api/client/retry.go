@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/distributeai/asyncspeech"
 	"github.com/distributeai/asyncspeech/internal/retry"
 )
 
@@ -55,16 +56,19 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 // operation describes one API call for the retry loop.
 type operation struct {
 	name string // "create" or "result"
-	path string // the path in openapi.json
+	id   string // the operation id in openapi.json
 	// idempotent calls are retried on any network error, 429 and 5xx;
 	// the others only where the server provably did nothing.
 	idempotent bool
 }
 
 var (
-	opCreate = operation{name: "create", path: "/async/speech/create"}
-	opResult = operation{name: "result", path: "/async/speech/result", idempotent: true}
+	opCreate = operation{name: "create", id: asyncspeech.OperationCreate}
+	opResult = operation{name: "result", id: asyncspeech.OperationResult, idempotent: true}
 )
+
+// spec returns the operation's method and path as the embedded spec has them.
+func (o operation) spec() asyncspeech.Operation { return asyncspeech.MustOperation(o.id) }
 
 // policy is the client's RetryPolicy in the module's one retry loop.
 func (c *Client) policy() retry.Policy {

@@ -25,8 +25,8 @@ func newValidator(ctx context.Context) (*validator, error) {
 		return nil, fmt.Errorf("client: response validation: %w", err)
 	}
 	for _, op := range []operation{opCreate, opResult} {
-		if !v.Allows(http.MethodPost, op.path) {
-			return nil, fmt.Errorf("client: response validation: openapi.json has no POST %s", op.path)
+		if spec := op.spec(); !v.Allows(spec.Method, spec.Path) {
+			return nil, fmt.Errorf("client: response validation: openapi.json has no %s %s", spec.Method, spec.Path)
 		}
 	}
 	return &validator{v: v}, nil
@@ -36,7 +36,7 @@ func newValidator(ctx context.Context) (*validator, error) {
 // (not the request's URL, which may carry the base URL's path prefix).
 func (v *validator) check(ctx context.Context, op operation, taskID string, resp *http.Response, body []byte) error {
 	errs := v.v.CheckResponse(ctx, validate.ReceivedResponse{
-		Method: http.MethodPost, Path: op.path, Request: resp.Request,
+		Method: op.spec().Method, Path: op.spec().Path, Request: resp.Request,
 		Status: resp.StatusCode, Header: resp.Header, Body: body,
 	})
 	if len(errs) == 0 {
