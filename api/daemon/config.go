@@ -85,6 +85,20 @@ type Config struct {
 	// openapi.json. A benchmarking and diagnostic switch only; it is false
 	// in the zero Config so no one turns validation off by omission.
 	SkipValidation bool
+	// TaskCache is which task reads the result call serves from memory
+	// (api/store/cache): "auto" (the default: every status on memory and
+	// SQLite, whose only writer is this process; finished tasks only on
+	// PostgreSQL, which several nodes write), "all", "terminal" or "off".
+	// "auto" caches finished tasks only on a node whose role is api or
+	// worker, since another process then writes its store. Two speechd
+	// processes on one SQLite file need "terminal" or "off".
+	TaskCache string
+	// TaskCacheBytes bounds the task cache (0 = cache.DefaultMaxBytes).
+	TaskCacheBytes int64
+	// ValidationCache is how many validation verdicts of byte-identical
+	// requests and responses are kept (0 = validate.DefaultVerdicts; a
+	// negative value turns verdict reuse off).
+	ValidationCache int
 	// HTTP server timeouts.
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -113,6 +127,7 @@ func Default() Config {
 		MaxPendingPerKey:  1000,
 		MaxPending:        10000,
 		MaxValidating:     validate.DefaultMaxConcurrent,
+		TaskCache:         "auto",
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -139,6 +154,16 @@ func (c Config) withDefaults() (Config, error) {
 	str(&c.Store, d.Store)
 	str(&c.Engine, d.Engine)
 	str(&c.Role, d.Role)
+	str(&c.TaskCache, d.TaskCache)
+	c.TaskCache = strings.ToLower(strings.TrimSpace(c.TaskCache))
+	switch c.TaskCache {
+	case "auto", "all", "terminal", "off":
+	default:
+		return c, fmt.Errorf("task cache %q: want auto, all, terminal or off", c.TaskCache)
+	}
+	if c.TaskCacheBytes < 0 {
+		return c, fmt.Errorf("task cache bytes %d: must not be negative", c.TaskCacheBytes)
+	}
 	if c.Workers == 0 {
 		c.Workers = d.Workers
 	}

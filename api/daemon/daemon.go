@@ -35,6 +35,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/server/playground"
 	"github.com/distributeai/asyncspeech/api/server/results"
 	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/cache"
 	"github.com/distributeai/asyncspeech/api/store/health"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/store/postgres"
@@ -109,6 +110,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	closers = append(closers, d.st.Close)
 	d.health = health.New(d.st, nil)
 	d.st = d.health
+	if d.st, err = withTaskCache(d.st, d.storeKind, cfg, logger); err != nil {
+		return nil, err
+	}
 
 	secret, err := linkSecret(cfg, d.storeKind, logger)
 	if err != nil {
@@ -177,6 +181,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		Gate:            d.gate,
 		SkipValidation:  cfg.SkipValidation,
 		MaxValidating:   cfg.MaxValidating,
+		Verdicts:        cfg.ValidationCache,
 		Now:             wired.now,
 	})
 	if err != nil {
@@ -323,6 +328,38 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Info("stopped cleanly")
 	}
 	return runErr
+}
+
+// withTaskCache wraps st in the read cache cfg.TaskCache asks for. "auto"
+// caches every status only where this process is the store's one writer
+// (memory, or SQLite on a node that runs both the API and the workers);
+// elsewhere finished tasks only, re-read after 30 s so another node's
+// retention shows within that time.
+func withTaskCache(st store.Store, kind string, cfg Config, log *slog.Logger) (store.Store, error) {
+	mode := cfg.TaskCache
+	if mode == "auto" {
+		mode = "terminal"
+		if (kind == "memory" || kind == "sqlite") && cfg.Role == RoleAll {
+			mode = "all"
+		}
+	}
+	opts := cache.Options{MaxBytes: cfg.TaskCacheBytes}
+	switch mode {
+	case "off":
+		return st, nil
+	case "all":
+		opts.Mode = cache.ModeAll
+	case "terminal":
+		opts.Mode = cache.ModeTerminal
+		if kind != "memory" && kind != "sqlite" {
+			opts.MaxAge = 30 * time.Second
+		}
+	default:
+		return nil, fmt.Errorf("task cache %q: want auto, all, terminal or off", cfg.TaskCache)
+	}
+	c := cache.New(st, opts)
+	log.Info("task cache", "mode", mode, "max_bytes", c.Stats().MaxBytes, "max_age", opts.MaxAge)
+	return c, nil
 }
 
 func openStore(ctx context.Context, cfg Config) (store.Store, string, error) {

@@ -50,6 +50,10 @@ type HandlerOptions struct {
 	// MaxValidating bounds the request bodies validated at once (0 =
 	// validate.DefaultMaxConcurrent); see validate.Options.MaxConcurrent.
 	MaxValidating int
+	// Verdicts is how many passes of byte-identical requests and responses
+	// the validator reuses (0 = validate.DefaultVerdicts, negative = off);
+	// see validate.Options.Verdicts.
+	Verdicts int
 }
 
 // NewHandler composes the HTTP stack around srv, outermost first: request id
@@ -111,6 +115,7 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 			ExtensionStatuses: validate.ExtensionStatuses(),
 			Logger:            log,
 			MaxConcurrent:     opts.MaxValidating,
+			Verdicts:          opts.Verdicts,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("server: build validator: %w", err)

@@ -87,6 +87,10 @@ type Options struct {
 	// MaxWait is how long a request waits for a validation slot before it
 	// is answered 503 with Retry-After. 0 means DefaultMaxWait.
 	MaxWait time.Duration
+	// Verdicts is how many passes of byte-identical requests and responses
+	// Middleware remembers and reuses instead of validating the same bytes
+	// again (verdicts.go). 0 means DefaultVerdicts; negative turns reuse off.
+	Verdicts int
 }
 
 // Defaults of Options.MaxConcurrent and Options.MaxWait.
@@ -112,6 +116,8 @@ type Validator struct {
 	log     *slog.Logger
 	slots   chan struct{}
 	maxWait time.Duration
+	// verdicts remembers passes of byte-identical input (nil: off).
+	verdicts *verdicts
 }
 
 // ExtensionStatuses are the statuses this module's servers may send beyond
@@ -184,6 +190,12 @@ func New(_ context.Context, opts Options) (*Validator, error) {
 	}
 	for _, s := range opts.ExtensionStatuses {
 		v.ext[s] = true
+	}
+	switch {
+	case opts.Verdicts == 0:
+		v.verdicts = newVerdicts(DefaultVerdicts)
+	case opts.Verdicts > 0:
+		v.verdicts = newVerdicts(opts.Verdicts)
 	}
 	for path, item := range doc.Paths.Map() {
 		if strings.ContainsAny(path, "{}") {
@@ -700,15 +712,10 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if !v.acquire(r.Context()) {
-			v.log.LogAttrs(r.Context(), slog.LevelWarn, "validation slots busy",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("slots", cap(v.slots)))
-			w.Header().Set("Retry-After", "1")
-			apierr.WriteMessage(w, http.StatusServiceUnavailable, fmt.Sprintf("server busy: %d requests are being validated; retry after 1 s", cap(v.slots)))
-			return
+		rt, err := v.validateRequestOnce(w, r)
+		if rt == nil && err == nil {
+			return // answered 503: no validation slot
 		}
-		rt, err := v.ValidateRequest(r.Context(), r)
-		v.release()
 		if err != nil {
 			var re *RequestError
 			if !errors.As(err, &re) {
@@ -733,7 +740,18 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 		}
 		// Responses are this server's own small documents: their check is
 		// not slotted, so an answer is never held back or sent unchecked.
-		if errs := v.response(r.Context(), r, rt, rec.status, rec.header, rec.body.Bytes(), false); len(errs) > 0 {
+		// A byte-identical response that passed before passes again.
+		body, ct := rec.body.Bytes(), rec.header.Get("Content-Type")
+		cacheable := v.verdicts != nil && rec.status < 400 && responseCacheable(rt, rec.status)
+		if cacheable && v.verdicts.passed(kindResponse, rt, rec.status, ct, body) {
+			rec.flushTo(w)
+			return
+		}
+		errs := v.response(r.Context(), r, rt, rec.status, rec.header, body, false)
+		if len(errs) == 0 && cacheable {
+			v.verdicts.pass(kindResponse, rt, rec.status, ct, body)
+		}
+		if len(errs) > 0 {
 			re := errs[0]
 			attrs := []slog.Attr{slog.String("route", rt.Method+" "+rt.Path), slog.Int("status", rec.status), slog.String("error", re.Error()),
 				slog.String("failing_path", re.Path), slog.String("reason", re.Reason)}
@@ -745,6 +763,38 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 		}
 		rec.flushTo(w)
 	})
+}
+
+// validateRequestOnce validates r in a validation slot, unless a request
+// with the same operation, Content-Type and body bytes passed before. It
+// returns (nil, nil) after answering 503 when no slot came free.
+func (v *Validator) validateRequestOnce(w http.ResponseWriter, r *http.Request) (*routers.Route, error) {
+	var data []byte
+	var ct string
+	var rt *routers.Route
+	if b, ok := r.Body.(*Body); ok && v.verdicts != nil {
+		if rt, _, _ = v.route(r); rt != nil && requestCacheable(rt) {
+			data, ct = b.Bytes(), r.Header.Get("Content-Type")
+			if v.verdicts.passed(kindRequest, rt, 0, ct, data) {
+				return rt, nil
+			}
+		} else {
+			rt = nil
+		}
+	}
+	if !v.acquire(r.Context()) {
+		v.log.LogAttrs(r.Context(), slog.LevelWarn, "validation slots busy",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("slots", cap(v.slots)))
+		w.Header().Set("Retry-After", "1")
+		apierr.WriteMessage(w, http.StatusServiceUnavailable, fmt.Sprintf("server busy: %d requests are being validated; retry after 1 s", cap(v.slots)))
+		return nil, nil
+	}
+	got, err := v.ValidateRequest(r.Context(), r)
+	v.release()
+	if err == nil && rt != nil && unchangedBody(r, data) {
+		v.verdicts.pass(kindRequest, rt, 0, ct, data)
+	}
+	return got, err
 }
 
 // acquire takes a validation slot, waiting at most maxWait; false when
