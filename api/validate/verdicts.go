@@ -61,7 +61,7 @@ type verdicts struct {
 	max  int
 
 	mu  sync.Mutex
-	lru *list.List                  // of *verdictKey, most recent first
+	lru *list.List                 // of *verdictKey, most recent first
 	m   map[uint64][]*list.Element // hash → entries (collisions kept apart)
 
 	hits, misses atomic.Int64

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	apiclient "github.com/distributeai/asyncspeech/api/client"
@@ -36,6 +38,9 @@ type benchFlags struct {
 	voices      string
 	params      string
 	long        bool
+	tasks       int
+	anyID       bool
+	idsOut      string
 }
 
 func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
@@ -58,6 +63,9 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	fs.DurationVar(&f.poll, "poll", 5*time.Millisecond, "lifecycle scenario: polling window (client: uniform in [0, poll); poll: fixed interval)")
 	fs.StringVar(&f.wait, "wait", "client", "lifecycle scenario: client (the api/client package's Wait) or poll (a fixed-interval loop on the generated client)")
 	fs.DurationVar(&f.taskTimeout, "task-timeout", time.Minute, "lifecycle scenario: longest wait for one task")
+	fs.IntVar(&f.tasks, "tasks", 1, "result scenario: poll this many distinct tasks round-robin (created in set-up with the shortest input, paced on 429/503; measuring starts when at most 5% are unfinished or --settle runs out)")
+	fs.BoolVar(&f.anyID, "any-id", false, "result scenario with --tasks: make up random task ids instead of creating tasks (for fixed-answer baselines that answer any id)")
+	fs.StringVar(&f.idsOut, "ids-out", "", "result scenario: write the polled task ids to this file, one a line (for wrk)")
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON line")
 	fs.StringVar(&f.hostileKey, "hostile-key", "", "abuse scenario: key of the hostile workers (default the API key with -hostile appended, which open development mode accepts)")
 	fs.DurationVar(&f.validWithin, "valid-within", 2*time.Second, "abuse scenario: a valid create counts as served only if answered 200 within this")
@@ -90,6 +98,9 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	}
 	if f.apiKey == "" {
 		return nil, errors.New("--api-key (or DISTRIBUTE_API_KEY) is required")
+	}
+	if f.tasks < 1 || f.tasks > 1_000_000 {
+		return nil, fmt.Errorf("--tasks %d: want 1 to 1000000", f.tasks)
 	}
 	if f.timeout <= 0 || f.poll <= 0 || f.taskTimeout <= 0 || f.settle < 0 {
 		return nil, errors.New("--timeout, --poll and --task-timeout must be positive, --settle not negative")
@@ -132,10 +143,20 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	var op loadgen.Op
 	switch f.scenario {
 	case "result":
+		if f.tasks > 1 || f.anyID {
+			var p loadgen.ManyProbe
+			op, p, err = loadgen.ResultMany(ctx, target, loadgen.ManyOptions{Tasks: f.tasks, AnyID: f.anyID, Settle: f.settle})
+			if err == nil {
+				fmt.Fprintf(e.stderr, "speech bench: result calls on %d tasks round-robin (created %d; statuses at start: %s)\n", len(p.IDs), p.Created, p.StatusMix())
+				err = writeIDs(f.idsOut, p.IDs)
+			}
+			break
+		}
 		var p loadgen.Probe
 		op, p, err = loadgen.Result(ctx, target, f.taskID, f.settle)
 		if err == nil {
 			fmt.Fprintf(e.stderr, "speech bench: result calls on task %s (status %s)\n", p.ID, p.Status)
+			err = writeIDs(f.idsOut, []string{p.ID})
 		}
 	case "create":
 		op = loadgen.Create(target)
@@ -250,4 +271,15 @@ func runAbuse(ctx context.Context, e *env, f *benchFlags, cfg loadgen.Config, ta
 		fmt.Fprintf(e.stdout, "server peak RSS: %.1f MB\n", float64(rep.ServerPeakRSSBytes)/1e6)
 	}
 	return exitOK
+}
+
+// writeIDs writes ids one a line to path ("" writes nothing).
+func writeIDs(path string, ids []string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(ids, "\n")+"\n"), 0o600); err != nil {
+		return fmt.Errorf("--ids-out: %w", err)
+	}
+	return nil
 }
