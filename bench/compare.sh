@@ -7,11 +7,16 @@
 #   ROUNDS=1 DUR=3s PRISM=0 GOBENCH=0 bench/compare.sh   # a quick look
 #
 # Targets, each started once on 127.0.0.1 with a free port:
-#   1. ceiling          bench/ceiling: net/http writing a fixed valid result body
-#   2. speechd-novalidate  speechd --validate=false (validation off; skipped if the flag is missing)
-#   3. speechd-default  speechd defaults: request + response validation, auth (--keys)
-#      speechd-logwarn  the same with --log-level warn (for information)
-#   4. prism            Stoplight Prism 5.14.2 mock of openapi.json (needs npm)
+#   1. ceiling          bench/ceiling: net/http writing a fixed valid result body ("raw")
+#   2. cardstack        bench/cardstack: the design card done the obvious way (oapi-codegen
+#                       strict server + nethttp-middleware request validation + kin-openapi
+#                       response validation, fixed COMPLETED task), polled on TASKS random ids
+#   3. speechd-novalidate  speechd --validate=false (validation off; skipped if the flag is missing)
+#   4. speechd-default  speechd defaults: request + response validation, auth (--keys), one id
+#      speechd-many     speechd defaults polled on TASKS distinct tasks round-robin (created
+#                       once before the rounds; most COMPLETED, the rest still moving)
+#      speechd-logwarn  speechd defaults with --log-level warn (for information)
+#   5. prism            Stoplight Prism 5.14.2 mock of openapi.json (needs npm; skipped without)
 # The targets are measured in ROUNDS interleaved rounds (ceiling, speechd,
 # ..., prism, then again), so load from other processes on a shared machine
 # hits them alike; each round's figure is divided by the SAME round's
@@ -24,7 +29,8 @@
 # Everything listens on and talks to 127.0.0.1; every run is bounded by DUR
 # and REQS; every process started here is stopped by its pid on exit.
 #
-# Environment (defaults): CONC=64 DUR=5s ROUNDS=3 REQS=5000000 WRK=1 PRISM=1
+# Environment (defaults): CONC=64 DUR=5s ROUNDS=3 REQS=5000000 WRK=1 PRISM=1 TASKS=10000
+# MANY_SETTLE=300s
 # GOBENCH=1 GOBENCH_COUNT=5 LIFECYCLE_CONC=8 KEEP_TMP=0 OUT=<tmp>/results.tsv
 # SRC=worktree|head
 set -euo pipefail
@@ -39,6 +45,8 @@ PRISM_VERSION=5.14.2
 GOBENCH=${GOBENCH:-1}
 GOBENCH_COUNT=${GOBENCH_COUNT:-5}
 LIFECYCLE_CONC=${LIFECYCLE_CONC:-8}
+TASKS=${TASKS:-10000}
+MANY_SETTLE=${MANY_SETTLE:-300s}
 KEY=${KEY:-compare-bench-key-0123456789}
 # A fixed UUIDv4 for targets whose create does not make a real task (the
 # ceiling answers any id; Prism mocks the create call with a placeholder).
@@ -96,6 +104,13 @@ note "config:  CONC=$CONC DUR=$DUR ROUNDS=$ROUNDS REQS=$REQS"
 say "build"
 go build -o "$bin/speech" ./cmd/speech
 go build -o "$bin/ceiling" ./bench/ceiling
+have_cardstack=0
+if go build -o "$bin/cardstack" ./bench/cardstack 2>"$tmp/cardstack-build.log"; then
+	have_cardstack=1
+else
+	note "bench/cardstack does not build; its row is skipped:"
+	sed 's/^/     /' "$tmp/cardstack-build.log" | head -20
+fi
 have_speechd=0
 if go build -o "$bin/speechd" ./cmd/speechd 2>"$tmp/speechd-build.log"; then
 	have_speechd=1
@@ -208,29 +223,49 @@ measure() {
 	fi
 	sed 's/^/   /' "$err"
 	note "speech bench: $line"
-	id=$(grep -o 'on task [^ ]*' "$err" | head -1 | cut -d' ' -f3)
-	local wrk_rps="n/a" wrk_p99="n/a" w=$tmp/$name.$round.wrk
+	id=$({ grep -o 'on task [^ ]*' "$err" || true; } | head -1 | cut -d' ' -f3)
+	local wrk_rps="n/a" wrk_p50="n/a" wrk_p99="n/a" w=$tmp/$name.$round.wrk
 	if [[ "$WRK" == 1 ]] && command -v wrk >/dev/null; then
-		cat >"$tmp/$name.lua" <<-EOF
-			wrk.method = "POST"
-			wrk.body = '{"id":"$id"}'
-			wrk.headers["Content-Type"] = "application/json"
-			wrk.headers["Authorization"] = "$KEY"
-		EOF
+		if [[ -s "$tmp/$name.ids" ]] && (($(wc -l <"$tmp/$name.ids") > 1)); then
+			# The same ids as speech bench, round-robin from a random start
+			# per wrk thread.
+			cat >"$tmp/$name.lua" <<-EOF
+				local ids = {}
+				for line in io.lines("$tmp/$name.ids") do if #line > 0 then ids[#ids+1] = line end end
+				local i = 0
+				wrk.method = "POST"
+				wrk.headers["Content-Type"] = "application/json"
+				wrk.headers["Authorization"] = "$KEY"
+				function init(args) math.randomseed(os.time() + math.floor(os.clock() * 1e6)); i = math.random(#ids) end
+				function request()
+					i = i % #ids + 1
+					return wrk.format(nil, nil, nil, '{"id":"' .. ids[i] .. '"}')
+				end
+			EOF
+		else
+			cat >"$tmp/$name.lua" <<-EOF
+				wrk.method = "POST"
+				wrk.body = '{"id":"$id"}'
+				wrk.headers["Content-Type"] = "application/json"
+				wrk.headers["Authorization"] = "$KEY"
+			EOF
+		fi
 		wrk -t2 -c"$CONC" -d"$DUR" --timeout 10s --latency -s "$tmp/$name.lua" "$target/async/speech/result" >"$w" 2>&1 || true
 		grep -E 'Requests/sec|99%|Non-2xx|Socket errors' "$w" | sed 's/^ */   wrk: /' || true
 		wrk_rps=$(awk '/^Requests\/sec:/{print $2}' "$w")
+		wrk_p50=$(awk '$1=="50%"{print $2}' "$w")
 		wrk_p99=$(awk '$1=="99%"{print $2}' "$w")
 		if grep -q 'Non-2xx' "$w"; then
 			note "wrk saw non-2xx answers: its req/s for $name is not comparable"
 			wrk_rps="n/a"
 		fi
 		wrk_rps=${wrk_rps:-n/a}
+		wrk_p50=${wrk_p50:-n/a}
 		wrk_p99=${wrk_p99:-n/a}
 	fi
-	printf '%s\tround=%s\tok_per_s=%s\tp50_ms=%s\tp99_ms=%s\tfailed=%s\twrk_rps=%s\twrk_p99=%s\n' "$name" "$round" \
+	printf '%s\tround=%s\tok_per_s=%s\tp50_ms=%s\tp99_ms=%s\tfailed=%s\twrk_rps=%s\twrk_p50=%s\twrk_p99=%s\n' "$name" "$round" \
 		"$(json ok_per_s <<<"$line")" "$(json p50_ms <<<"$line")" "$(json p99_ms <<<"$line")" \
-		"$(json failed <<<"$line")" "$wrk_rps" "$wrk_p99" >>"$OUT"
+		"$(json failed <<<"$line")" "$wrk_rps" "$wrk_p50" "$wrk_p99" >>"$OUT"
 }
 
 # ------------------------------------------------ start the result targets
@@ -247,6 +282,18 @@ else
 	echo "the ceiling did not start; nothing to compare against" >&2
 	exit 1
 fi
+if ((have_cardstack)); then
+	if start cardstack "$bin/cardstack" --addr 127.0.0.1:0 --key "$KEY"; then
+		# It answers any id with a fixed task carrying that id: TASKS made-up ids.
+		"$bin/speech" bench --scenario result --base-url "$url" --api-key "$KEY" --tasks "$TASKS" --any-id \
+			--ids-out "$tmp/cardstack.ids" --requests 1 --json >/dev/null 2>"$tmp/cardstack.setup.err" || true
+		add cardstack "--ids-in $tmp/cardstack.ids"
+	else
+		skip cardstack did-not-start
+	fi
+else
+	skip cardstack no-build
+fi
 
 # speechd on SQLite (its default store) in a fresh data directory, with the
 # zero-cost tone engine so the result call's task completes at once.
@@ -261,6 +308,27 @@ if ((have_speechd)); then
 	fi
 	mapfile -t cmd < <(speechd_cmd default)
 	if start speechd-default "${cmd[@]}"; then add speechd-default; else skip speechd-default did-not-start; fi
+	# TASKS distinct tasks, created once here (paced on 429/503; measuring
+	# starts with at most 5% unfinished), then polled round-robin in every
+	# round. More workers only so the set-up finishes sooner; the result
+	# call does not touch them.
+	mapfile -t cmd < <(speechd_cmd many)
+	if start speechd-many "${cmd[@]}" --workers 8; then
+		many_url=$url
+		note "speechd-many: creating $TASKS tasks (at most $MANY_SETTLE)"
+		if "$bin/speech" bench --scenario result --base-url "$many_url" --api-key "$KEY" --tasks "$TASKS" \
+			--settle "$MANY_SETTLE" --ids-out "$tmp/speechd-many.ids" --requests 1 --json >/dev/null 2>"$tmp/speechd-many.setup.err"; then
+			sed 's/^/   /' "$tmp/speechd-many.setup.err"
+			url=$many_url
+			add speechd-many "--ids-in $tmp/speechd-many.ids"
+		else
+			note "speechd-many: set-up failed:"
+			sed 's/^/     /' "$tmp/speechd-many.setup.err" | tail -5
+			skip speechd-many setup-failed
+		fi
+	else
+		skip speechd-many did-not-start
+	fi
 	# The default logs one line per request at info; this row shows what
 	# that costs. At warn speechd does not log its address, so give it a port.
 	mapfile -t cmd < <(speechd_cmd logwarn)
@@ -336,6 +404,7 @@ function fmt(x, f) { return (x == "") ? "n/a" : sprintf(f, x) }
 	fails[name] += f["failed"]
 	if (f["wrk_rps"] != "n/a") wrkl[name] = wrkl[name] " " f["wrk_rps"]
 	if (ms(f["wrk_p99"]) != "") wp99[name] = wp99[name] " " ms(f["wrk_p99"])
+	if (ms(f["wrk_p50"]) != "") wp50[name] = wp50[name] " " ms(f["wrk_p50"])
 	rounds[r] = 1
 }
 END {
@@ -346,16 +415,23 @@ END {
 			if ((name, r) in wrk && wrk[name, r] != "n/a" && wrk["ceiling", r] > 0) wrat[name] = wrat[name] " " wrk[name, r] / wrk["ceiling", r]
 			if ((name, r) in ok && ok["prism", r] > 0 && name == "speechd-default") xp = xp " " ok[name, r] / ok["prism", r]
 			if ((name, r) in wrk && wrk["prism", r] > 0 && wrk[name, r] != "n/a" && name == "speechd-default") wxp = wxp " " wrk[name, r] / wrk["prism", r]
+			if ((name, r) in ok && ok["cardstack", r] > 0) crat[name] = crat[name] " " ok[name, r] / ok["cardstack", r]
+			if ((name, r) in wrk && wrk[name, r] != "n/a" && wrk["cardstack", r] > 0) wcrat[name] = wcrat[name] " " wrk[name, r] / wrk["cardstack", r]
 		}
 	}
-	printf "   %-19s %11s %7s %8s %8s %6s | %11s %7s %8s\n", "target", "bench ok/s", "ratio", "p50 ms", "p99 ms", "failed", "wrk req/s", "ratio", "p99 ms"
+	printf "   %-19s %11s %7s %7s %8s %8s %6s | %11s %7s %7s %8s %8s\n", "target", "bench ok/s", "ratio", "/card", "p50 ms", "p99 ms", "failed", "wrk req/s", "ratio", "/card", "p50 ms", "p99 ms"
 	for (i = 1; i <= n; i++) {
 		name = order[i]
 		if (!(name in okl)) { printf "   %-19s not measured: %s\n", name, why[name]; continue }
-		printf "   %-19s %11s %7s %8s %8s %6d | %11s %7s %8s\n", name,
-			fmt(median(okl[name]), "%.0f"), fmt(median(rat[name]), "%.3f"),
+		printf "   %-19s %11s %7s %7s %8s %8s %6d | %11s %7s %7s %8s %8s\n", name,
+			fmt(median(okl[name]), "%.0f"), fmt(median(rat[name]), "%.3f"), fmt(median(crat[name]), "%.3f"),
 			fmt(median(p50[name]), "%.2f"), fmt(median(p99[name]), "%.2f"), fails[name],
-			fmt(median(wrkl[name]), "%.0f"), fmt(median(wrat[name]), "%.3f"), fmt(median(wp99[name]), "%.2f")
+			fmt(median(wrkl[name]), "%.0f"), fmt(median(wrat[name]), "%.3f"), fmt(median(wcrat[name]), "%.3f"),
+			fmt(median(wp50[name]), "%.2f"), fmt(median(wp99[name]), "%.2f")
+	}
+	for (i = 1; i <= n; i++) { # every round, so the spread shows
+		name = order[i]
+		if (name in okl) printf "   %-19s wrk ratio per round:%s   bench ratio per round:%s\n", name, wrat[name], rat[name]
 	}
 	print ""
 	print "== targets (issue 8), on the medians above"
@@ -366,6 +442,14 @@ END {
 	verdict("full-stack p99 < 10 ms at " conc " connections (speech bench)", p, 10, "<")
 	verdict("full-stack >= 10x Prism (speech bench)", x, 10, ">=")
 	verdict("full-stack >= 10x Prism (wrk)", wx, 10, ">=")
+	print ""
+	print "== targets (issue 14), speechd defaults polled on many distinct tasks (speechd-many)"
+	verdict("speechd-many >= 0.60 of raw (wrk)", median(wrat["speechd-many"]), 0.60, ">=")
+	verdict("speechd-many >= 0.60 of raw (speech bench)", median(rat["speechd-many"]), 0.60, ">=")
+	verdict("speechd-many >= 0.90 of the card stack (wrk)", median(wcrat["speechd-many"]), 0.90, ">=")
+	verdict("speechd-many >= 0.90 of the card stack (speech bench)", median(crat["speechd-many"]), 0.90, ">=")
+	verdict("speechd-many p99 <= 10 ms (wrk)", median(wp99["speechd-many"]), 10.0001, "<")
+	verdict("speechd-many p99 <= 10 ms (speech bench)", median(p99["speechd-many"]), 10.0001, "<")
 }
 function verdict(what, v, t, op,    met) {
 	if (v == "") { printf "   %-58s not measured\n", what; return }
@@ -404,7 +488,7 @@ fi
 if [[ "$GOBENCH" == 1 ]]; then
 	say "go test -bench (hot paths), -count $GOBENCH_COUNT"
 	pkgs=(./api/loadgen)
-	for p in ./api ./api/validate ./api/store/memory ./api/store/sqlite; do
+	for p in ./api/server ./api/validate ./api/store/memory ./api/store/sqlite ./api/store/cache; do
 		if [[ -d "$p" ]] && grep -lq '^func Benchmark' "$p"/*_test.go 2>/dev/null; then
 			pkgs+=("$p")
 		fi
@@ -437,7 +521,7 @@ if [[ "$GOBENCH" == 1 ]]; then
 		for (n in med) printf "   %-45s ratio to handler %.3f\n", n, (h>0?h/med[n]:0)
 	}' "$tmp/gobench.txt" | sort
 
-	say "CPU profile: in-process result call, full stack (api.NewHandler, memory store)"
+	say "CPU profile: in-process result call, full stack (server.NewHandler, memory store)"
 	go test -run '^$' -bench 'ResultCall/stack=full$' -benchtime 3s \
 		-cpuprofile "$tmp/cpu.out" -memprofile "$tmp/mem.out" -o "$tmp/loadgen.test" ./api/loadgen >/dev/null
 	go tool pprof -top -nodecount 25 "$tmp/loadgen.test" "$tmp/cpu.out" 2>/dev/null | sed 's/^/   /'

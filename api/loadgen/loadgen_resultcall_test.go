@@ -12,6 +12,7 @@ package loadgen_test
 // stack=handler+validate the same behind the spec validator (request and response)
 // stack=full-novalidate server.NewHandler with SkipValidation: every layer but the validator
 // stack=full            server.NewHandler: request id, logging, recovery, limits, auth, validator
+// stack=full+cache      the same over the memory store wrapped in api/store/cache, as api/daemon wires it
 
 import (
 	"bytes"
@@ -31,6 +32,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/server/auth"
 	"github.com/distributeai/asyncspeech/api/server/results"
 	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/cache"
 	"github.com/distributeai/asyncspeech/api/store/memory"
 	"github.com/distributeai/asyncspeech/api/validate"
 	"github.com/distributeai/asyncspeech/generated"
@@ -136,6 +138,12 @@ func resultStacks(b testing.TB) []struct {
 	if err != nil {
 		b.Fatalf("server.NewHandler: %v", err)
 	}
+	cached := cache.New(st, cache.Options{Mode: cache.ModeAll})
+	fullCached, err := server.NewHandler(server.New(cached, server.Options{Links: signer, Logger: discard}),
+		server.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), StrictResponses: true})
+	if err != nil {
+		b.Fatalf("server.NewHandler over the cache: %v", err)
+	}
 	fullNoValidate, err := server.NewHandler(srv, server.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), SkipValidation: true})
 	if err != nil {
 		b.Fatalf("server.NewHandler without validation: %v", err)
@@ -149,6 +157,7 @@ func resultStacks(b testing.TB) []struct {
 		{"stack=handler+validate", v.Middleware(bare)},
 		{"stack=full-novalidate", fullNoValidate},
 		{"stack=full", full},
+		{"stack=full+cache", fullCached},
 	}
 }
 

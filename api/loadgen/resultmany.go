@@ -29,6 +29,9 @@ type ManyOptions struct {
 	// AnyID makes up Tasks random UUIDv4 ids instead of creating tasks, for
 	// a target that answers any id (the fixed-body baselines).
 	AnyID bool
+	// IDs, when set, are existing tasks to poll (Tasks is ignored): no
+	// task is created, each is read in the set-up as usual.
+	IDs []string
 	// Workers create the tasks concurrently (0 = 8).
 	Workers int
 	// Settle bounds the whole set-up: creating the tasks (pacing on 429
@@ -75,6 +78,9 @@ func (p ManyProbe) StatusMix() string {
 // must be a 200 result object.
 func ResultMany(ctx context.Context, t Target, opts ManyOptions) (Op, ManyProbe, error) {
 	p := ManyProbe{Statuses: map[string]int{}}
+	if len(opts.IDs) > 0 {
+		opts.Tasks = len(opts.IDs)
+	}
 	if opts.Tasks < 1 {
 		return nil, p, fmt.Errorf("result scenario: %d tasks, want at least 1", opts.Tasks)
 	}
@@ -93,11 +99,14 @@ func ResultMany(ctx context.Context, t Target, opts ManyOptions) (Op, ManyProbe,
 		defer cancel()
 	}
 	p.IDs = make([]string, opts.Tasks)
-	if opts.AnyID {
+	switch {
+	case len(opts.IDs) > 0:
+		copy(p.IDs, opts.IDs)
+	case opts.AnyID:
 		for i := range p.IDs {
 			p.IDs[i] = uuid.NewString()
 		}
-	} else {
+	default:
 		if err := createMany(sctx, t, p.IDs, workers); err != nil {
 			return nil, p, err
 		}
@@ -109,7 +118,7 @@ func ResultMany(ctx context.Context, t Target, opts ManyOptions) (Op, ManyProbe,
 		if err != nil {
 			return nil, p, err
 		}
-		if opts.AnyID || float64(unfinished) <= maxUnfinished*float64(len(p.IDs)) || sctx.Err() != nil {
+		if opts.AnyID || len(opts.IDs) > 0 || float64(unfinished) <= maxUnfinished*float64(len(p.IDs)) || sctx.Err() != nil {
 			break
 		}
 		select {

@@ -40,7 +40,12 @@ func RequestLog(log *slog.Logger, next http.Handler) http.Handler {
 // take the server down. http.ErrAbortHandler keeps its meaning.
 func Recover(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := respwriter.New(w)
+		// RequestLog, just outside, has wrapped w already: reuse its
+		// recorder instead of allocating a second one per request.
+		sw, ok := w.(*respwriter.Recorder)
+		if !ok {
+			sw = respwriter.New(w)
+		}
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -95,13 +100,20 @@ func (g *Gate) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 // sees the same bytes.
 func limitBody(max int64, perOp map[string]int64, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit, what := max, ""
+		limit, perOpLimit := max, false
 		if l, ok := perOp[r.Method+" "+r.URL.Path]; ok && l < max {
-			limit, what = l, fmt.Sprintf(" (the largest body a valid request of %s %s can have)", r.Method, r.URL.Path)
+			limit, perOpLimit = l, true
 		}
-		tooLarge := &Error{Code: apierr.CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes%s", limit, what)}
+		// The message is built only when it is sent: most requests fit.
+		tooLarge := func() error {
+			what := ""
+			if perOpLimit {
+				what = fmt.Sprintf(" (the largest body a valid request of %s %s can have)", r.Method, r.URL.Path)
+			}
+			return &Error{Code: apierr.CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes%s", limit, what)}
+		}
 		if r.ContentLength > limit {
-			writeError(w, r, log, tooLarge)
+			writeError(w, r, log, tooLarge())
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
@@ -109,7 +121,7 @@ func limitBody(max int64, perOp map[string]int64, log *slog.Logger, next http.Ha
 			if err != nil {
 				var mb *http.MaxBytesError
 				if errors.As(err, &mb) {
-					writeError(w, r, log, tooLarge)
+					writeError(w, r, log, tooLarge())
 					return
 				}
 				writeError(w, r, log, &Error{Code: apierr.CodeBadRequest, Message: "request body could not be read", Err: err})

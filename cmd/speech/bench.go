@@ -41,6 +41,7 @@ type benchFlags struct {
 	tasks       int
 	anyID       bool
 	idsOut      string
+	idsIn       string
 }
 
 func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
@@ -66,6 +67,7 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	fs.IntVar(&f.tasks, "tasks", 1, "result scenario: poll this many distinct tasks round-robin (created in set-up with the shortest input, paced on 429/503; measuring starts when at most 5% are unfinished or --settle runs out)")
 	fs.BoolVar(&f.anyID, "any-id", false, "result scenario with --tasks: make up random task ids instead of creating tasks (for fixed-answer baselines that answer any id)")
 	fs.StringVar(&f.idsOut, "ids-out", "", "result scenario: write the polled task ids to this file, one a line (for wrk)")
+	fs.StringVar(&f.idsIn, "ids-in", "", "result scenario: poll the task ids in this file (one a line, as --ids-out writes them) round-robin instead of creating tasks")
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON line")
 	fs.StringVar(&f.hostileKey, "hostile-key", "", "abuse scenario: key of the hostile workers (default the API key with -hostile appended, which open development mode accepts)")
 	fs.DurationVar(&f.validWithin, "valid-within", 2*time.Second, "abuse scenario: a valid create counts as served only if answered 200 within this")
@@ -143,9 +145,15 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	var op loadgen.Op
 	switch f.scenario {
 	case "result":
-		if f.tasks > 1 || f.anyID {
+		if f.tasks > 1 || f.anyID || f.idsIn != "" {
+			mo := loadgen.ManyOptions{Tasks: f.tasks, AnyID: f.anyID, Settle: f.settle}
+			if f.idsIn != "" {
+				if mo.IDs, err = readIDs(f.idsIn); err != nil {
+					break
+				}
+			}
 			var p loadgen.ManyProbe
-			op, p, err = loadgen.ResultMany(ctx, target, loadgen.ManyOptions{Tasks: f.tasks, AnyID: f.anyID, Settle: f.settle})
+			op, p, err = loadgen.ResultMany(ctx, target, mo)
 			if err == nil {
 				fmt.Fprintf(e.stderr, "speech bench: result calls on %d tasks round-robin (created %d; statuses at start: %s)\n", len(p.IDs), p.Created, p.StatusMix())
 				err = writeIDs(f.idsOut, p.IDs)
@@ -282,4 +290,22 @@ func writeIDs(path string, ids []string) error {
 		return fmt.Errorf("--ids-out: %w", err)
 	}
 	return nil
+}
+
+// readIDs reads the non-empty lines of path.
+func readIDs(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--ids-in: %w", err)
+	}
+	var ids []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			ids = append(ids, l)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("--ids-in %s: no ids", path)
+	}
+	return ids, nil
 }

@@ -47,6 +47,34 @@ type Signer struct {
 	// macs holds keyed HMAC states for reuse: hmac.New costs two SHA-256
 	// states and the key schedule, once per signed link otherwise.
 	macs sync.Pool
+
+	// links remembers the last link made for each (task, index), with its
+	// expiry: while the expiry bucket has not moved on, polling a task
+	// returns the very same string without signing again. At most
+	// maxLinks entries; when full it is emptied (links are re-signed).
+	linksMu  sync.RWMutex
+	links    map[linkKey]signedLink
+	maxLinks int
+}
+
+type linkKey struct {
+	id    string
+	index int
+}
+
+type signedLink struct {
+	exp int64
+	url string
+}
+
+// DefaultMaxLinks is how many signed links a Signer keeps for reuse when
+// WithMaxLinks is not given (each about 250 bytes).
+const DefaultMaxLinks = 32768
+
+// WithMaxLinks sets how many signed links the Signer keeps for reuse
+// (0 or less: none, every link is signed afresh).
+func WithMaxLinks(n int) Option {
+	return func(s *Signer) { s.maxLinks = n }
 }
 
 // Option configures a Signer.
@@ -71,10 +99,13 @@ func NewSigner(secret []byte, publicURL string, ttl time.Duration, opts ...Optio
 	if ttl <= 0 {
 		return nil, fmt.Errorf("results: link lifetime %v: want a positive duration", ttl)
 	}
-	s := &Signer{secret: bytes.Clone(secret), base: strings.TrimSuffix(publicURL, "/"), ttl: ttl, now: time.Now}
+	s := &Signer{secret: bytes.Clone(secret), base: strings.TrimSuffix(publicURL, "/"), ttl: ttl, now: time.Now, maxLinks: DefaultMaxLinks}
 	s.macs.New = func() any { return hmac.New(sha256.New, s.secret) }
 	for _, o := range opts {
 		o(s)
+	}
+	if s.maxLinks > 0 {
+		s.links = make(map[linkKey]signedLink)
 	}
 	return s, nil
 }
@@ -82,10 +113,35 @@ func NewSigner(secret []byte, publicURL string, ttl time.Duration, opts ...Optio
 // URL returns the capability link for result file index of task taskID:
 // {publicURL}/results/{taskID}/{index}.wav?exp=<unix seconds>&sig=<hex>.
 // The expiry is rounded up to a whole minute (a whole second for lifetimes
-// under a minute) so that polling a task returns the same link for a while,
-// which lets clients and caches reuse it.
+// under a minute), the bucket: every link made within one bucket is the
+// same string, so a finished task's answer is byte-identical from poll to
+// poll (which lets clients, caches and the validator's verdict reuse work)
+// and the link is signed once per bucket, not per poll. The expiry stays
+// honest: a link lives at least the signer's ttl and at most ttl plus one
+// bucket, and Verify refuses it from its expiry on.
 func (s *Signer) URL(taskID string, index int) string {
 	exp := s.expiry(s.now())
+	if s.links == nil {
+		return s.makeURL(taskID, index, exp)
+	}
+	k := linkKey{taskID, index}
+	s.linksMu.RLock()
+	l, ok := s.links[k]
+	s.linksMu.RUnlock()
+	if ok && l.exp == exp {
+		return l.url
+	}
+	u := s.makeURL(taskID, index, exp)
+	s.linksMu.Lock()
+	if len(s.links) >= s.maxLinks {
+		clear(s.links)
+	}
+	s.links[k] = signedLink{exp: exp, url: u}
+	s.linksMu.Unlock()
+	return u
+}
+
+func (s *Signer) makeURL(taskID string, index int, exp int64) string {
 	return fmt.Sprintf("%s/results/%s/%d.wav?exp=%d&sig=%s", s.base, url.PathEscape(taskID), index, exp, s.sign(taskID, index, exp))
 }
 

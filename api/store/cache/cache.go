@@ -26,6 +26,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,17 @@ type Stats struct {
 	MaxBytes     int64
 }
 
+// genShards is how many generations the ids are spread over.
+const genShards = 64
+
+func shard(id string) int {
+	var h uint32 = 2166136261
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return int(h % genShards)
+}
+
 type entry struct {
 	t     task.Task
 	size  int64
@@ -96,7 +108,11 @@ type Store struct {
 	mu      sync.RWMutex
 	entries map[string]*entry
 	bytes   int64
-	gen     uint64 // bumped by every invalidation, under mu
+	// gens are generations, under mu: a write to one task bumps the
+	// generation of its shard, a write that moves unnamed tasks bumps all.
+	// A read fills the cache only if its shard's generation did not move
+	// while it read, so a write elsewhere does not spoil the fill.
+	gens [genShards]uint64
 
 	hits, misses atomic.Int64
 }
@@ -128,9 +144,10 @@ func (c *Store) Stats() Stats {
 // The returned task shares its Results slice with the cache: callers must
 // not modify it.
 func (c *Store) Get(ctx context.Context, id, owner string) (task.Task, error) {
+	sh := shard(id)
 	c.mu.RLock()
 	e, ok := c.entries[id]
-	gen := c.gen
+	gen := c.gens[sh]
 	c.mu.RUnlock()
 	if ok && (c.maxAge <= 0 || c.now().Sub(e.added) < c.maxAge) {
 		c.hits.Add(1)
@@ -158,7 +175,7 @@ func (c *Store) Get(ctx context.Context, id, owner string) (task.Task, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen != gen {
+	if c.gens[sh] != gen {
 		// A write landed while this read ran: what was read may be older
 		// than the write, so it is not kept.
 		return t, nil
@@ -183,7 +200,7 @@ func (c *Store) Get(ctx context.Context, id, owner string) (task.Task, error) {
 // not put back what they read before the write).
 func (c *Store) drop(id string) {
 	c.mu.Lock()
-	c.gen++
+	c.gens[shard(id)]++
 	if e, ok := c.entries[id]; ok {
 		delete(c.entries, id)
 		c.bytes -= e.size
@@ -191,11 +208,17 @@ func (c *Store) drop(id string) {
 	c.mu.Unlock()
 }
 
+func (c *Store) bumpAll() {
+	for i := range c.gens {
+		c.gens[i]++
+	}
+}
+
 // dropUnfinished forgets every cached task that is not terminal: Admit and
 // RequeueExpired move tasks they do not name.
 func (c *Store) dropUnfinished() {
 	c.mu.Lock()
-	c.gen++
+	c.bumpAll()
 	for k, e := range c.entries {
 		if !e.t.Status.Terminal() {
 			delete(c.entries, k)
@@ -208,7 +231,7 @@ func (c *Store) dropUnfinished() {
 // dropAll forgets everything (retention deletes tasks it does not name).
 func (c *Store) dropAll() {
 	c.mu.Lock()
-	c.gen++
+	c.bumpAll()
 	clear(c.entries)
 	c.bytes = 0
 	c.mu.Unlock()
@@ -239,9 +262,12 @@ func (c *Store) Admit(ctx context.Context, opts store.AdmitOptions) (int, error)
 // Claim claims a task and forgets it.
 func (c *Store) Claim(ctx context.Context, opts store.ClaimOptions) (task.Task, error) {
 	t, err := c.Store.Claim(ctx, opts)
-	if err == nil {
+	switch {
+	case err == nil:
 		c.drop(t.ID)
-	} else {
+	case errors.Is(err, store.ErrNoTask):
+		// Nothing moved.
+	default:
 		// An error may still hide a committed claim (a lost answer): be
 		// safe and forget what may have moved.
 		c.dropUnfinished()
