@@ -271,6 +271,10 @@ func (v *Validator) ValidateRequest(ctx context.Context, r *http.Request) (*rout
 			return rt, &RequestError{Status: http.StatusBadRequest, Message: err.Error(), Err: err}
 		}
 	}
+	if b, ok := r.Body.(*Body); ok && r.GetBody == nil {
+		// kin-openapi reads the body and puts it back through GetBody.
+		r.GetBody = b.reopen
+	}
 	in := &openapi3filter.RequestValidationInput{Request: r, Route: rt, Options: v.filter}
 	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 		return rt, &RequestError{Status: statusOfRequestError(err), Message: requestMessage(err), Err: err}
@@ -311,7 +315,7 @@ func precheckBody(r *http.Request) ([]byte, *RequestError) {
 // Body is a request body read into memory once (SetBody): every later
 // reader gets the same bytes without another copy.
 type Body struct {
-	*bytes.Reader
+	bytes.Reader
 	data []byte
 }
 
@@ -321,11 +325,23 @@ func (b *Body) Bytes() []byte { return b.data }
 // Close does nothing: the bytes stay valid for later readers.
 func (b *Body) Close() error { return nil }
 
-// SetBody makes data the body of r, for every later reader.
+// SetBody makes data the body of r, for every later reader. r.GetBody
+// returns another reader of the same bytes; it is set when the validator
+// first needs it (ValidateRequest), so a request whose verdict is reused
+// does not pay for it.
 func SetBody(r *http.Request, data []byte) {
-	r.Body = &Body{Reader: bytes.NewReader(data), data: data}
+	b := &Body{data: data}
+	b.Reader.Reset(data)
+	r.Body = b
 	r.ContentLength = int64(len(data))
-	r.GetBody = func() (io.ReadCloser, error) { return &Body{Reader: bytes.NewReader(data), data: data}, nil }
+	r.GetBody = nil
+}
+
+// reopen returns a fresh reader of the same bytes (http.Request.GetBody).
+func (b *Body) reopen() (io.ReadCloser, error) {
+	nb := &Body{data: b.data}
+	nb.Reader.Reset(b.data)
+	return nb, nil
 }
 
 // checkJSONBody refuses a JSON body that is not UTF-8 and returns the bytes
