@@ -129,6 +129,9 @@ func New(st store.Store, opts Options) *Store {
 	return c
 }
 
+// Mode returns the cache's mode.
+func (c *Store) Mode() Mode { return c.mode }
+
 // Inner returns the wrapped store.
 func (c *Store) Inner() store.Store { return c.Store }
 

@@ -1,0 +1,146 @@
+package validate
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// postBuffered sends body as the server's body limit hands it on: read
+// once into a *Body (SetBody), the form whose verdicts can be reused.
+func postBuffered(t *testing.T, h http.Handler, path, contentType, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, nil)
+	SetBody(req, []byte(body))
+	req.Header.Set("Content-Type", contentType)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestVerdictNeverReusedForOtherBytes: after a request and a response
+// passed, inputs that differ from them (in one byte, in content type, in
+// operation) are validated afresh and refused when invalid.
+func TestVerdictNeverReusedForOtherBytes(t *testing.T) {
+	okResult := `{"id":"` + validID + `","status":"QUEUED","created":1764000000.123,"model":"Chatterbox","results":[]}`
+	// One byte off: a status the enum does not have.
+	badResult := strings.Replace(okResult, `"QUEUED"`, `"QUEUEX"`, 1)
+	if len(okResult) != len(badResult) {
+		t.Fatal("test bodies must have the same length")
+	}
+	answer := okResult
+	v, _ := newValidator(t, Options{Strict: true})
+	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, answer)
+	}))
+	good := `{"id":"` + validID + `"}`
+	// Same length, one byte off: the version nibble is no longer 4.
+	bad := `{"id":"` + validID[:14] + "1" + validID[15:] + `"}`
+	steps := []struct {
+		name, ct, body, answer string
+		want                   int
+	}{
+		{"first pass", "application/json", good, okResult, 200},
+		{"reused pass", "application/json", good, okResult, 200},
+		{"request one byte off", "application/json", bad, okResult, 400},
+		{"request other content type", "text/plain", good, okResult, 415},
+		{"response one byte off", "application/json", good, badResult, 500},
+		{"good again", "application/json", good, okResult, 200},
+	}
+	for _, s := range steps {
+		answer = s.answer
+		rec := postBuffered(t, h, "/async/speech/result", s.ct, s.body)
+		if rec.Code != s.want {
+			t.Fatalf("%s: got %d (%s), want %d", s.name, rec.Code, rec.Body, s.want)
+		}
+	}
+	st := v.VerdictStats()
+	if st.Hits < 4 {
+		t.Errorf("stats %+v: want at least 4 reused verdicts (request and response of the second and last call)", st)
+	}
+	// Another operation with the same bytes is validated against its own
+	// schema: {"id"} is no create request.
+	if rec := postBuffered(t, h, "/async/speech/create", "application/json", good); rec.Code != 400 {
+		t.Errorf("result body sent to create: got %d, want 400", rec.Code)
+	}
+}
+
+// TestVerdictComparesBytesNotHashes plants a pass under the hash of other
+// bytes, as a hash collision would: it must not be reused.
+func TestVerdictComparesBytesNotHashes(t *testing.T) {
+	v, _ := newValidator(t, Options{})
+	rt := v.routes["POST /async/speech/result"]
+	c := v.verdicts
+	a, b := []byte(`{"id":"a"}`), []byte(`{"id":"b"}`)
+	c.pass(kindRequest, rt, 0, "application/json", a)
+	ha, hb := c.hash(kindRequest, rt, 0, "application/json", a), c.hash(kindRequest, rt, 0, "application/json", b)
+	c.m[hb] = c.m[ha] // b's hash now leads to a's entry
+	if c.passed(kindRequest, rt, 0, "application/json", b) {
+		t.Error("a pass of other bytes under the same hash was reused")
+	}
+	if !c.passed(kindRequest, rt, 0, "application/json", a) {
+		t.Error("the pass of the same bytes was not reused")
+	}
+	for _, k := range []struct {
+		name   string
+		kind   verdictKind
+		status int
+		ct     string
+	}{{"as a response", kindResponse, 0, "application/json"}, {"other status", kindRequest, 200, "application/json"}, {"other content type", kindRequest, 0, "application/json; charset=utf-8"}} {
+		if c.passed(k.kind, rt, k.status, k.ct, a) {
+			t.Errorf("%s: a pass was reused for another key", k.name)
+		}
+	}
+}
+
+// TestRequestWithDefaultsNotReused: kin-openapi writes defaults into a
+// create body that lacks them; such a request is validated every time, and
+// the handler always gets the defaults.
+func TestRequestWithDefaultsNotReused(t *testing.T) {
+	v, _ := newValidator(t, Options{Strict: true})
+	var got []byte
+	h := v.Middleware(okCreate(&got))
+	for i := range 3 {
+		rec := postBuffered(t, h, "/async/speech/create", "application/json", `{"model":"Chatterbox","input":"hi"}`)
+		if rec.Code != 200 {
+			t.Fatalf("call %d: got %d (%s), want 200", i, rec.Code, rec.Body)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(got, &body); err != nil || body["temperature"] != 0.8 {
+			t.Fatalf("call %d: handler got %s, want the defaults written in", i, got)
+		}
+	}
+	// The three identical responses ({"id"}) are reused; the requests not.
+	if st := v.VerdictStats(); st.Hits != 2 {
+		t.Errorf("stats %+v: want 2 hits (responses of calls 2 and 3 only)", st)
+	}
+}
+
+// TestVerdictsBounded: never more than Options.Verdicts entries; off when
+// negative.
+func TestVerdictsBounded(t *testing.T) {
+	v, _ := newValidator(t, Options{Verdicts: 4})
+	h := v.Middleware(respond(200, "application/json", `{"id":"`+validID+`","status":"QUEUED","created":1,"model":"Chatterbox","results":[]}`))
+	for i := range 10 {
+		id := fmt.Sprintf("%s%04d", validID[:32], i)
+		if rec := postBuffered(t, h, "/async/speech/result", "application/json", `{"id":"`+id+`"}`); rec.Code != 200 {
+			t.Fatalf("call %d: got %d (%s)", i, rec.Code, rec.Body)
+		}
+		if st := v.VerdictStats(); st.Entries > 4 || st.Max != 4 {
+			t.Fatalf("after %d calls: %+v, want at most 4 entries", i+1, st)
+		}
+	}
+	off, _ := newValidator(t, Options{Verdicts: -1})
+	h = off.Middleware(respond(200, "application/json", `{"id":"`+validID+`","status":"QUEUED","created":1,"model":"Chatterbox","results":[]}`))
+	for range 2 {
+		postBuffered(t, h, "/async/speech/result", "application/json", `{"id":"`+validID+`"}`)
+	}
+	if st := off.VerdictStats(); st != (VerdictStats{}) {
+		t.Errorf("reuse off: stats %+v, want none", st)
+	}
+}
