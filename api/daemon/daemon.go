@@ -251,6 +251,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 // Addr returns the bound listen address, host:port, with the real port.
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 
+// Handler returns the HTTP handler the daemon serves (metrics, API, result
+// files, health), for in-process benchmarks of the real wiring.
+func (d *Daemon) Handler() http.Handler { return d.srv.Handler }
+
 // URL returns http://Addr().
 func (d *Daemon) URL() string { return "http://" + d.Addr() }
 

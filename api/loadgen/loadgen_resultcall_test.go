@@ -13,6 +13,8 @@ package loadgen_test
 // stack=full-novalidate server.NewHandler with SkipValidation: every layer but the validator
 // stack=full            server.NewHandler: request id, logging, recovery, limits, auth, validator
 // stack=full+cache      the same over the memory store wrapped in api/store/cache, as api/daemon wires it
+// stack=daemon          the handler speechd serves (api/daemon: metrics, request log, API, task
+//                       cache, verdict reuse), memory store, tone engine, log discarded
 
 import (
 	"bytes"
@@ -27,6 +29,7 @@ import (
 
 	"github.com/distributeai/asyncspeech/api/task"
 
+	"github.com/distributeai/asyncspeech/api/daemon"
 	"github.com/distributeai/asyncspeech/api/loadgen"
 	"github.com/distributeai/asyncspeech/api/server"
 	"github.com/distributeai/asyncspeech/api/server/auth"
@@ -144,6 +147,24 @@ func resultStacks(b testing.TB) []struct {
 	if err != nil {
 		b.Fatalf("server.NewHandler over the cache: %v", err)
 	}
+	dst := memory.New()
+	completedTask(b, dst)
+	dcfg := daemon.Default()
+	dcfg.Addr, dcfg.Engine, dcfg.Keys, dcfg.StrictResponses = "127.0.0.1:0", "tone", []string{benchKey}, true
+	dctx, stop := context.WithCancel(context.Background())
+	d, err := daemon.New(dctx, dcfg, discard, daemon.WithStore(dst))
+	if err != nil {
+		stop()
+		b.Fatalf("daemon.New: %v", err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- d.Run(dctx) }()
+	b.Cleanup(func() {
+		stop()
+		if err := <-ran; err != nil {
+			b.Errorf("daemon.Run: %v", err)
+		}
+	})
 	fullNoValidate, err := server.NewHandler(srv, server.HandlerOptions{Logger: discard, Auth: auth.New([]string{benchKey}), SkipValidation: true})
 	if err != nil {
 		b.Fatalf("server.NewHandler without validation: %v", err)
@@ -158,6 +179,7 @@ func resultStacks(b testing.TB) []struct {
 		{"stack=full-novalidate", fullNoValidate},
 		{"stack=full", full},
 		{"stack=full+cache", fullCached},
+		{"stack=daemon", d.Handler()},
 	}
 }
 

@@ -27,7 +27,12 @@ func RequestLog(log *slog.Logger, next http.Handler) http.Handler {
 		id := reqid.Choose(r.Header.Get(reqid.Header))
 		w.Header().Set(reqid.Header, id)
 		r = r.WithContext(reqid.With(r.Context(), id))
-		sw := respwriter.New(w)
+		// An outer layer (speechd's metrics) may have wrapped w already:
+		// it sees the same writes, so its recorder serves here too.
+		sw, ok := w.(*respwriter.Recorder)
+		if !ok {
+			sw = respwriter.New(w)
+		}
 		next.ServeHTTP(sw, r)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
@@ -117,7 +122,14 @@ func limitBody(max int64, perOp map[string]int64, log *slog.Logger, next http.Ha
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
-			data, err := readBody(http.MaxBytesReader(w, r.Body, limit), r.ContentLength)
+			body := r.Body
+			if r.ContentLength < 0 {
+				// Without a length only a limiting reader stops a long
+				// body; with one (checked above) net/http's reader ends
+				// at it.
+				body = http.MaxBytesReader(w, r.Body, limit)
+			}
+			data, err := readBody(body, r.ContentLength)
 			if err != nil {
 				var mb *http.MaxBytesError
 				if errors.As(err, &mb) {
@@ -139,7 +151,11 @@ func requireJSON(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPost, http.MethodPut, http.MethodPatch:
-			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			ct := r.Header.Get("Content-Type")
+			if ct == "application/json" {
+				break // the common case, without parsing (and its map)
+			}
+			mt, _, err := mime.ParseMediaType(ct)
 			if err != nil || mt != "application/json" {
 				writeError(w, r, log, &Error{Code: apierr.CodeUnsupportedMedia, Message: fmt.Sprintf("content type must be application/json, got %q", truncate(r.Header.Get("Content-Type"), 64))})
 				return

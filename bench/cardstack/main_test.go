@@ -55,3 +55,25 @@ func TestCardStack(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCardStack is the in-process cost of one result call through the
+// card stack, beside api/loadgen's BenchmarkResultCall.
+func BenchmarkCardStack(b *testing.B) {
+	const key = "card-key-0123456789"
+	h, err := newHandler(context.Background(), key)
+	if err != nil {
+		b.Fatalf("newHandler: %v", err)
+	}
+	body := `{"id":"` + TaskID + `"}`
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/async/speech/result", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/distributeai/asyncspeech"
@@ -33,6 +34,23 @@ type Metrics struct {
 	engineTime  prometheus.Histogram
 	transitions *prometheus.CounterVec
 	known       map[string]struct{} // route labels that are their own path
+
+	// series caches the counter and histogram of each (route, method,
+	// status) seen, so a request does not format its status and hash its
+	// labels again. Bounded: routes and methods are fixed small sets, and
+	// statuses are the few HTTP codes.
+	seriesMu sync.RWMutex
+	series   map[seriesKey]series
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type series struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // sideRoutes are speechd's routes outside the spec; the spec's operation
@@ -71,8 +89,9 @@ func New(st store.Store, scrapeTimeout time.Duration, log *slog.Logger) *Metrics
 		log = slog.Default()
 	}
 	m := &Metrics{
-		known: map[string]struct{}{},
-		reg:   prometheus.NewRegistry(),
+		known:  map[string]struct{}{},
+		series: map[seriesKey]series{},
+		reg:    prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "speechd_http_requests_total", Help: "HTTP requests by route, method and status.",
 		}, []string{"route", "method", "status"}),
@@ -143,11 +162,27 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 			default:
 				method = "other"
 			}
-			m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-			m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			sr := m.seriesOf(seriesKey{route, method, status})
+			sr.count.Inc()
+			sr.latency.Observe(time.Since(start).Seconds())
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// seriesOf returns the metrics of k, creating them the first time.
+func (m *Metrics) seriesOf(k seriesKey) series {
+	m.seriesMu.RLock()
+	sr, ok := m.series[k]
+	m.seriesMu.RUnlock()
+	if ok {
+		return sr
+	}
+	sr = series{count: m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)), latency: m.latency.WithLabelValues(k.route)}
+	m.seriesMu.Lock()
+	m.series[k] = sr
+	m.seriesMu.Unlock()
+	return sr
 }
 
 // storeCollector reads task counts from the store at scrape time.
