@@ -24,7 +24,7 @@ var envName = cliflag.Prefixed("SPEECHD")
 func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) (daemon.Config, logOptions, error) {
 	def := daemon.Default()
 	cfg := def
-	lo := logOptions{format: "text", level: "info", memLimit: "auto", memGetenv: getenv}
+	lo := logOptions{format: "text", level: "info", flush: 100 * time.Millisecond, memLimit: "auto", memGetenv: getenv}
 	var keys string
 	fs := flag.NewFlagSet("speechd", flag.ContinueOnError)
 
@@ -68,6 +68,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "how long shutdown waits for in-flight requests")
 	fs.StringVar(&lo.format, "log-format", lo.format, "text or json")
 	fs.StringVar(&lo.level, "log-level", lo.level, "debug, info, warn or error")
+	fs.DurationVar(&lo.flush, "log-flush", lo.flush, "write log lines in batches at most this long after the first (warnings and errors at once; 0 = every line at once)")
 
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: speechd [flags]\n\nThe reference server of the asynchronous speech API. Every flag also reads\nSPEECHD_<FLAG> from the environment (--public-url: SPEECHD_PUBLIC_URL); flags win.\n\n")

@@ -47,11 +47,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "speechd: %v\n", err)
 		return exitUsage
 	}
-	logger, err := newLogger(lo, stderr)
+	logger, closeLog, err := newBufferedLogger(lo, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "speechd: %v\n", err)
 		return exitUsage
 	}
+	defer closeLog()
 	workers := cfg.Workers
 	if workers == 0 {
 		workers = daemon.Default().Workers
