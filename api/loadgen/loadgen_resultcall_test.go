@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/distributeai/asyncspeech/api/task"
 
 	"github.com/distributeai/asyncspeech/api/daemon"
@@ -230,5 +232,87 @@ func TestResultCallStacksAgree(t *testing.T) {
 				t.Errorf("response violates openapi.json: %v\n%s", err, rec.Body)
 			}
 		})
+	}
+}
+
+// BenchmarkResultCallMany is stack=daemon polled round-robin on 10 000
+// COMPLETED tasks instead of one, so every cache holds 10 000 entries and a
+// call's entry is rarely in the CPU's cache: the in-process counterpart of
+// compare.sh's speechd-many row.
+//
+//	go test -run '^$' -bench 'ResultCallMany' -benchmem ./api/loadgen
+func BenchmarkResultCallMany(b *testing.B) {
+	const n = 10_000
+	ctx := context.Background()
+	st := memory.New()
+	now := time.Now()
+	owner := auth.OwnerOf(benchKey)
+	bodies := make([][]byte, n)
+	for i := range n {
+		id := uuid.NewString()
+		bodies[i] = []byte(`{"id":"` + id + `"}`)
+		t := task.Task{ID: id, Owner: owner, Model: "Chatterbox", Status: task.StatusCreated, Created: now,
+			Params: task.Params{Input: "ok", Voice: "leo", Temperature: 0.8, Exaggeration: 0.5, CfgWeight: 0.5}}
+		if err := st.Create(ctx, t); err != nil {
+			b.Fatalf("create: %v", err)
+		}
+	}
+	for range n {
+		if _, err := st.Admit(ctx, store.AdmitOptions{Now: now, Limit: 1}); err != nil {
+			b.Fatalf("admit: %v", err)
+		}
+		t, err := st.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: now.Add(time.Hour)})
+		if err != nil {
+			b.Fatalf("claim: %v", err)
+		}
+		if err := st.Start(ctx, t.ID, "w", now.Add(time.Hour)); err != nil {
+			b.Fatalf("start: %v", err)
+		}
+		if err := st.Complete(ctx, t.ID, "w", now, []store.Audio{{ContentType: "audio/wav", Data: []byte("RIFF....WAVE")}}); err != nil {
+			b.Fatalf("complete: %v", err)
+		}
+	}
+	cfg := daemon.Default()
+	cfg.Addr, cfg.Engine, cfg.Keys, cfg.StrictResponses = "127.0.0.1:0", "tone", []string{benchKey}, true
+	dctx, stop := context.WithCancel(ctx)
+	d, err := daemon.New(dctx, cfg, slog.New(slog.DiscardHandler), daemon.WithStore(st))
+	if err != nil {
+		stop()
+		b.Fatalf("daemon.New: %v", err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- d.Run(dctx) }()
+	defer func() {
+		stop()
+		if err := <-ran; err != nil {
+			b.Errorf("daemon.Run: %v", err)
+		}
+	}()
+	h := d.Handler()
+	req := httptest.NewRequest(http.MethodPost, loadgen.ResultPath(), nil)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", benchKey)
+	rd := bytes.NewReader(nil)
+	w := &discardWriter{h: http.Header{}}
+	// One pass first, as a polling client makes: the steady state is measured.
+	i := 0
+	call := func() {
+		body := bodies[i%n]
+		i++
+		rd.Reset(body)
+		req.Body = io.NopCloser(rd)
+		req.ContentLength = int64(len(body))
+		w.reset()
+		h.ServeHTTP(w, req)
+		if w.status != http.StatusOK || w.n == 0 {
+			b.Fatalf("answered %d with %d bytes, want 200 and a body", w.status, w.n)
+		}
+	}
+	for range n {
+		call()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		call()
 	}
 }
