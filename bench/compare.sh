@@ -146,6 +146,9 @@ last_pid=""
 start() {
 	local name=$1 i
 	shift
+	# Created here, not by the background job's redirection, which may
+	# not have run yet when the loop below first reads it.
+	: >"$tmp/$name.log"
 	"$@" >"$tmp/$name.log" 2>&1 &
 	last_pid=$!
 	pids+=("$last_pid")

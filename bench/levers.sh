@@ -71,6 +71,9 @@ last_pid=""
 start() { # start NAME CMD...: wait until it logs its address
 	local name=$1 i
 	shift
+	# Created here, not by the background job's redirection, which may
+	# not have run yet when the loop below first reads it.
+	: >"$tmp/$name.log"
 	"$@" >"$tmp/$name.log" 2>&1 &
 	last_pid=$!
 	pids+=("$last_pid")
