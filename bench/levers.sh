@@ -8,7 +8,8 @@
 # Every target is a speechd with default flags except the one it names,
 # polled with wrk (-c CONC, -d DUR) on the same TASKS tasks round-robin:
 #   base             speechd built from BASE (default: git merge-base HEAD main),
-#                    i.e. without any of these changes
+#                    i.e. without any of these changes while they are on a branch;
+#                    once merged, pass the commit before them, e.g. BASE=2417533
 #   new              this tree, defaults (task cache, verdict reuse, batched log)
 #   new-no-cache     --task-cache=off: every poll reads the store
 #   new-no-verdicts  --validation-cache=-1: kin-openapi validates every request and response
