@@ -19,7 +19,7 @@ const (
 
 // Config is everything speechd can be told; cmd/speechd fills it from flags
 // and environment, starting from Default(). Zero values take the defaults
-// of Default(), except the limits MaxAudio, MaxPendingPerKey and MaxPending,
+// of Default(), except the limits QueueCapacity, MaxAudio, MaxPendingPerKey and MaxPending,
 // where zero means no limit.
 type Config struct {
 	// Addr is the listen address; port 0 picks a free port.
@@ -52,7 +52,9 @@ type Config struct {
 	EngineTimeout time.Duration
 	// MaxAttempts bounds the claims of one task before it ends in ERROR.
 	MaxAttempts int
-	// QueueCapacity bounds QUEUED tasks (0 = unbounded); the rest wait as CREATED.
+	// QueueCapacity bounds QUEUED tasks (0 = unbounded); the rest wait as
+	// CREATED and are admitted fairly across keys as room comes, so one
+	// key's backlog cannot hold another key's task behind it.
 	QueueCapacity int
 	// Retention deletes finished tasks this long after they finished (0 = keep).
 	Retention time.Duration
@@ -120,6 +122,7 @@ func Default() Config {
 		Lease:             30 * time.Second,
 		EngineTimeout:     2 * time.Minute,
 		MaxAttempts:       5,
+		QueueCapacity:     64,
 		LinkTTL:           24 * time.Hour,
 		Retention:         7 * 24 * time.Hour,
 		MaxBodyBytes:      1 << 20,

@@ -43,6 +43,10 @@ import (
 	"github.com/distributeai/asyncspeech/api/worker"
 )
 
+// stopGrace is how long in-flight engine runs may finish after shutdown
+// begins, before they are cancelled and their tasks requeued.
+const stopGrace = 10 * time.Second
+
 // SQLiteFile is the database file of the sqlite store under the data directory.
 const SQLiteFile = "speechd.db"
 
@@ -155,12 +159,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 			Timeout:       cfg.EngineTimeout,
 			MaxAttempts:   cfg.MaxAttempts,
 			QueueCapacity: cfg.QueueCapacity,
-			Retention:     cfg.Retention,
-			MaxAudio:      cfg.MaxAudio,
-			Logger:        logger,
-			OnTransition:  func(_ string, to task.Status) { d.metrics.ObserveTransition(to) },
-			OnEngine:      d.metrics.ObserveEngine,
-			Now:           wired.now,
+			// On shutdown a run gets a short grace, then is cancelled and
+			// its task requeued (nothing is lost): Ctrl-C should not wait
+			// out an engine timeout.
+			StopGrace:    min(stopGrace, cfg.EngineTimeout),
+			Retention:    cfg.Retention,
+			MaxAudio:     cfg.MaxAudio,
+			Logger:       logger,
+			OnTransition: func(_ string, to task.Status) { d.metrics.ObserveTransition(to) },
+			OnEngine:     d.metrics.ObserveEngine,
+			Now:          wired.now,
 		}
 		if wired.tuneWorkers != nil {
 			wired.tuneWorkers(&wopts)
@@ -291,7 +299,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- d.srv.Serve(d.ln) }()
-	d.log.Info("listening on "+d.URL(), "role", d.cfg.Role, "store", d.storeKind, "engine", d.EngineName(), "public_url", d.publicURL)
+	// Scripts wait for this line, so it is written at the first level the
+	// logger lets through, even with --log-level warn or error.
+	lvl := slog.LevelInfo
+	for _, l := range []slog.Level{slog.LevelInfo, slog.LevelWarn, slog.LevelError} {
+		if lvl = l; d.log.Enabled(ctx, l) {
+			break
+		}
+	}
+	d.log.Log(ctx, lvl, "listening on "+d.URL(), "role", d.cfg.Role, "store", d.storeKind, "engine", d.EngineName(), "public_url", d.publicURL)
 
 	var runErr error
 	select {

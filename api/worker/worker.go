@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -528,13 +529,25 @@ func (p *Pool) process(ctx context.Context, worker string, t task.Task) {
 		if timedOut {
 			err = fmt.Errorf("engine run exceeded %v: %w", p.opts.Timeout, err)
 		}
+		// A run that ran out of time once may have met a busy machine; twice
+		// in a row it is the input, and retrying it up to MaxAttempts would
+		// spend MaxAttempts times the engine timeout on one task.
+		outOfTime := timedOut || errors.Is(err, context.DeadlineExceeded)
+		if outOfTime && strings.HasPrefix(t.Reason, reasonOutOfTime) {
+			p.fail(ctx, log, t.ID, worker, now, fmt.Sprintf("engine ran out of time twice in a row (--engine-timeout %v): %v", p.opts.Timeout, err))
+			return
+		}
 		if t.Attempts >= p.opts.MaxAttempts {
 			p.fail(ctx, log, t.ID, worker, now, fmt.Sprintf("engine unavailable after %d attempts: %v", t.Attempts, err))
 			return
 		}
 		delay := p.opts.Backoff.Delay(t.Attempts)
+		reason := err.Error()
+		if outOfTime {
+			reason = reasonOutOfTime + reason
+		}
 		perr := write(ctx, func(wctx context.Context) error {
-			return p.st.Postpone(wctx, t.ID, worker, now.Add(delay), err.Error())
+			return p.st.Postpone(wctx, t.ID, worker, now.Add(delay), reason)
 		})
 		if perr != nil {
 			if !p.dropped("postpone", t.ID, worker, perr) {
@@ -549,6 +562,10 @@ func (p *Pool) process(ctx context.Context, worker string, t task.Task) {
 		p.fail(ctx, log, t.ID, worker, now, err.Error())
 	}
 }
+
+// reasonOutOfTime starts the reason of a task postponed because its engine
+// run ran out of time, so the next run knows the last one did.
+const reasonOutOfTime = "out of time: "
 
 func (p *Pool) fail(ctx context.Context, log *slog.Logger, id, worker string, now time.Time, reason string) {
 	err := write(ctx, func(wctx context.Context) error { return p.st.Fail(wctx, id, worker, now, reason) })

@@ -278,6 +278,19 @@ func TestOutcomes(t *testing.T) {
 				task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusError},
 		},
 		{
+			name: "out of time twice in a row ends it, whatever the attempts left",
+			eng: funcEngine(func(ctx context.Context, _ engine.Request) (engine.Audio, error) {
+				<-ctx.Done()
+				return engine.Audio{}, ctx.Err()
+			}),
+			maxAttempts: 5,
+			timeout:     30 * time.Millisecond,
+			want:        task.StatusError,
+			wantReason:  "out of time twice",
+			wantPath: []task.Status{task.StatusCreated, task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusPostponed,
+				task.StatusQueued, task.StatusAssigned, task.StatusProcessing, task.StatusError},
+		},
+		{
 			name: "empty audio",
 			eng: funcEngine(func(context.Context, engine.Request) (engine.Audio, error) {
 				return engine.Audio{ContentType: "audio/wav"}, nil

@@ -40,7 +40,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.DurationVar(&cfg.Lease, "lease", def.Lease, "how long a worker's claim lasts without a heartbeat")
 	fs.DurationVar(&cfg.EngineTimeout, "engine-timeout", def.EngineTimeout, "time limit of one engine run")
 	fs.IntVar(&cfg.MaxAttempts, "max-attempts", def.MaxAttempts, "claims of a task before it ends in ERROR")
-	fs.IntVar(&cfg.QueueCapacity, "queue-capacity", 0, "most tasks QUEUED at once; more wait as CREATED (0 = unbounded)")
+	fs.IntVar(&cfg.QueueCapacity, "queue-capacity", def.QueueCapacity, "most tasks QUEUED at once; more wait as CREATED and are admitted fairly across API keys (0 = unbounded: oldest first)")
 	fs.DurationVar(&cfg.Retention, "retention", def.Retention, "delete finished tasks and audio this long after they finish (0 = keep)")
 	fs.StringVar(&cfg.LinkSecret, "link-secret", "", "secret that signs result links, same on every node (default: generated under --data)")
 	fs.DurationVar(&cfg.LinkTTL, "link-ttl", def.LinkTTL, "lifetime of a result link")
