@@ -111,12 +111,20 @@ func TestValidateFlag(t *testing.T) {
 // cancels (what SIGTERM does through signal.NotifyContext): it must log the
 // real address, serve, and exit 0.
 func TestRunServesAndStops(t *testing.T) {
+	for _, level := range []string{"info", "error"} {
+		t.Run("log-level "+level, func(t *testing.T) { runServesAndStops(t, level) })
+	}
+}
+
+// runServesAndStops starts speechd at a log level; the "listening on" line
+// scripts wait for must appear at any level.
+func runServesAndStops(t *testing.T, level string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := &logtest.Buffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--store", "memory", "--engine", "tone", "--log-format", "json"}, env(nil), io.Discard, logs)
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--store", "memory", "--engine", "tone", "--log-format", "json", "--log-level", level}, env(nil), io.Discard, logs)
 	}()
 	re := regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]+)`)
 	var base string
