@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -73,7 +74,7 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	fs.DurationVar(&f.validWithin, "valid-within", 2*time.Second, "abuse scenario: a valid create counts as served only if answered 200 within this")
 	fs.IntVar(&f.pid, "pid", 0, "abuse scenario: pid of the server on this machine, to report its peak resident memory")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: speech bench --base-url URL --api-key KEY [--scenario result|create|lifecycle] [--concurrency 64] [--duration 10s] [--requests N] [--json]")
+		fmt.Fprintln(fs.Output(), "usage: speech bench --base-url URL --api-key KEY [--scenario result|create|lifecycle|abuse|intelligibility] [--concurrency 64] [--duration 10s] [--requests N] [--json]")
 		fs.PrintDefaults()
 	}
 	if err := cliflag.Parse(fs, e.stdout, e.stderr, func() error { return fs.Parse(args) }); err != nil {
@@ -256,6 +257,9 @@ func runAbuse(ctx context.Context, e *env, f *benchFlags, cfg loadgen.Config, ta
 	if err := errors.Join(herr, verr); err != nil {
 		fmt.Fprintf(e.stderr, "speech bench: %v\n", err)
 		return exitFailure
+	}
+	if n := rep.Hostile.Statuses[http.StatusUnauthorized]; n > rep.Hostile.Requests/2 {
+		fmt.Fprintf(e.stderr, "speech bench: warning: %d of %d hostile requests were refused 401: the server has keys, so give the hostile workers one (--hostile-key); this run measured only key checks\n", n, rep.Hostile.Requests)
 	}
 	rep.Hostile.Scenario, rep.Hostile.Target = "abuse/hostile", f.baseURL
 	rep.Valid.Scenario, rep.Valid.Target = "abuse/valid", f.baseURL
