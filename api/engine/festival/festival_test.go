@@ -71,10 +71,10 @@ func TestRealLongText(t *testing.T) {
 		start := time.Now()
 		p := enginetest.Synth(t, e, enginetest.Defaults(string(text), voice))
 		took := time.Since(start)
+		// How fast is the intelligibility benchmark's to say (BENCHMARKS.md,
+		// measured beside the other engines); a test on a shared machine
+		// only logs it.
 		t.Logf("%s: %d characters in %v, %v of audio", voice, len([]rune(string(text))), took.Round(time.Millisecond), p.Duration().Round(time.Second))
-		if took > enginetest.Within {
-			t.Errorf("%s: got %v for %d characters, want under %v", voice, took, len(text), enginetest.Within)
-		}
 		if p.Duration() < 2*time.Minute {
 			t.Errorf("%s: got %v of audio for ~700 words, want minutes", voice, p.Duration())
 		}

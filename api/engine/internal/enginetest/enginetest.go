@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/distributeai/asyncspeech/api/engine"
 )
@@ -97,6 +96,3 @@ func FakeBinary(t *testing.T, script string) string {
 	}
 	return path
 }
-
-// Within is a loose bound for long-text runs on a shared machine.
-const Within = 60 * time.Second
