@@ -193,7 +193,7 @@ func TestRunStopsAtDuration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if took := time.Since(start); took > d+2*time.Second {
+	if took := time.Since(start); took > d+10*time.Second { // far below the budget's hours, above any hiccup
 		t.Errorf("run took %v, want about %v", took, d)
 	}
 	if rep.Requests == 0 || rep.Requests >= MaxRequests {
@@ -216,7 +216,7 @@ func TestRunStopsWhenContextEnds(t *testing.T) {
 	if _, err := Run(ctx, Config{Concurrency: 2, Duration: time.Minute, Requests: MaxRequests}, Create(tg)); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if took := time.Since(start); took > 5*time.Second {
+	if took := time.Since(start); took > 20*time.Second { // the run's own duration is a minute
 		t.Errorf("run took %v after its context ended at 100ms", took)
 	}
 }
