@@ -43,6 +43,7 @@ type benchFlags struct {
 	anyID       bool
 	idsOut      string
 	idsIn       string
+	sentences   string
 }
 
 func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
@@ -53,6 +54,7 @@ func parseBenchFlags(e *env, args []string) (*benchFlags, error) {
 	fs.StringVar(&f.engines, "engines", "auto,flite,festival,espeak", "intelligibility scenario: speechd --engine values to measure")
 	fs.StringVar(&f.voices, "voices", "leo,nora", "intelligibility scenario: voices to measure")
 	fs.BoolVar(&f.long, "long", true, "intelligibility scenario: also time one task of 4096 characters of prose per engine and voice")
+	fs.StringVar(&f.sentences, "sentences", "", "intelligibility scenario: file of sentences to measure, one a line (default: the built-in Harvard lists 1 and 2; api/intelligibility/testdata/harvard-3-4.txt holds lists 3 and 4 for a check on sentences no voice was chosen with)")
 	fs.StringVar(&f.params, "params", "", "intelligibility scenario: temperature,exaggeration,cfg_weight to send (default: none, the server's defaults)")
 	fs.StringVar(&f.baseURL, "base-url", "", "server to load; must be a loopback address (default $"+apiclient.EnvBaseURL+")")
 	fs.StringVar(&f.apiKey, "api-key", "", "API key sent in the authorization header (default $"+apiclient.EnvAPIKey+")")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,23 @@ func runIntelligibility(ctx context.Context, e *env, f *benchFlags) int {
 	opts := intelligibility.Options{
 		Engines: split(f.engines), Voices: split(f.voices),
 		Sentences: intelligibility.Sentences(), Progress: e.stderr,
+	}
+	if f.sentences != "" {
+		b, err := os.ReadFile(f.sentences)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "speech bench: --sentences: %v\n", err)
+			return exitUsage
+		}
+		opts.Sentences = nil
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				opts.Sentences = append(opts.Sentences, l)
+			}
+		}
+		if len(opts.Sentences) == 0 {
+			fmt.Fprintf(e.stderr, "speech bench: --sentences %s: no sentences in it\n", f.sentences)
+			return exitUsage
+		}
 	}
 	if f.long {
 		opts.Long = intelligibility.Prose

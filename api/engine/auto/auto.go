@@ -5,8 +5,13 @@
 // in the order measured in BENCHMARKS.md (word error rate of a recogniser
 // listening to the audio):
 //
-//	leo  (male):   flite rms → festival kal_diphone → espeak-ng en-us+m3 → tone
+//	leo  (male):   festival cmu_us_slt_arctic_hts lowered (festival.LeoLower)
+//	               → flite rms → festival kal_diphone → espeak-ng en-us+m3 → tone
 //	nora (female): festival cmu_us_slt_arctic_hts → flite slt → espeak-ng en-us+f3 → tone
+//
+// festival appears twice for leo because what it renders depends on the
+// voices installed (festival.RenderingFor): the lowered HTS voice is the
+// best leo measured, kal_diphone, used only without it, ranks below flite.
 //
 // Uploaded voices go to leo's engine, which refuses them as it always has.
 package auto
@@ -85,24 +90,31 @@ func (f finder) have(name string) (string, bool) {
 	return path, err == nil
 }
 
-// usable says whether engine name can render voice on this machine.
-func (f finder) usable(name, voice string) bool {
-	if _, ok := f.have(name); !ok {
+// candidate is one step of auto's order: an engine, and for festival the
+// festival voice its rendering of the API voice must use.
+type candidate struct {
+	engine        string
+	festivalVoice string
+}
+
+// usable says whether the candidate can render voice on this machine.
+func (f finder) usable(c candidate, voice string) bool {
+	if _, ok := f.have(c.engine); !ok {
 		return false
 	}
-	if name == Festival {
-		v, _ := festival.VoiceFor(voice)
-		return festival.VoiceInstalled(f.opts.Festival.VoicesDir, v)
+	if c.engine == Festival {
+		r, _ := festival.RenderingFor(voice, f.opts.Festival.VoicesDir)
+		return r.Voice == c.festivalVoice && festival.VoiceInstalled(f.opts.Festival.VoicesDir, r.Voice)
 	}
 	return true
 }
 
 // preference is auto's order per voice, most intelligible first.
-func preference(voice string) []string {
+func preference(voice string) []candidate {
 	if voice == "nora" {
-		return []string{Festival, Flite, Espeak}
+		return []candidate{{Festival, festival.VoiceSLT}, {Flite, ""}, {Espeak, ""}}
 	}
-	return []string{Flite, Festival, Espeak}
+	return []candidate{{Festival, festival.VoiceSLT}, {Flite, ""}, {Festival, festival.VoiceKal}, {Espeak, ""}}
 }
 
 // Resolve decides which engine name selects, without building it. An
@@ -122,7 +134,7 @@ func Resolve(name string, opts Options) (Choice, error) {
 			chosen := Tone
 			for _, cand := range preference(v) {
 				if f.usable(cand, v) {
-					chosen = cand
+					chosen = cand.engine
 					break
 				}
 			}
@@ -136,7 +148,7 @@ func Resolve(name string, opts Options) (Choice, error) {
 			if len(names) == 0 || names[len(names)-1] != chosen {
 				names = append(names, chosen)
 			}
-			parts = append(parts, v+"="+describe(chosen, v))
+			parts = append(parts, v+"="+describe(chosen, v, opts))
 		}
 		c.Name = strings.Join(names, "+")
 		c.Reason = "auto: " + strings.Join(parts, ", ")
@@ -150,7 +162,8 @@ func Resolve(name string, opts Options) (Choice, error) {
 			pkg := map[string]string{Flite: "flite", Festival: "festival festvox-us-slt-hts festvox-kallpc16k", Espeak: "espeak-ng"}[n]
 			return Choice{}, fmt.Errorf("engine %s: its program is not on PATH (install the Debian package %s, or choose --engine auto or tone)", n, pkg)
 		}
-		return Choice{Name: n, Voices: all(n), Paths: map[string]string{n: path}, Reason: fmt.Sprintf("using %s (%s)", n, path)}, nil
+		return Choice{Name: n, Voices: all(n), Paths: map[string]string{n: path},
+			Reason: fmt.Sprintf("using %s (%s): leo=%s, nora=%s", n, path, describe(n, "leo", opts), describe(n, "nora", opts))}, nil
 	case Tone:
 		return Choice{Name: Tone, Voices: all(Tone), Reason: "using the tone TEST engine, which beeps instead of speaking"}, nil
 	case OpenAI:
@@ -161,13 +174,14 @@ func Resolve(name string, opts Options) (Choice, error) {
 }
 
 // describe names the engine and the voice it uses for an API voice.
-func describe(engineName, voice string) string {
+func describe(engineName, voice string, opts Options) string {
 	var v string
 	switch engineName {
 	case Flite:
 		v, _ = flite.VoiceFor(voice)
 	case Festival:
-		v, _ = festival.VoiceFor(voice)
+		r, _ := festival.RenderingFor(voice, opts.Festival.VoicesDir)
+		v = r.String()
 	case Espeak:
 		v, _ = espeak.VoiceFor(voice)
 	default:

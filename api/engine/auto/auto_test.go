@@ -6,10 +6,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/distributeai/asyncspeech/api/engine"
+	"github.com/distributeai/asyncspeech/api/engine/festival"
 )
 
 // machine is a fake set of installed programs and festival voices: real
@@ -64,11 +66,13 @@ func TestResolveAuto(t *testing.T) {
 		wantName string
 		degraded bool
 	}{
-		{"everything installed", allPrograms, allVoices, map[string]string{"leo": Flite, "nora": Festival}, "flite+festival", false},
+		{"everything installed", allPrograms, allVoices, map[string]string{"leo": Festival, "nora": Festival}, "festival", false},
 		{"no flite", []string{"festival", "espeak-ng"}, allVoices, map[string]string{"leo": Festival, "nora": Festival}, "festival", false},
 		{"no festival", []string{"flite", "espeak-ng"}, nil, map[string]string{"leo": Flite, "nora": Flite}, "flite", false},
 		{"festival without the HTS voice", allPrograms, []string{"kal_diphone"}, map[string]string{"leo": Flite, "nora": Flite}, "flite", false},
-		{"festival with only the HTS voice", []string{"festival", "espeak-ng"}, []string{"cmu_us_slt_arctic_hts"}, map[string]string{"leo": Espeak, "nora": Festival}, "espeak+festival", true},
+		{"festival with only the HTS voice", []string{"festival", "espeak-ng"}, []string{"cmu_us_slt_arctic_hts"}, map[string]string{"leo": Festival, "nora": Festival}, "festival", false},
+		{"festival with only kal, no flite", []string{"festival", "espeak-ng"}, []string{"kal_diphone"}, map[string]string{"leo": Festival, "nora": Espeak}, "festival+espeak", true},
+		{"HTS voice installed but no festival program", []string{"flite", "espeak-ng"}, allVoices, map[string]string{"leo": Flite, "nora": Flite}, "flite", false},
 		{"espeak only", []string{"espeak-ng"}, nil, map[string]string{"leo": Espeak, "nora": Espeak}, "espeak", true},
 		{"nothing", nil, nil, map[string]string{"leo": Tone, "nora": Tone}, "tone", true},
 	}
@@ -176,5 +180,33 @@ func TestPerVoiceRoutes(t *testing.T) {
 	}
 	if strings.Join(leo.got, ",") != "leo,,file-123" || strings.Join(nora.got, ",") != "nora" {
 		t.Errorf("got leo's engine %q, nora's %q; want leo, default and uploaded on leo's, nora on nora's", leo.got, nora.got)
+	}
+}
+
+// The start-up line says which festival voice each API voice gets, lowered
+// or not.
+func TestResolveReasonNamesFestivalRenderings(t *testing.T) {
+	lowered := "leo=festival cmu_us_slt_arctic_hts lowered ×" + strconv.FormatFloat(festival.LeoLower, 'f', -1, 64)
+	tests := []struct {
+		name, engine string
+		voices       []string
+		want         []string
+	}{
+		{"auto, both voices", "auto", allVoices, []string{lowered, "nora=festival cmu_us_slt_arctic_hts"}},
+		{"festival, both voices", "festival", allVoices, []string{lowered, "nora=festival cmu_us_slt_arctic_hts"}},
+		{"festival, kal only", "festival", []string{"kal_diphone"}, []string{"leo=festival kal_diphone"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Resolve(tc.engine, newMachine(t, []string{"festival"}, tc.voices).options())
+			if err != nil {
+				t.Fatalf("Resolve: %v", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(c.Reason, w) {
+					t.Errorf("got reason %q, want it to contain %q", c.Reason, w)
+				}
+			}
+		})
 	}
 }

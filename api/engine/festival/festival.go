@@ -1,7 +1,8 @@
 // Package festival produces speech by running Debian's festival, whose HTS
 // voice cmu_us_slt_arctic_hts (package festvox-us-slt-hts) is the most
-// intelligible offline female voice measured on this project
-// (BENCHMARKS.md).
+// intelligible offline voice measured on this project (BENCHMARKS.md): it
+// is nora, and, with its pitch and formants lowered after synthesis
+// (LeoLower), leo.
 //
 // festival runs as separate, warm processes (`festival --pipe`, os/exec, no
 // shell, a minimal environment, killed with speechd), at most one per run
@@ -46,17 +47,47 @@ const (
 	VoiceKal = "kal_diphone"
 )
 
-// VoiceFor maps the API's built-in voices to festival voices: leo is
-// kal_diphone (male), nora is cmu_us_slt_arctic_hts (female). An empty name
-// is the API default, leo.
-func VoiceFor(name string) (string, bool) {
+// LeoLower is the factor by which leo's pitch and formants are below
+// nora's: leo is the same HTS voice rendered 1/LeoLower times faster and
+// played back LeoLower times slower (engine.PCM16.Retime), like tape, so its
+// tempo is nora's again while every frequency drops — a deeper, male-sounding
+// voice that the recogniser understands as well as nora and far better than
+// kal_diphone (chosen by measurement, BENCHMARKS.md).
+const LeoLower = 0.82
+
+// Rendering is how festival renders one of the API's voices.
+type Rendering struct {
+	// Voice is the festival voice that speaks.
+	Voice string
+	// Lower, when not zero, is the factor by which pitch and formants are
+	// lowered after synthesis (see LeoLower).
+	Lower float64
+}
+
+// String names the rendering for logs: the voice, and the lowering if any.
+func (r Rendering) String() string {
+	if r.Lower == 0 {
+		return r.Voice
+	}
+	return r.Voice + " lowered ×" + strconv.FormatFloat(r.Lower, 'f', -1, 64)
+}
+
+// RenderingFor maps the API's built-in voices to festival renderings, given
+// the voices installed under voicesDir (DefaultVoicesDir when empty): nora is
+// cmu_us_slt_arctic_hts; leo is that voice lowered by LeoLower when it is
+// installed, else kal_diphone (the male voice festival has, far less
+// intelligible). An empty name is the API default, leo.
+func RenderingFor(name, voicesDir string) (Rendering, bool) {
 	switch name {
 	case "", "leo":
-		return VoiceKal, true
+		if VoiceInstalled(voicesDir, VoiceSLT) {
+			return Rendering{Voice: VoiceSLT, Lower: LeoLower}, true
+		}
+		return Rendering{Voice: VoiceKal}, true
 	case "nora":
-		return VoiceSLT, true
+		return Rendering{Voice: VoiceSLT}, true
 	}
-	return "", false
+	return Rendering{}, false
 }
 
 // ErrUnknownVoice is a permanent error: festival renders only the built-in
@@ -125,7 +156,8 @@ func (e *Engine) Path() string { return e.prog.Path }
 // Prosody is how a request's sampling parameters are rendered by festival.
 type Prosody struct {
 	// Speed is the speaking-rate factor from cfg_weight (engine.SpeedFor):
-	// the HTS voice's -r rate, the diphone voice's Duration_Stretch
+	// the HTS voice's -r rate (Speed/Lower for a lowered rendering, whose
+	// playback is Lower times slower), the diphone voice's Duration_Stretch
 	// 1.1/Speed (1.1 being its own).
 	Speed float64
 	// Gain multiplies the samples (engine.GainFor of exaggeration).
@@ -134,7 +166,8 @@ type Prosody struct {
 	// kal's own is 14 at temperature 0.8; 0 is a monotone, 1 is 17.5).
 	// The HTS voice has no range control that festival passes on (its
 	// -fm/-b parameters were measured to leave the audio bit-identical), so
-	// temperature does not change nora's audio.
+	// temperature does not change nora's audio, nor leo's when leo is the
+	// lowered HTS voice.
 	F0Std float64
 }
 
@@ -166,11 +199,15 @@ func num(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
 // only from the voice constant and formatted numbers. Selecting the voice
 // resets what an earlier run of the warm process changed, and every
 // parameter a run may change is set each time.
-func setup(voice string, p Prosody) string {
-	s := "(voice_" + voice + ")"
-	switch voice {
+func setup(r Rendering, p Prosody) string {
+	s := "(voice_" + r.Voice + ")"
+	switch r.Voice {
 	case VoiceSLT:
-		s += ` (set! hts_engine_params (append hts_engine_params (list (list "-r" ` + num(p.Speed) + `))))`
+		rate := p.Speed
+		if r.Lower != 0 {
+			rate /= r.Lower
+		}
+		s += ` (set! hts_engine_params (append hts_engine_params (list (list "-r" ` + num(rate) + `))))`
 	case VoiceKal:
 		s += " (Parameter.set 'Duration_Stretch " + num(kalStretch/p.Speed) + ")"
 		s += " (set! int_lr_params '((target_f0_mean 105) (target_f0_std " + num(p.F0Std) + ") (model_f0_mean 170) (model_f0_std 34)))"
@@ -184,7 +221,8 @@ func setup(voice string, p Prosody) string {
 // unknown or uninstalled voice, or output that is not a WAV are permanent;
 // audio past req.MaxAudio is engine.ErrAudioTooLong.
 func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
-	voice, ok := VoiceFor(req.Voice)
+	r, ok := RenderingFor(req.Voice, e.voicesDir)
+	voice := r.Voice
 	if !ok {
 		return engine.Audio{}, fmt.Errorf("festival: voice %q: %w (built-in voices: leo, nora)", req.Voice, ErrUnknownVoice)
 	}
@@ -211,14 +249,26 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 			e.put(proc)
 		}
 	}()
-	set := setup(voice, p)
-	pcm, err := child.Chunked(ctx, "festival", chunks, req.MaxAudio, func(ctx context.Context, chunk string) ([]byte, error) {
+	set := setup(r, p)
+	// A lowered rendering plays 1/Lower times longer than festival made it,
+	// so festival's audio is capped at Lower times the limit.
+	maxAudio := req.MaxAudio
+	if r.Lower != 0 {
+		maxAudio = time.Duration(float64(maxAudio) * r.Lower)
+	}
+	pcm, err := child.Chunked(ctx, "festival", chunks, maxAudio, func(ctx context.Context, chunk string) ([]byte, error) {
 		wav, ok, err := proc.run(ctx, set, chunk, e.prog.Timeout)
 		healthy = healthy && ok
 		return wav, err
 	})
 	if err != nil {
-		return engine.Audio{}, fmt.Errorf("festival voice %s, %d characters: %w", voice, len([]rune(req.Text)), err)
+		if r.Lower != 0 && errors.Is(err, engine.ErrAudioTooLong) {
+			return engine.Audio{}, fmt.Errorf("festival voice %s, %d characters: over %v once lowered (festival's audio is capped at %v): %w", r, len([]rune(req.Text)), req.MaxAudio, maxAudio, err)
+		}
+		return engine.Audio{}, fmt.Errorf("festival voice %s, %d characters: %w", r, len([]rune(req.Text)), err)
+	}
+	if r.Lower != 0 {
+		pcm = pcm.Retime(1 / r.Lower)
 	}
 	pcm.Gain(p.Gain)
 	return engine.Audio{ContentType: "audio/wav", Data: pcm.WAV()}, nil

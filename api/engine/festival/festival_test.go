@@ -3,6 +3,7 @@ package festival
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,13 +49,106 @@ func TestRealVoicesDoNotLeak(t *testing.T) {
 	}
 }
 
+// kalEngine is a real engine on a machine where festival has only
+// kal_diphone: VoicesDir holds only kal's directory (festival itself still
+// loads voices from its own library).
+func kalEngine(t *testing.T) *Engine {
+	t.Helper()
+	realEngine(t) // skips when festival or a voice is missing
+	m, _ := filepath.Glob(filepath.Join(DefaultVoicesDir, "*", VoiceKal))
+	if len(m) == 0 {
+		t.Skipf("festival voice %s not found under %s", VoiceKal, DefaultVoicesDir)
+	}
+	voices := filepath.Join(t.TempDir(), "voices", "english")
+	if err := os.MkdirAll(voices, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(m[0], filepath.Join(voices, VoiceKal)); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Options{Timeout: 60 * time.Second, VoicesDir: filepath.Dir(voices)})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func TestRenderingFor(t *testing.T) {
+	dir := t.TempDir()
+	both, kalOnly, sltOnly, none := filepath.Join(dir, "both"), filepath.Join(dir, "kal"), filepath.Join(dir, "slt"), filepath.Join(dir, "none")
+	for _, d := range []string{both + "/us/" + VoiceSLT, both + "/english/" + VoiceKal, kalOnly + "/english/" + VoiceKal, sltOnly + "/us/" + VoiceSLT, none} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lowered := Rendering{Voice: VoiceSLT, Lower: LeoLower}
+	tests := []struct {
+		name, voice, dir string
+		want             Rendering
+		ok               bool
+	}{
+		{"leo, both voices", "leo", both, lowered, true},
+		{"empty is leo", "", both, lowered, true},
+		{"leo, HTS only", "leo", sltOnly, lowered, true},
+		{"leo, kal only", "leo", kalOnly, Rendering{Voice: VoiceKal}, true},
+		{"leo, none: kal, which then fails as not installed", "leo", none, Rendering{Voice: VoiceKal}, true},
+		{"nora, both", "nora", both, Rendering{Voice: VoiceSLT}, true},
+		{"nora, kal only", "nora", kalOnly, Rendering{Voice: VoiceSLT}, true},
+		{"uploaded voice", "voice-123", both, Rendering{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := RenderingFor(tc.voice, tc.dir)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("got %+v, %v; want %+v, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
 func TestRealTemperatureChangesKal(t *testing.T) {
-	e := realEngine(t)
+	e := kalEngine(t)
 	flat, lively := enginetest.Defaults(enginetest.Sentence, "leo"), enginetest.Defaults(enginetest.Sentence, "leo")
 	flat.Temperature, lively.Temperature = 0, 1
 	a, b := enginetest.Synth(t, e, flat), enginetest.Synth(t, e, lively)
 	if string(a.Data) == string(b.Data) {
 		t.Error("temperature 0 and 1 gave identical audio for leo (kal_diphone), want a different intonation range")
+	}
+}
+
+// TestRealKalSpeech: leo on a machine without the HTS voice is kal_diphone,
+// and still passes every engine check.
+func TestRealKalSpeech(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kal_diphone checks: skipped in -short")
+	}
+	enginetest.CheckSpeech(t, kalEngine(t))
+}
+
+// TestRealLeoIsLowered: leo is nora's voice with every frequency lowered by
+// LeoLower, so its pitch is about LeoLower times nora's, in the range of a
+// man's voice, and temperature leaves it alone as it does nora (documented).
+func TestRealLeoIsLowered(t *testing.T) {
+	e := realEngine(t)
+	leo := enginetest.Synth(t, e, enginetest.Defaults(enginetest.Sentence, "leo"))
+	nora := enginetest.Synth(t, e, enginetest.Defaults(enginetest.Sentence, "nora"))
+	pl, pn := enginetest.F0(leo), enginetest.F0(nora)
+	t.Logf("F0 (median, mean over voiced frames): leo %.0f Hz, %.0f Hz (%d frames); nora %.0f Hz, %.0f Hz (%d frames)",
+		pl.Median, pl.Mean, pl.Voiced, pn.Median, pn.Mean, pn.Voiced)
+	if r := pl.Median / pn.Median; math.Abs(r-LeoLower) > 0.05 {
+		t.Errorf("got leo's median F0 %.2f × nora's, want about %.2f", r, LeoLower)
+	}
+	if pl.Median > 165 {
+		t.Errorf("got leo's median F0 %.0f Hz, want a man's range (under 165 Hz)", pl.Median)
+	}
+	if d := leo.Duration().Seconds() / nora.Duration().Seconds(); d < 0.9 || d > 1.1 {
+		t.Errorf("got leo %v, nora %v; want the same tempo (within 10%%)", leo.Duration(), nora.Duration())
+	}
+	flat := enginetest.Defaults(enginetest.Sentence, "leo")
+	flat.Temperature = 0
+	if got := enginetest.Synth(t, e, flat); string(got.Data) != string(leo.Data) {
+		t.Error("temperature 0 changed the lowered leo's audio; docs/engines.md says it does nothing there")
 	}
 }
 
@@ -164,10 +258,10 @@ func TestCommandsHoldNoText(t *testing.T) {
 		t.Errorf("got %d commands, want 2", n)
 	}
 
-	if err := os.RemoveAll(filepath.Join(voices, "english")); err != nil {
+	if err := os.RemoveAll(filepath.Join(voices, "us")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Synthesize(context.Background(), enginetest.Defaults("hi", "leo")); !errors.Is(err, ErrUnknownVoice) || errors.Is(err, engine.ErrUnavailable) {
+	if _, err := e.Synthesize(context.Background(), enginetest.Defaults("hi", "nora")); !errors.Is(err, ErrUnknownVoice) || errors.Is(err, engine.ErrUnavailable) {
 		t.Errorf("got %v for an uninstalled voice, want a permanent ErrUnknownVoice", err)
 	}
 }
@@ -222,12 +316,21 @@ func TestRealDefaultsAreTheVoicesOwn(t *testing.T) {
 	if err != nil {
 		t.Skipf("text2wave not installed: %v", err)
 	}
-	for _, voice := range []string{"leo", "nora"} {
-		t.Run(voice, func(t *testing.T) {
-			got := enginetest.Synth(t, e, enginetest.Defaults(enginetest.Sentence, voice))
-			fv, _ := VoiceFor(voice)
+	tests := []struct {
+		name, voice string
+		e           *Engine
+		eval        string  // festival's own set-up of the voice
+		lower       float64 // then retimed in Go by 1/lower
+	}{
+		{"leo: slt rendered faster, then lowered", "leo", e, `(begin (voice_cmu_us_slt_arctic_hts) (set! hts_engine_params (append hts_engine_params (list (list "-r" ` + num(1/LeoLower) + `)))))`, LeoLower},
+		{"nora: slt", "nora", e, "(voice_cmu_us_slt_arctic_hts)", 0},
+		{"leo without the HTS voice: kal_diphone", "leo", kalEngine(t), "(voice_kal_diphone)", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := enginetest.Synth(t, tc.e, enginetest.Defaults(enginetest.Sentence, tc.voice))
 			out := filepath.Join(t.TempDir(), "plain.wav")
-			cmd := exec.Command(t2w, "-o", out, "-eval", "(voice_"+fv+")")
+			cmd := exec.Command(t2w, "-o", out, "-eval", tc.eval)
 			cmd.Stdin = strings.NewReader(enginetest.Sentence)
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("text2wave: %v: %s", err, b)
@@ -240,8 +343,66 @@ func TestRealDefaultsAreTheVoicesOwn(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tc.lower != 0 {
+				want = want.Retime(1 / tc.lower)
+			}
 			if got.SampleRate != want.SampleRate || string(got.Data) != string(want.Data) {
 				t.Errorf("got %d Hz, %d bytes; want plain text2wave's %d Hz, %d bytes, identical", got.SampleRate, len(got.Data), want.SampleRate, len(want.Data))
+			}
+		})
+	}
+}
+
+// TestLoweredLeo: leo asks festival for the HTS voice 1/LeoLower times
+// faster, plays its audio LeoLower times slower (longer), and applies the
+// audio cap to the lowered length, not festival's.
+func TestLoweredLeo(t *testing.T) {
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "w.wav")
+	if err := os.WriteFile(wav, engine.EncodeWAV(16000, make([]int16, 16000)), 0o644); err != nil { // 1 s
+		t.Fatal(err)
+	}
+	e, err := New(Options{Binary: fakeFestival(t, dir, wav, false), VoicesDir: fakeVoices(t, dir)})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer e.Close()
+	lower := LeoLower // a variable: the constant quotient is not a whole number of nanoseconds
+	lowered := time.Duration(float64(time.Second) / lower).Round(time.Millisecond)
+	tests := []struct {
+		name      string
+		cfgWeight float64
+		maxAudio  time.Duration
+		wantRate  string
+		wantErr   error
+	}{
+		{"defaults", 0.5, 0, `"-r" ` + num(1/LeoLower), nil},
+		{"slowest", 0, 0, `"-r" ` + num(0.7/LeoLower), nil},
+		{"cap above the lowered length", 0.5, lowered + 50*time.Millisecond, `"-r" ` + num(1/LeoLower), nil},
+		{"cap between festival's and the lowered length", 0.5, (time.Second + lowered) / 2, `"-r" ` + num(1/LeoLower), engine.ErrAudioTooLong},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(filepath.Join(dir, "commands"))
+			req := enginetest.Defaults("Hello there.", "leo")
+			req.CfgWeight, req.MaxAudio = tc.cfgWeight, tc.maxAudio
+			a, err := e.Synthesize(context.Background(), req)
+			commands, _ := os.ReadFile(filepath.Join(dir, "commands"))
+			if !strings.Contains(string(commands), "(voice_cmu_us_slt_arctic_hts)") || !strings.Contains(string(commands), tc.wantRate) {
+				t.Errorf("got commands %q, want the HTS voice at %s", commands, tc.wantRate)
+			}
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Errorf("got %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Synthesize: %v", err)
+			}
+			w, err := engine.ParseWAV(a.Data)
+			if err != nil || w.Duration().Round(time.Millisecond) != lowered {
+				t.Errorf("got %v (%v), want festival's 1s played as %v", w.Duration(), err, lowered)
 			}
 		})
 	}
