@@ -53,7 +53,7 @@ const (
 // tempo is nora's again while every frequency drops — a deeper, male-sounding
 // voice that the recogniser understands as well as nora and far better than
 // kal_diphone (chosen by measurement, BENCHMARKS.md).
-const LeoLower = 0.82
+const LeoLower = 0.80
 
 // Rendering is how festival renders one of the API's voices.
 type Rendering struct {

@@ -50,41 +50,44 @@ func RMS(p engine.PCM16) float64 {
 // Sentence is what the real-engine tests say: 13 words.
 const Sentence = "The quick brown fox jumps over the lazy dog near the river bank."
 
-// CheckSpeech runs the checks every real engine must pass: for each voice a
-// valid WAV of plausible length (1.5–8 words a second), leo and nora
-// different, lower cfg_weight longer, higher exaggeration louder.
+// CheckSpeech runs the checks every real engine must pass: CheckVoice for
+// leo and nora, and leo and nora different.
 func CheckSpeech(t *testing.T, e engine.Engine) {
 	t.Helper()
-	words := float64(len(strings.Fields(Sentence)))
-	audio := map[string]engine.PCM16{}
-	for _, voice := range []string{"leo", "nora"} {
-		p := Synth(t, e, Defaults(Sentence, voice))
-		audio[voice] = p
-		sec := p.Duration().Seconds()
-		if sec < words/8 || sec > words/1.5 {
-			t.Errorf("%s: got %.2fs for %v words, want %.2f–%.2fs", voice, sec, words, words/8, words/1.5)
-		}
-		if RMS(p) < 100 {
-			t.Errorf("%s: got RMS %.0f, want audible speech (≥ 100)", voice, RMS(p))
-		}
-
-		slow, fast := Defaults(Sentence, voice), Defaults(Sentence, voice)
-		slow.CfgWeight, fast.CfgWeight = 0, 1
-		ds, df := Synth(t, e, slow).Duration(), Synth(t, e, fast).Duration()
-		if !(ds > p.Duration() && p.Duration() > df) {
-			t.Errorf("%s: got %v (cfg_weight 0) %v (0.5) %v (1), want strictly shorter as cfg_weight rises", voice, ds, p.Duration(), df)
-		}
-		quiet, loud := Defaults(Sentence, voice), Defaults(Sentence, voice)
-		quiet.Exaggeration, loud.Exaggeration = 0, 1
-		rq, rl := RMS(Synth(t, e, quiet)), RMS(Synth(t, e, loud))
-		if !(rq < RMS(p) && RMS(p) < rl) {
-			t.Errorf("%s: got RMS %.0f (exaggeration 0) %.0f (0.5) %.0f (1), want strictly louder as exaggeration rises", voice, rq, RMS(p), rl)
-		}
-	}
-	l, n := audio["leo"], audio["nora"]
+	l, n := CheckVoice(t, e, "leo"), CheckVoice(t, e, "nora")
 	if l.SampleRate == n.SampleRate && string(l.Data) == string(n.Data) {
 		t.Error("leo and nora gave identical audio, want different voices")
 	}
+}
+
+// CheckVoice checks one voice of a real engine: a valid WAV of plausible
+// length (1.5–8 words a second), lower cfg_weight longer, higher
+// exaggeration louder. It returns the audio at the defaults.
+func CheckVoice(t *testing.T, e engine.Engine, voice string) engine.PCM16 {
+	t.Helper()
+	words := float64(len(strings.Fields(Sentence)))
+	p := Synth(t, e, Defaults(Sentence, voice))
+	sec := p.Duration().Seconds()
+	if sec < words/8 || sec > words/1.5 {
+		t.Errorf("%s: got %.2fs for %v words, want %.2f–%.2fs", voice, sec, words, words/8, words/1.5)
+	}
+	if RMS(p) < 100 {
+		t.Errorf("%s: got RMS %.0f, want audible speech (≥ 100)", voice, RMS(p))
+	}
+
+	slow, fast := Defaults(Sentence, voice), Defaults(Sentence, voice)
+	slow.CfgWeight, fast.CfgWeight = 0, 1
+	ds, df := Synth(t, e, slow).Duration(), Synth(t, e, fast).Duration()
+	if !(ds > p.Duration() && p.Duration() > df) {
+		t.Errorf("%s: got %v (cfg_weight 0) %v (0.5) %v (1), want strictly shorter as cfg_weight rises", voice, ds, p.Duration(), df)
+	}
+	quiet, loud := Defaults(Sentence, voice), Defaults(Sentence, voice)
+	quiet.Exaggeration, loud.Exaggeration = 0, 1
+	rq, rl := RMS(Synth(t, e, quiet)), RMS(Synth(t, e, loud))
+	if !(rq < RMS(p) && RMS(p) < rl) {
+		t.Errorf("%s: got RMS %.0f (exaggeration 0) %.0f (0.5) %.0f (1), want strictly louder as exaggeration rises", voice, rq, RMS(p), rl)
+	}
+	return p
 }
 
 // FakeBinary writes a shell script standing in for an engine's program.
