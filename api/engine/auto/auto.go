@@ -63,7 +63,7 @@ type Options struct {
 type Choice struct {
 	// Name is the engine that runs: one concrete engine's name, or for auto
 	// with different engines per voice their names joined by "+" in voice
-	// order (e.g. "flite+festival").
+	// order (e.g. "festival+espeak").
 	Name string
 	// Voices maps each built-in voice to the concrete engine that renders it.
 	Voices map[string]string
