@@ -17,15 +17,24 @@ type Pitch struct {
 // trackers of the Boersma kind start: 40 ms frames every 10 ms; frames
 // quieter than a twentieth of the loudest are silence; in the others the
 // normalised autocorrelation is searched over periods of 60–400 Hz, and a
-// frame is voiced when its best peak reaches 0.6. Among the peaks within 10 %
+// frame is voiced when its best peak reaches 0.6 (mono only). Among the peaks within 10 %
 // of the best the shortest period wins, so a period twice the true one (an
 // octave error, common with autocorrelation) is not chosen.
 func F0(p engine.PCM16) Pitch {
-	s := make([]float64, len(p.Data)/2)
+	// Above 16 kHz, groups of samples are averaged down to 16 kHz or a
+	// little more (a crude low-pass, ample for pitches under 400 Hz): the
+	// search costs the square of the rate, and the peak is interpolated
+	// between samples anyway.
+	k := max(p.SampleRate/16000, 1)
+	s := make([]float64, len(p.Data)/2/k)
 	for i := range s {
-		s[i] = float64(int16(uint16(p.Data[2*i]) | uint16(p.Data[2*i+1])<<8))
+		for j := range k {
+			o := 2 * (i*k + j)
+			s[i] += float64(int16(uint16(p.Data[o]) | uint16(p.Data[o+1])<<8))
+		}
+		s[i] /= float64(k)
 	}
-	rate := float64(p.SampleRate)
+	rate := float64(p.SampleRate) / float64(k)
 	n, hop := int(0.04*rate), int(0.01*rate)
 	minLag, maxLag := int(rate/400), int(rate/60)
 	type frame struct{ at, energy float64 }
