@@ -51,8 +51,10 @@ const (
 // nora's: leo is the same HTS voice rendered 1/LeoLower times faster and
 // played back LeoLower times slower (engine.PCM16.Retime), like tape, so its
 // tempo is nora's again while every frequency drops — a deeper, male-sounding
-// voice that the recogniser understands as well as nora and far better than
-// kal_diphone (chosen by measurement, BENCHMARKS.md).
+// voice that the recogniser understands better than nora and far better than
+// kal_diphone or flite's rms (chosen by measurement, BENCHMARKS.md). leo and
+// nora share warm processes: they are one festival voice, and each run sets
+// the rate again.
 const LeoLower = 0.80
 
 // Rendering is how festival renders one of the API's voices.
