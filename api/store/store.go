@@ -173,6 +173,18 @@ type Notifier interface {
 	Subscribe(ctx context.Context) <-chan struct{}
 }
 
+// Subscribe returns st's wake-ups when st is a Notifier, else a channel
+// that only closes with ctx: what a store wrapping another passes on, so
+// workers behind the wrapper do not fall back to polling.
+func Subscribe(ctx context.Context, st Store) <-chan struct{} {
+	if n, ok := st.(Notifier); ok {
+		return n.Subscribe(ctx)
+	}
+	ch := make(chan struct{})
+	go func() { <-ctx.Done(); close(ch) }()
+	return ch
+}
+
 // CheckLease reports ErrLeaseLost unless worker holds the lease of a task in
 // status cur whose lease owner is leaseOwner. Implementations share it so that
 // every backend answers the same error for the same situation: a lease that

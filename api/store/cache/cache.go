@@ -329,10 +329,5 @@ func (c *Store) DeleteFinishedBefore(ctx context.Context, t time.Time) (int, err
 
 // Subscribe passes through to the inner store's notifier, if it has one.
 func (c *Store) Subscribe(ctx context.Context) <-chan struct{} {
-	if n, ok := c.Store.(store.Notifier); ok {
-		return n.Subscribe(ctx)
-	}
-	ch := make(chan struct{})
-	go func() { <-ctx.Done(); close(ch) }()
-	return ch
+	return store.Subscribe(ctx, c.Store)
 }

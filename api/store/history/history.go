@@ -99,10 +99,5 @@ func (h *Store) Fail(ctx context.Context, id, worker string, now time.Time, reas
 // fall back to polling; a store without them gives a channel that only
 // closes with ctx.
 func (h *Store) Subscribe(ctx context.Context) <-chan struct{} {
-	if n, ok := h.Store.(store.Notifier); ok {
-		return n.Subscribe(ctx)
-	}
-	ch := make(chan struct{})
-	go func() { <-ctx.Done(); close(ch) }()
-	return ch
+	return store.Subscribe(ctx, h.Store)
 }

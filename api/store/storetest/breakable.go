@@ -132,10 +132,5 @@ func (b *Breakable) Probe(ctx context.Context) error {
 
 // Subscribe passes the wrapped store's wake-ups through.
 func (b *Breakable) Subscribe(ctx context.Context) <-chan struct{} {
-	if n, ok := b.Store.(store.Notifier); ok {
-		return n.Subscribe(ctx)
-	}
-	ch := make(chan struct{})
-	go func() { <-ctx.Done(); close(ch) }()
-	return ch
+	return store.Subscribe(ctx, b.Store)
 }
