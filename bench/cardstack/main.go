@@ -25,12 +25,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -38,6 +36,7 @@ import (
 	nethttpmiddleware "github.com/oapi-codegen/nethttp-middleware"
 
 	asyncspeech "github.com/distributeai/asyncspeech"
+	"github.com/distributeai/asyncspeech/bench/internal/serve"
 	"github.com/distributeai/asyncspeech/generated"
 )
 
@@ -164,9 +163,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	host, _, err := net.SplitHostPort(*addr)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-		fmt.Fprintf(stderr, "cardstack: --addr %q: must be a loopback IP and port\n", *addr)
+	if err := serve.CheckLoopback(*addr); err != nil {
+		fmt.Fprintf(stderr, "cardstack: %v\n", err)
 		return 2
 	}
 	if *key == "" {
@@ -178,26 +176,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cardstack: %v\n", err)
 		return 1
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "cardstack: listen on %s: %v\n", *addr, err)
-		return 1
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	fmt.Fprintf(stdout, "cardstack: listening on http://%s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		fmt.Fprintf(stderr, "cardstack: serve: %v\n", err)
-		return 1
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(stderr, "cardstack: shutdown: %v\n", err)
-		return 1
-	}
-	return 0
+	return serve.Run(ctx, "cardstack", *addr, h, stdout, stderr)
 }

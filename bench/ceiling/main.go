@@ -12,17 +12,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
-	"time"
+
+	"github.com/distributeai/asyncspeech/bench/internal/serve"
 )
 
 // TaskID is the id the ceiling hands out and reports.
@@ -72,31 +71,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	host, _, err := net.SplitHostPort(*addr)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-		fmt.Fprintf(stderr, "ceiling: --addr %q: must be a loopback IP and port\n", *addr)
+	if err := serve.CheckLoopback(*addr); err != nil {
+		fmt.Fprintf(stderr, "ceiling: %v\n", err)
 		return 2
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "ceiling: listen on %s: %v\n", *addr, err)
-		return 1
-	}
-	srv := &http.Server{Handler: newHandler(), ReadHeaderTimeout: 5 * time.Second}
-	fmt.Fprintf(stdout, "ceiling: listening on http://%s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		fmt.Fprintf(stderr, "ceiling: serve: %v\n", err)
-		return 1
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(stderr, "ceiling: shutdown: %v\n", err)
-		return 1
-	}
-	return 0
+	return serve.Run(ctx, "ceiling", *addr, newHandler(), stdout, stderr)
 }
