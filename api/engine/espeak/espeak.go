@@ -125,11 +125,18 @@ func args(voice string, p Prosody) []string {
 }
 
 // ssml wraps text in the prosody element; the text is XML-escaped so that
-// markup in user input is spoken as text, never interpreted.
+// markup in user input is spoken as text, never interpreted, and "[[" —
+// espeak-ng's opening of phoneme input, which also crashes espeak-ng 1.51
+// on long input — is written "[ [", so it reads as two brackets.
 func ssml(text string, p Prosody) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<speak><prosody range="%d%%">`, p.PitchRange)
+	prev := rune(0)
 	for _, r := range text {
+		if r == '[' && prev == '[' {
+			b.WriteByte(' ')
+		}
+		prev = r
 		switch r {
 		case '<':
 			b.WriteString("&lt;")

@@ -136,3 +136,19 @@ func TestRealMaxAudio(t *testing.T) {
 		t.Errorf("got %v under a 10m cap, want audio", err)
 	}
 }
+
+// TestRealPhonemeInputIsText: espeak-ng reads [[...]] as phoneme mnemonics,
+// and long phoneme input crashes espeak-ng 1.51 (SIGSEGV) or garbles its
+// output; the engine breaks every "[[" so the brackets are read as text.
+func TestRealPhonemeInputIsText(t *testing.T) {
+	e := realEngine(t)
+	for _, text := range []string{
+		"[[" + strings.Repeat("a:", 200) + "]]",
+		"[[h@l'oU]] x",
+		"[[[[[[ nested ]]]]]]",
+	} {
+		if _, err := engine.ParseWAV(synth(t, e, defaults(text, "leo"))); err != nil {
+			t.Errorf("%.30q: got %v, want a WAV", text, err)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/engine"
@@ -92,6 +93,10 @@ func Run(ctx context.Context, spec Spec) ([]byte, error) {
 		switch {
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("%s: run of %s stopped after at most %v: %w: %w", spec.Engine, spec.Path, spec.Timeout, engine.ErrUnavailable, ctx.Err())
+		case errors.As(err, &exitErr) && crashed(exitErr):
+			// A program that crashes on an input crashes on it every time:
+			// retrying would only spend the attempts.
+			return nil, fmt.Errorf("%s: %s crashed on this input (%v): %s", spec.Engine, spec.Path, err, msg)
 		case errors.As(err, &exitErr) && exitErr.ExitCode() == -1:
 			return nil, fmt.Errorf("%s: %s was killed (%v): %w", spec.Engine, spec.Path, err, engine.ErrUnavailable)
 		case errors.As(err, &exitErr):
@@ -303,4 +308,19 @@ func Find(w Want) (Program, error) {
 		return Program{}, fmt.Errorf("%s: finding %q: %w", w.Engine, w.Binary, err)
 	}
 	return Program{Path: path, Timeout: w.Timeout, Slots: NewSlots(w.MaxConcurrent), Getenv: w.Getenv}, nil
+}
+
+// crashed reports whether the program died of a fault of its own (a
+// segmentation fault, a bus error, an illegal instruction, an abort, a
+// floating-point error) rather than being killed from outside.
+func crashed(e *exec.ExitError) bool {
+	ws, ok := e.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return false
+	}
+	switch ws.Signal() {
+	case syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGILL, syscall.SIGABRT, syscall.SIGFPE:
+		return true
+	}
+	return false
 }

@@ -102,3 +102,35 @@ func TestChunkBuffer(t *testing.T) {
 		})
 	}
 }
+
+// TestRunOutcomes: how a program's end is classified. A crash (a fault
+// signal of its own) is permanent; a kill from outside or a timeout is
+// transient (engine.ErrUnavailable); a plain failure exit is permanent.
+func TestRunOutcomes(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      string
+		transient bool
+		wantText  string
+	}{
+		{"segmentation fault", `kill -SEGV $$`, false, "crashed"},
+		{"abort", `kill -ABRT $$`, false, "crashed"},
+		{"killed from outside", `kill -KILL $$`, true, "was killed"},
+		{"failure exit", `echo broken >&2; exit 3`, false, "broken"},
+		{"timeout", `exec sleep 30`, true, "stopped after"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Run(context.Background(), Spec{Engine: "test", Path: script(t, tc.body), Timeout: 300 * time.Millisecond})
+			if err == nil {
+				t.Fatal("got no error")
+			}
+			if got := errors.Is(err, engine.ErrUnavailable); got != tc.transient {
+				t.Errorf("transient: got %v (%v), want %v", got, err, tc.transient)
+			}
+			if !strings.Contains(err.Error(), tc.wantText) {
+				t.Errorf("got %q, want it to contain %q", err, tc.wantText)
+			}
+		})
+	}
+}
