@@ -77,6 +77,9 @@ type Config struct {
 	// MaxValidating bounds the request bodies validated at once (0 =
 	// validate.DefaultMaxConcurrent).
 	MaxValidating int
+	// MaxBodyInFlight bounds the request body bytes held at once (0 =
+	// server.DefaultMaxBodyInFlight).
+	MaxBodyInFlight int64
 	// RateLimit is requests per second per key (0 = off); RateBurst the bucket.
 	RateLimit float64
 	RateBurst int

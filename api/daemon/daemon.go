@@ -189,6 +189,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		Gate:            d.gate,
 		SkipValidation:  cfg.SkipValidation,
 		MaxValidating:   cfg.MaxValidating,
+		MaxBodyInFlight: cfg.MaxBodyInFlight,
 		Verdicts:        cfg.ValidationCache,
 		Now:             wired.now,
 	})

@@ -100,3 +100,71 @@ func TestHostileBodiesAllocateInProportion(t *testing.T) {
 		})
 	}
 }
+
+// TestBodiesInFlight: bodies held at once are bounded (a request that finds
+// no room gets 503 with Retry-After, and is served once room comes back),
+// and a request to a path that is no operation is answered without its
+// body being read.
+func TestBodiesInFlight(t *testing.T) {
+	const key = "bounds-key"
+	srv := New(memory.New(), Options{Links: testLinks{}, Logger: slog.New(slog.DiscardHandler)})
+	h, err := NewHandler(srv, HandlerOptions{Logger: slog.New(slog.DiscardHandler), Auth: auth.New([]string{key}), MaxBodyInFlight: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"model":"Chatterbox","input":"hello there"}` + strings.Repeat(" ", 30) // 74 bytes
+	post := func(path string, r io.Reader, length int64) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, path, r)
+		req.ContentLength = length
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+
+	// A slow client announces 74 bytes and sends 10: it holds 74 of the 100.
+	pr, pw := io.Pipe()
+	slowDone := make(chan *httptest.ResponseRecorder, 1)
+	go func() { slowDone <- post("/async/speech/create", pr, int64(len(body))) }()
+	if _, err := pw.Write([]byte(body[:10])); err != nil {
+		t.Fatal(err)
+	}
+	// The pipe write returns once the server has read those bytes, so the
+	// slow request holds its room now.
+	rec := post("/async/speech/create", strings.NewReader(body), int64(len(body)))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "--max-body-inflight") {
+		t.Errorf("second body while the first holds its room: got %d %q Retry-After %q, want 503 naming --max-body-inflight with Retry-After",
+			rec.Code, rec.Body.String(), rec.Header().Get("Retry-After"))
+	}
+	if _, err := pw.Write([]byte(body[10:])); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if got := <-slowDone; got.Code != http.StatusOK {
+		t.Fatalf("slow create: got %d %s, want 200", got.Code, got.Body)
+	}
+	if rec := post("/async/speech/create", strings.NewReader(body), int64(len(body))); rec.Code != http.StatusOK {
+		t.Errorf("create once room came back: got %d %s, want 200", rec.Code, rec.Body)
+	}
+
+	// A 1 MiB body to no operation: answered 404 with the body unread.
+	unread := &countingReader{r: strings.NewReader(strings.Repeat("x", 1<<20))}
+	if rec := post("/no/such/path", unread, 1<<20); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown path: got %d, want 404", rec.Code)
+	}
+	if unread.n > 0 {
+		t.Errorf("unknown path: %d body bytes read, want none", unread.n)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}

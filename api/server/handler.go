@@ -16,7 +16,12 @@ import (
 	"github.com/distributeai/asyncspeech/api/server/auth"
 	"github.com/distributeai/asyncspeech/api/validate"
 	"github.com/distributeai/asyncspeech/generated"
+	"golang.org/x/sync/semaphore"
 )
+
+// DefaultMaxBodyInFlight is the default bound on request body bytes held
+// at once: about 1 200 create bodies of the largest valid size.
+const DefaultMaxBodyInFlight = 64 << 20
 
 // DefaultMaxBodyBytes is the request body limit when none is set: 1 MiB, far
 // above the largest valid create request (4096 characters of input).
@@ -50,6 +55,10 @@ type HandlerOptions struct {
 	// MaxValidating bounds the request bodies validated at once (0 =
 	// validate.DefaultMaxConcurrent); see validate.Options.MaxConcurrent.
 	MaxValidating int
+	// MaxBodyInFlight bounds the bytes of request bodies held by all
+	// requests at once (0 = DefaultMaxBodyInFlight): a request whose body
+	// finds no room within 2 s is answered 503 with Retry-After.
+	MaxBodyInFlight int64
 	// Verdicts is how many passes of byte-identical requests and responses
 	// the validator reuses (0 = validate.DefaultVerdicts, negative = off);
 	// see validate.Options.Verdicts.
@@ -131,7 +140,11 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 	if err != nil {
 		return nil, fmt.Errorf("server: body limits: %w", err)
 	}
-	h = limitBody(maxBody, perOp, log, h)
+	inFlight := opts.MaxBodyInFlight
+	if inFlight <= 0 {
+		inFlight = DefaultMaxBodyInFlight
+	}
+	h = limitBody(maxBody, perOp, semaphore.NewWeighted(inFlight), log, h)
 	h = requireJSON(log, h)
 	methods, err := operationMethods()
 	if err != nil {

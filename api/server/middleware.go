@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/server/auth"
 	"github.com/distributeai/asyncspeech/api/validate"
 	"github.com/distributeai/asyncspeech/internal/respwriter"
+	"golang.org/x/sync/semaphore"
 )
 
 // RequestLog gives every request an id (the client's X-Request-Id when sane,
@@ -97,22 +99,29 @@ func (g *Gate) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// limitBody reads the whole body up front and answers 413 beyond the limit
-// of its operation (the largest body the operation's schema accepts,
-// validate.BodyLimits) or, for any other path, max; an operation's limit
-// never exceeds max. Later readers get the buffered copy. Bodies of this API
-// are small JSON documents, so buffering costs little and every later layer
-// sees the same bytes.
-func limitBody(max int64, perOp map[string]int64, log *slog.Logger, next http.Handler) http.Handler {
+// limitBody reads the body of an operation's request up front and answers
+// 413 beyond the operation's limit (the largest body its schema accepts,
+// validate.BodyLimits), never more than max; later readers get the buffered
+// copy. Bodies held at once are bounded by inFlight (in bytes: the
+// Content-Length, or the limit when there is none): a request that finds no
+// room within bodyWait is answered 503 with Retry-After. A request to any
+// other path is not read here at all (only capped at max): it is answered
+// 404 or 405 without its body being buffered.
+func limitBody(maxBody int64, perOp map[string]int64, inFlight *semaphore.Weighted, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit, perOpLimit := max, false
-		if l, ok := perOp[r.Method+" "+r.URL.Path]; ok && l < max {
-			limit, perOpLimit = l, true
+		l, isOp := perOp[r.Method+" "+r.URL.Path]
+		if !isOp {
+			if r.Body != nil && r.Body != http.NoBody {
+				r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			}
+			next.ServeHTTP(w, r)
+			return
 		}
+		limit := min(l, maxBody)
 		// The message is built only when it is sent: most requests fit.
 		tooLarge := func() error {
 			what := ""
-			if perOpLimit {
+			if limit == l {
 				what = fmt.Sprintf(" (the largest body a valid request of %s %s can have)", r.Method, r.URL.Path)
 			}
 			return &Error{Code: apierr.CodeTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes%s", limit, what)}
@@ -122,6 +131,21 @@ func limitBody(max int64, perOp map[string]int64, log *slog.Logger, next http.Ha
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
+			weight := limit
+			if r.ContentLength >= 0 {
+				weight = max(r.ContentLength, 1)
+			}
+			if !inFlight.TryAcquire(weight) {
+				ctx, cancel := context.WithTimeout(r.Context(), bodyWait)
+				err := inFlight.Acquire(ctx, weight)
+				cancel()
+				if err != nil {
+					writeError(w, r, log, &Error{Code: apierr.CodeUnavailable, RetryAfter: time.Second,
+						Message: "server busy: too many request bodies in flight (--max-body-inflight); retry after 1 s"})
+					return
+				}
+			}
+			defer inFlight.Release(weight)
 			body := r.Body
 			if r.ContentLength < 0 {
 				// Without a length only a limiting reader stops a long
@@ -144,6 +168,9 @@ func limitBody(max int64, perOp map[string]int64, log *slog.Logger, next http.Ha
 		next.ServeHTTP(w, r)
 	})
 }
+
+// bodyWait is how long a request waits for room among the bodies in flight.
+const bodyWait = 2 * time.Second
 
 // requireJSON answers 415 to a POST, PUT or PATCH whose content type is not
 // application/json (parameters such as charset are allowed).
@@ -179,11 +206,18 @@ func authenticate(a *auth.Authenticator, log *slog.Logger, next http.Handler) ht
 	})
 }
 
+// preallocBody is the largest body read into a buffer of its announced
+// size: a result call's, and most creates'.
+const preallocBody = 4 << 10
+
 // readBody reads a body whose Content-Length, if known (>= 0), is already
 // within the limit into one buffer of that size, instead of letting
 // io.ReadAll grow (and copy) its way there.
 func readBody(body io.Reader, contentLength int64) ([]byte, error) {
-	if contentLength < 0 {
+	// Only a small body gets its whole buffer before its bytes arrive: a
+	// client that announces a large one and sends it slowly holds only
+	// what it has sent.
+	if contentLength < 0 || contentLength > preallocBody {
 		return io.ReadAll(body)
 	}
 	data := make([]byte, contentLength)
