@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -178,6 +179,12 @@ func requireJSON(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			// A compressed body would be read as JSON bytes it is not;
+			// nothing here decompresses, so it is refused up front.
+			if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+				writeError(w, r, log, &Error{Code: apierr.CodeUnsupportedMedia, Message: fmt.Sprintf("content encoding %q is not supported: send the JSON body uncompressed", truncate(ce, 32))})
+				return
+			}
 			ct := r.Header.Get("Content-Type")
 			if ct == "application/json" {
 				break // the common case, without parsing (and its map)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -534,6 +535,35 @@ func TestSkipValidation(t *testing.T) {
 			}
 			if got := send(http.MethodPut, keyA); got != 405 {
 				t.Errorf("PUT create: got %d, want 405", got)
+			}
+		})
+	}
+}
+
+// TestContentEncodingRefused: nothing decompresses a body, so a compressed
+// one is refused with 415 rather than read as the JSON it is not.
+func TestContentEncodingRefused(t *testing.T) {
+	s := newStack(t, stackConfig{})
+	for _, tc := range []struct {
+		encoding string
+		want     int
+	}{{"gzip", http.StatusUnsupportedMediaType}, {"br", http.StatusUnsupportedMediaType}, {"identity", http.StatusOK}} {
+		t.Run(tc.encoding, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, s.url+"/async/speech/create", strings.NewReader(`{"model":"Chatterbox","input":"hello"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Content-Encoding", tc.encoding)
+			req.Header.Set("Authorization", keyA)
+			resp, err := s.hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("Content-Encoding %s: got %d %s, want %d", tc.encoding, resp.StatusCode, b, tc.want)
 			}
 		})
 	}

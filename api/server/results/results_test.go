@@ -325,6 +325,18 @@ func TestHandlerServesAudio(t *testing.T) {
 			t.Errorf("got Content-Range %q, want %q", got, want)
 		}
 	})
+	t.Run("a few ranges are served, thousands ignored", func(t *testing.T) {
+		few := "bytes=0-0,2-2"
+		resp, _ := get(t, http.MethodGet, path, map[string]string{"Range": few})
+		if resp.StatusCode != http.StatusPartialContent || !strings.HasPrefix(resp.Header.Get("Content-Type"), "multipart/byteranges") {
+			t.Errorf("%s: got %d %s, want 206 multipart/byteranges", few, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		many := "bytes=" + strings.TrimSuffix(strings.Repeat("0-0,", 5000), ",")
+		resp, body := get(t, http.MethodGet, path, map[string]string{"Range": many})
+		if resp.StatusCode != http.StatusOK || string(body) != string(wav) {
+			t.Errorf("5000 ranges: got %d and %d bytes, want 200 and the whole %d-byte file", resp.StatusCode, len(body), len(wav))
+		}
+	})
 	// ServeContent's own errors get the {"message"} shape of every other one.
 	for _, tc := range []struct {
 		name   string
