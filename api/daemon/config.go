@@ -19,7 +19,7 @@ const (
 
 // Config is everything speechd can be told; cmd/speechd fills it from flags
 // and environment, starting from Default(). Zero values take the defaults
-// of Default(), except the limits QueueCapacity, MaxAudio, MaxPendingPerKey and MaxPending,
+// of Default(), except the limits QueueCapacity, MaxConnections, MaxAudio, MaxPendingPerKey and MaxPending,
 // where zero means no limit.
 type Config struct {
 	// Addr is the listen address; port 0 picks a free port.
@@ -80,6 +80,9 @@ type Config struct {
 	// MaxBodyInFlight bounds the request body bytes held at once (0 =
 	// server.DefaultMaxBodyInFlight).
 	MaxBodyInFlight int64
+	// MaxConnections bounds the open HTTP connections (0 = no limit); more
+	// wait to be accepted.
+	MaxConnections int
 	// RateLimit is requests per second per key (0 = off); RateBurst the bucket.
 	RateLimit float64
 	RateBurst int
@@ -126,6 +129,7 @@ func Default() Config {
 		EngineTimeout:     2 * time.Minute,
 		MaxAttempts:       5,
 		QueueCapacity:     64,
+		MaxConnections:    1024,
 		LinkTTL:           24 * time.Hour,
 		Retention:         7 * 24 * time.Hour,
 		MaxBodyBytes:      1 << 20,
@@ -200,7 +204,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.Workers < 0 || c.MaxAttempts < 0 || c.QueueCapacity < 0 || c.MaxBodyBytes < 0 || c.RateLimit < 0 || c.RateBurst < 0 ||
-		c.MaxAudio < 0 || c.MaxPendingPerKey < 0 || c.MaxPending < 0 || c.MaxValidating < 0 {
+		c.MaxConnections < 0 || c.MaxAudio < 0 || c.MaxPendingPerKey < 0 || c.MaxPending < 0 || c.MaxValidating < 0 {
 		return c, fmt.Errorf("workers, max attempts, queue capacity, body limit, rate limit, burst, max audio, max pending and max validating must not be negative")
 	}
 	return c, nil

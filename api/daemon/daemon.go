@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/task"
+	"golang.org/x/net/netutil"
 
 	asyncspeech "github.com/distributeai/asyncspeech"
 	"github.com/distributeai/asyncspeech/api/apierr"
@@ -299,7 +300,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}()
 	}
 	serveDone := make(chan error, 1)
-	go func() { serveDone <- d.srv.Serve(d.ln) }()
+	ln := d.ln
+	if d.cfg.MaxConnections > 0 {
+		// Past the limit new connections wait in the kernel's backlog, so
+		// a flood of idle or slow connections holds no server memory.
+		ln = netutil.LimitListener(ln, d.cfg.MaxConnections)
+	}
+	go func() { serveDone <- d.srv.Serve(ln) }()
 	// Scripts wait for this line, so it is written at the first level the
 	// logger lets through, even with --log-level warn or error.
 	lvl := slog.LevelInfo

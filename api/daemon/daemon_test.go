@@ -563,3 +563,36 @@ func TestPendingLimits(t *testing.T) {
 		t.Errorf("tasks in the store: got %d, want %d (the accepted ones only)", stored, want)
 	}
 }
+
+// TestMaxConnections: past --max-connections a new connection waits to be
+// accepted (the flood holds no server memory) and is served once one of
+// the others closes.
+func TestMaxConnections(t *testing.T) {
+	r := startDaemon(t, Config{MaxConnections: 2})
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", r.d.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	// Let the server accept both before the third arrives.
+	time.Sleep(100 * time.Millisecond)
+	client := &http.Client{Timeout: 300 * time.Millisecond}
+	if resp, err := client.Get(r.d.URL() + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("third connection served while two were open (status %d), want it to wait", resp.StatusCode)
+	}
+	held[0].Close()
+	client.Timeout = 10 * time.Second
+	resp, err := client.Get(r.d.URL() + "/healthz")
+	if err != nil {
+		t.Fatalf("after one closed: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("after one closed: got %d, want 200", resp.StatusCode)
+	}
+	held[1].Close()
+}
