@@ -19,7 +19,7 @@ const (
 
 // Config is everything speechd can be told; cmd/speechd fills it from flags
 // and environment, starting from Default(). Zero values take the defaults
-// of Default(), except the limits QueueCapacity, MaxConnections, MaxAudio, MaxPendingPerKey and MaxPending,
+// of Default(), except the limits QueueCapacity, MaxConnections, MinFreeDisk, MaxAudio, MaxPendingPerKey and MaxPending,
 // where zero means no limit.
 type Config struct {
 	// Addr is the listen address; port 0 picks a free port.
@@ -83,6 +83,10 @@ type Config struct {
 	// MaxConnections bounds the open HTTP connections (0 = no limit); more
 	// wait to be accepted.
 	MaxConnections int
+	// MinFreeDisk refuses creates (503, Retry-After) while the data
+	// directory's file system has fewer free bytes (sqlite store only; 0 =
+	// no check).
+	MinFreeDisk int64
 	// RateLimit is requests per second per key (0 = off); RateBurst the bucket.
 	RateLimit float64
 	RateBurst int
@@ -130,6 +134,7 @@ func Default() Config {
 		MaxAttempts:       5,
 		QueueCapacity:     64,
 		MaxConnections:    1024,
+		MinFreeDisk:       512 << 20,
 		LinkTTL:           24 * time.Hour,
 		Retention:         7 * 24 * time.Hour,
 		MaxBodyBytes:      1 << 20,
@@ -204,7 +209,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.Workers < 0 || c.MaxAttempts < 0 || c.QueueCapacity < 0 || c.MaxBodyBytes < 0 || c.RateLimit < 0 || c.RateBurst < 0 ||
-		c.MaxConnections < 0 || c.MaxAudio < 0 || c.MaxPendingPerKey < 0 || c.MaxPending < 0 || c.MaxValidating < 0 {
+		c.MaxConnections < 0 || c.MinFreeDisk < 0 || c.MaxAudio < 0 || c.MaxPendingPerKey < 0 || c.MaxPending < 0 || c.MaxValidating < 0 {
 		return c, fmt.Errorf("workers, max attempts, queue capacity, body limit, rate limit, burst, max audio, max pending and max validating must not be negative")
 	}
 	return c, nil

@@ -178,8 +178,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		notify = d.pool.Notify
 	}
 
+	var admit func(context.Context) error
+	if cfg.MinFreeDisk > 0 && d.storeKind == "sqlite" {
+		free := wired.diskFree
+		if free == nil {
+			free = diskFree
+		}
+		admit = (&diskGuard{dir: cfg.Data, min: uint64(cfg.MinFreeDisk), every: 2 * time.Second, free: free}).check
+	}
 	srv := server.New(d.st, server.Options{Links: signer, Notify: notify, Logger: logger, Now: wired.now, NewID: wired.newID,
-		MaxPendingPerKey: cfg.MaxPendingPerKey, MaxPending: cfg.MaxPending})
+		MaxPendingPerKey: cfg.MaxPendingPerKey, MaxPending: cfg.MaxPending, Admit: admit})
 	apiHandler, err := server.NewHandler(srv, server.HandlerOptions{
 		Logger:          logger,
 		Auth:            authn,

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -595,4 +596,38 @@ func TestMaxConnections(t *testing.T) {
 		t.Errorf("after one closed: got %d, want 200", resp.StatusCode)
 	}
 	held[1].Close()
+}
+
+// TestMinFreeDisk: while the data directory's disk has less than
+// --min-free-disk free, creates answer 503 with Retry-After naming the
+// flag, results still answer, and creates come back once space is freed.
+func TestMinFreeDisk(t *testing.T) {
+	var free atomic.Uint64
+	free.Store(1 << 30)
+	r := startDaemon(t, Config{Store: "sqlite", MinFreeDisk: 100 << 20},
+		WithDiskFree(func(string) (uint64, error) { return free.Load(), nil }))
+	id := r.create("k", "hello there")
+	free.Store(10 << 20)
+	// The guard measures at most every 2 s: wait for it to see the change.
+	var code int
+	var h http.Header
+	var b []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if code, h, b = r.call(http.MethodPost, "/async/speech/create", "k", `{"model":"Chatterbox","input":"hello"}`); code != 200 {
+			break
+		}
+	}
+	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(string(b), "--min-free-disk") {
+		t.Fatalf("create on a nearly full disk: got %d %s (Retry-After %q), want 503 naming --min-free-disk with Retry-After", code, b, h.Get("Retry-After"))
+	}
+	if code, _ := r.result("k", id); code != 200 {
+		t.Errorf("result on a nearly full disk: got %d, want 200", code)
+	}
+	free.Store(1 << 30)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if code, _, b = r.call(http.MethodPost, "/async/speech/create", "k", `{"model":"Chatterbox","input":"hello"}`); code == 200 {
+			return
+		}
+	}
+	t.Errorf("create after space was freed: got %d %s, want 200", code, b)
 }

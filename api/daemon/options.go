@@ -25,6 +25,7 @@ type wiring struct {
 	tuneWorkers func(*worker.Options)
 	holdWorkers <-chan struct{}
 	wrapAPI     func(http.Handler) http.Handler
+	diskFree    func(string) (uint64, error)
 }
 
 // WithStore serves st instead of opening Config.Store. The daemon owns it
@@ -61,4 +62,10 @@ func WithWorkersHeld(release <-chan struct{}) Option {
 // middleware, outside everything else), for test servers that watch calls.
 func WithAPIWrapper(wrap func(http.Handler) http.Handler) Option {
 	return func(w *wiring) { w.wrapAPI = wrap }
+}
+
+// WithDiskFree measures the data directory's free bytes with free instead
+// of the file system's own figure (for tests of --min-free-disk).
+func WithDiskFree(free func(dir string) (uint64, error)) Option {
+	return func(w *wiring) { w.diskFree = free }
 }

@@ -50,7 +50,14 @@ type Options struct {
 	// MaxPending bounds the unfinished tasks of all keys: a create beyond
 	// it is answered 503 with Retry-After (0 = no limit).
 	MaxPending int
+	// Admit, when set, is asked before each create; an error refuses the
+	// create with 503, Retry-After and the error's text (e.g. a disk that
+	// is nearly full).
+	Admit func(ctx context.Context) error
 }
+
+// DiskRetryAfter is the Retry-After of a create refused by Options.Admit.
+const DiskRetryAfter = 30 * time.Second
 
 // AdmissionRetryAfter is the Retry-After of a create refused at a pending
 // limit: unfinished tasks take about this long to make room.
@@ -65,6 +72,7 @@ type Server struct {
 	newID  func() (string, error)
 	log    *slog.Logger
 	limits store.CreateLimits
+	admit  func(ctx context.Context) error
 }
 
 var _ generated.StrictServerInterface = (*Server)(nil)
@@ -82,7 +90,7 @@ const (
 // New returns a Server over st.
 func New(st store.Store, opts Options) *Server {
 	s := &Server{st: st, links: opts.Links, notify: opts.Notify, now: opts.Now, newID: opts.NewID, log: opts.Logger,
-		limits: store.CreateLimits{PerOwner: max(opts.MaxPendingPerKey, 0), Total: max(opts.MaxPending, 0)}}
+		limits: store.CreateLimits{PerOwner: max(opts.MaxPendingPerKey, 0), Total: max(opts.MaxPending, 0)}, admit: opts.Admit}
 	if s.notify == nil {
 		s.notify = func() {}
 	}
@@ -169,6 +177,11 @@ func (s *Server) AsyncSpeechCreate(ctx context.Context, req generated.AsyncSpeec
 			return generated.AsyncSpeechCreate404JSONResponse{Message: fmt.Sprintf("voice %q not found: it is neither leo nor nora, and no uploaded voice file has this file_id", truncate(v, 64))}, nil
 		}
 		p.Voice = v
+	}
+	if s.admit != nil {
+		if err := s.admit(ctx); err != nil {
+			return nil, &Error{Code: apierr.CodeUnavailable, RetryAfter: DiskRetryAfter, Message: err.Error(), Err: err}
+		}
 	}
 	id, err := s.newID()
 	if err != nil {

@@ -52,6 +52,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.StringVar(&lo.memLimit, "memory-limit", lo.memLimit, "soft limit of the Go heap, e.g. 512MiB (auto: the larger of 256MiB and 96MiB per worker; off: none; GOMEMLIMIT, if set, wins)")
 	fs.Int64Var(&cfg.MaxBodyInFlight, "max-body-inflight", server.DefaultMaxBodyInFlight, "request body bytes held by all requests at once; a request that finds no room within 2 s gets 503 with Retry-After")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", def.MaxConnections, "open HTTP connections at most; more wait to be accepted (0 = no limit)")
+	fs.Int64Var(&cfg.MinFreeDisk, "min-free-disk", def.MinFreeDisk, "bytes that must stay free on the data directory's disk (sqlite): below it creates answer 503 with Retry-After (0 = no check)")
 	fs.IntVar(&cfg.MaxValidating, "max-validating", def.MaxValidating, "request bodies validated at once; a request that waits 2 s for a slot gets 503 with Retry-After")
 	fs.StringVar(&cfg.TaskCache, "task-cache", def.TaskCache, "task reads served from memory: auto (all statuses on memory and sqlite, finished tasks on postgres), all, terminal or off; two speechd on one sqlite file need terminal or off")
 	fs.Int64Var(&cfg.TaskCacheBytes, "task-cache-bytes", 0, "size bound of the task cache in bytes (0 = 64 MiB)")

@@ -29,6 +29,6 @@ func Extensions() []Extension {
 		{Status: 413, Label: "413", When: "request body over its operation's limit, computed from its schema (create 53 849 bytes, result 4 126), or over `--max-body` (1 MiB) elsewhere"},
 		{Status: 415, Label: "415", When: "content type other than `application/json`"},
 		{Status: 429, Label: "429", When: "the key exceeded `--rate-limit`, or has `--max-pending-per-key` (1000) unfinished tasks (with `Retry-After`)"},
-		{Status: 503, Label: "503", When: "`--max-pending` (10 000) unfinished tasks in all, no validation slot free within 2 s (`--max-validating`), shutting down, or the store cannot accept a create; always with `Retry-After`"},
+		{Status: 503, Label: "503", When: "`--max-pending` (10 000) unfinished tasks in all, less than `--min-free-disk` (512 MiB) free on the data disk, no room for the body within 2 s (`--max-body-inflight`) or no validation slot (`--max-validating`), shutting down, or the store cannot accept a create; always with `Retry-After`"},
 	}
 }
