@@ -233,28 +233,18 @@ measure() {
 		if [[ -s "$tmp/$name.ids" ]] && (($(wc -l <"$tmp/$name.ids") > 1)); then
 			# The same ids as speech bench, round-robin from a random start
 			# per wrk thread.
-			cat >"$tmp/$name.lua" <<-EOF
-				local ids = {}
-				for line in io.lines("$tmp/$name.ids") do if #line > 0 then ids[#ids+1] = line end end
-				local i = 0
-				wrk.method = "POST"
-				wrk.headers["Content-Type"] = "application/json"
-				wrk.headers["Authorization"] = "$KEY"
-				function init(args) math.randomseed(os.time() + math.floor(os.clock() * 1e6)); i = math.random(#ids) end
-				function request()
-					i = i % #ids + 1
-					return wrk.format(nil, nil, nil, '{"id":"' .. ids[i] .. '"}')
-				end
-			EOF
+			lua=$repo/bench/many-ids.lua
+			export IDS_FILE=$tmp/$name.ids API_KEY=$KEY
 		else
-			cat >"$tmp/$name.lua" <<-EOF
+			lua=$tmp/$name.lua
+			cat >"$lua" <<-EOF
 				wrk.method = "POST"
 				wrk.body = '{"id":"$id"}'
 				wrk.headers["Content-Type"] = "application/json"
 				wrk.headers["Authorization"] = "$KEY"
 			EOF
 		fi
-		wrk -t2 -c"$CONC" -d"$DUR" --timeout 10s --latency -s "$tmp/$name.lua" "$target/async/speech/result" >"$w" 2>&1 || true
+		wrk -t2 -c"$CONC" -d"$DUR" --timeout 10s --latency -s "$lua" "$target/async/speech/result" >"$w" 2>&1 || true
 		grep -E 'Requests/sec|99%|Non-2xx|Socket errors' "$w" | sed 's/^ */   wrk: /' || true
 		wrk_rps=$(awk '/^Requests\/sec:/{print $2}' "$w")
 		wrk_p50=$(awk '$1=="50%"{print $2}' "$w")

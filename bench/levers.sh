@@ -104,19 +104,8 @@ sed 's/^/   /' "$tmp/prep.err"
 sleep 5
 stop "$last_pid"
 
-cat >"$tmp/many.lua" <<EOF
-local ids = {}
-for line in io.lines("$tmp/ids") do if #line > 0 then ids[#ids+1] = line end end
-local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "$KEY"
-function init(args) math.randomseed(os.time() + math.floor(os.clock() * 1e6)); i = math.random(#ids) end
-function request()
-	i = i % #ids + 1
-	return wrk.format(nil, nil, nil, '{"id":"' .. ids[i] .. '"}')
-end
-EOF
+# The same ids for every target, polled round-robin (bench/many-ids.lua).
+export IDS_FILE=$tmp/ids API_KEY=$KEY
 
 names=(base new new-no-cache new-no-verdicts new-log-lines new-all-off)
 declare -A args=(
@@ -147,7 +136,7 @@ out=$tmp/levers.tsv
 for ((r = 1; r <= ROUNDS; r++)); do
 	for n in "${names[@]}"; do
 		w=$tmp/$n.$r.wrk
-		wrk -t2 -c"$CONC" -d"$DUR" --timeout 10s --latency -s "$tmp/many.lua" "${urls[$n]}/async/speech/result" >"$w" 2>&1 || true
+		wrk -t2 -c"$CONC" -d"$DUR" --timeout 10s --latency -s "$repo/bench/many-ids.lua" "${urls[$n]}/async/speech/result" >"$w" 2>&1 || true
 		rps=$(awk '/^Requests\/sec:/{print $2}' "$w")
 		p50=$(awk '$1=="50%"{print $2}' "$w")
 		p99=$(awk '$1=="99%"{print $2}' "$w")
