@@ -111,6 +111,10 @@ type Config struct {
 	// requests and responses are kept (0 = validate.DefaultVerdicts; a
 	// negative value turns verdict reuse off).
 	ValidationCache int
+	// AnswerCache is how many encoded result-call answers are kept for
+	// reuse while their task and links are unchanged (0 =
+	// server.DefaultAnswers; a negative value turns answer reuse off).
+	AnswerCache int
 	// HTTP server timeouts.
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration

@@ -187,7 +187,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		admit = (&diskGuard{dir: cfg.Data, min: uint64(cfg.MinFreeDisk), every: 2 * time.Second, free: free}).check
 	}
 	srv := server.New(d.st, server.Options{Links: signer, Notify: notify, Logger: logger, Now: wired.now, NewID: wired.newID,
-		MaxPendingPerKey: cfg.MaxPendingPerKey, MaxPending: cfg.MaxPending, Admit: admit})
+		MaxPendingPerKey: cfg.MaxPendingPerKey, MaxPending: cfg.MaxPending, Admit: admit, Answers: cfg.AnswerCache})
 	apiHandler, err := server.NewHandler(srv, server.HandlerOptions{
 		Logger:          logger,
 		Auth:            authn,

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -54,6 +55,10 @@ type Options struct {
 	// create with 503, Retry-After and the error's text (e.g. a disk that
 	// is nearly full).
 	Admit func(ctx context.Context) error
+	// Answers is how many encoded result-call answers are kept for reuse
+	// while every input of the answer is unchanged (0 = DefaultAnswers,
+	// negative = off: every answer is encoded afresh).
+	Answers int
 }
 
 // DiskRetryAfter is the Retry-After of a create refused by Options.Admit.
@@ -73,6 +78,9 @@ type Server struct {
 	log    *slog.Logger
 	limits store.CreateLimits
 	admit  func(ctx context.Context) error
+	// answers holds recently sent 200 answers of the result call (nil:
+	// every answer is encoded afresh).
+	answers *answers
 }
 
 var _ generated.StrictServerInterface = (*Server)(nil)
@@ -90,7 +98,8 @@ const (
 // New returns a Server over st.
 func New(st store.Store, opts Options) *Server {
 	s := &Server{st: st, links: opts.Links, notify: opts.Notify, now: opts.Now, newID: opts.NewID, log: opts.Logger,
-		limits: store.CreateLimits{PerOwner: max(opts.MaxPendingPerKey, 0), Total: max(opts.MaxPending, 0)}, admit: opts.Admit}
+		limits: store.CreateLimits{PerOwner: max(opts.MaxPendingPerKey, 0), Total: max(opts.MaxPending, 0)}, admit: opts.Admit,
+		answers: newAnswers(opts.Answers)}
 	if s.notify == nil {
 		s.notify = func() {}
 	}
@@ -231,23 +240,41 @@ func (s *Server) AsyncSpeechResult(ctx context.Context, req generated.AsyncSpeec
 	if s.links == nil {
 		return nil, &Error{Code: apierr.CodeInternal, Message: "internal error", Err: errors.New("server: Server has no result link builder (Options.Links)")}
 	}
-	resp := generated.AsyncSpeechResult200JSONResponse{
-		Id:      t.ID,
-		Status:  generated.AsyncSpeechResult200JSONResponseBodyStatus(t.Status),
-		Created: UnixSeconds(t.Created),
-		Model:   t.Model,
-		// Never nil: a nil slice encodes as null, which the schema refuses.
-		Results: make([]generated.AsyncSpeechResult200JSONResponseBody_Results, 0, len(t.Results)),
-	}
+	// The answer's inputs; links are stable within their expiry bucket, so
+	// a finished task's inputs (and answer) stay the same from poll to poll.
+	var urls [4]string
+	k := answerInputs{id: t.ID, status: t.Status, created: UnixSeconds(t.Created), model: t.Model, urls: urls[:0]}
 	if !t.Finished.IsZero() {
-		f := UnixSeconds(t.Finished)
-		resp.Finished = &f
+		k.finished, k.done = UnixSeconds(t.Finished), true
 	}
 	for _, r := range t.Results {
-		u := s.links.URL(t.ID, r.Index)
-		resp.Results = append(resp.Results, generated.AsyncSpeechResult200JSONResponseBody_Results{Url: &u})
+		k.urls = append(k.urls, s.links.URL(t.ID, r.Index))
 	}
-	return resp, nil
+	if a := s.answers.get(&k); a != nil {
+		return a, nil
+	}
+	resp := generated.AsyncSpeechResult200JSONResponse{
+		Id:      k.id,
+		Status:  generated.AsyncSpeechResult200JSONResponseBodyStatus(k.status),
+		Created: k.created,
+		Model:   k.model,
+		// Never nil: a nil slice encodes as null, which the schema refuses.
+		Results: make([]generated.AsyncSpeechResult200JSONResponseBody_Results, 0, len(k.urls)),
+	}
+	if k.done {
+		resp.Finished = &k.finished
+	}
+	for i := range k.urls {
+		resp.Results = append(resp.Results, generated.AsyncSpeechResult200JSONResponseBody_Results{Url: &k.urls[i]})
+	}
+	body, err := encodeAnswer(resp)
+	if err != nil {
+		return nil, &Error{Code: apierr.CodeInternal, Message: "internal error", Err: err}
+	}
+	k.urls = slices.Clone(k.urls)
+	a := &answer{answerInputs: k, body: body}
+	s.answers.put(a)
+	return a, nil
 }
 
 // UnixSeconds is how the API writes a time: Unix seconds as a float64 with

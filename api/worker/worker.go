@@ -233,6 +233,10 @@ func (p *Pool) Run(ctx context.Context) error {
 		return errors.New("worker pool: Run called twice")
 	}
 	n, err := p.st.RequeueExpired(ctx, p.opts.Now())
+	if err != nil && ctx.Err() != nil {
+		// Stopped before it started: nothing was claimed, nothing to finish.
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("worker pool %s: requeue expired leases at start: %w", p.id, err)
 	}

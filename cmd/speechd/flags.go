@@ -25,7 +25,7 @@ var envName = cliflag.Prefixed("SPEECHD")
 func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) (daemon.Config, logOptions, error) {
 	def := daemon.Default()
 	cfg := def
-	lo := logOptions{format: "text", level: "info", flush: 100 * time.Millisecond, memLimit: "auto", memGetenv: getenv}
+	lo := logOptions{format: "text", level: "info", flush: 100 * time.Millisecond, memLimit: "auto", gcPercent: "auto", memGetenv: getenv}
 	var keys string
 	fs := flag.NewFlagSet("speechd", flag.ContinueOnError)
 
@@ -50,6 +50,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.IntVar(&cfg.MaxPendingPerKey, "max-pending-per-key", def.MaxPendingPerKey, "unfinished tasks one API key may have; over it create answers 429 with Retry-After (0 = no limit)")
 	fs.IntVar(&cfg.MaxPending, "max-pending", def.MaxPending, "unfinished tasks in all; over it create answers 503 with Retry-After (0 = no limit)")
 	fs.StringVar(&lo.memLimit, "memory-limit", lo.memLimit, "soft limit of the Go heap, e.g. 512MiB (auto: the larger of 256MiB and 96MiB per worker; off: none; GOMEMLIMIT, if set, wins)")
+	fs.StringVar(&lo.gcPercent, "gc-percent", lo.gcPercent, "garbage collector target, as GOGC (auto: 400 with a memory limit in force, else 100; GOGC, if set, wins)")
 	fs.Int64Var(&cfg.MaxBodyInFlight, "max-body-inflight", server.DefaultMaxBodyInFlight, "request body bytes held by all requests at once; a request that finds no room within 2 s gets 503 with Retry-After")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", def.MaxConnections, "open HTTP connections at most; more wait to be accepted (0 = no limit)")
 	fs.Int64Var(&cfg.MinFreeDisk, "min-free-disk", def.MinFreeDisk, "bytes that must stay free on the data directory's disk (sqlite): below it creates answer 503 with Retry-After (0 = no check)")
@@ -57,6 +58,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.StringVar(&cfg.TaskCache, "task-cache", def.TaskCache, "task reads served from memory: auto (all statuses on memory and sqlite, finished tasks on postgres), all, terminal or off; two speechd on one sqlite file need terminal or off")
 	fs.Int64Var(&cfg.TaskCacheBytes, "task-cache-bytes", 0, "size bound of the task cache in bytes (0 = 64 MiB)")
 	fs.IntVar(&cfg.ValidationCache, "validation-cache", 0, "validation verdicts of byte-identical requests and responses kept for reuse (0 = 32768; negative = off)")
+	fs.IntVar(&cfg.AnswerCache, "answer-cache", 0, "encoded result-call answers kept for reuse while their task and links are unchanged (0 = 16384; negative = off)")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second per API key (429 beyond; 0 = off)")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", 0, "rate limit burst (default the rate, at least 1)")
 	fs.BoolVar(&cfg.StrictResponses, "strict-responses", false, "replace a response that violates openapi.json with a 500 (violations are logged either way)")

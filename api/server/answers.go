@@ -1,0 +1,149 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/distributeai/asyncspeech/api/task"
+	"github.com/distributeai/asyncspeech/generated"
+)
+
+// Answer reuse. Clients poll the result call far more often than anything
+// else, and a task's answer is a pure function of a few of its fields (id,
+// status, created, model, finished) and its result links, which the link
+// builder keeps byte-identical within an expiry bucket. So the server keeps
+// the encoded 200 answer of recently polled tasks together with exactly
+// those inputs, and reuses the bytes only when every input is equal: the
+// next poll after any transition, and the first poll in a new link bucket,
+// encode afresh. What is saved per poll is building the response value,
+// encoding it with reflection, and the allocations of both.
+
+// DefaultAnswers is Options.Answers when 0: the answers of about 16 000
+// distinct polled tasks, a few MiB.
+const DefaultAnswers = 16384
+
+// maxAnswerBody is the largest encoded answer kept: a task with a handful
+// of results; a larger one is encoded on every poll.
+const maxAnswerBody = 4 << 10
+
+// answerShards spreads the answers over locks, so concurrent polls of
+// different tasks rarely wait for one another.
+const answerShards = 16
+
+// answer is one task's encoded 200 answer and the inputs it was made from.
+// It is immutable once stored, so it can be handed out as the response
+// object itself (no allocation on a reuse).
+type answer struct {
+	answerInputs
+	body []byte
+}
+
+// VisitAsyncSpeechResultResponse writes the answer as the generated
+// AsyncSpeechResult200JSONResponse would: same header, status and bytes.
+func (a *answer) VisitAsyncSpeechResultResponse(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(a.body)
+	return err
+}
+
+var _ generated.AsyncSpeechResultResponseObject = (*answer)(nil)
+
+// same reports whether a was made from exactly these inputs.
+func (a *answer) same(k answerInputs) bool {
+	return a.id == k.id && a.status == k.status && a.created == k.created && a.model == k.model &&
+		a.finished == k.finished && a.done == k.done && slices.Equal(a.urls, k.urls)
+}
+
+// answerInputs are what a task's 200 answer is made from.
+type answerInputs struct {
+	id       string
+	status   task.Status
+	created  float64
+	model    string
+	finished float64
+	done     bool // finished is set
+	urls     []string
+}
+
+// answers is a bounded set of encoded answers, at most max in all.
+type answers struct {
+	perShard int
+	shards   [answerShards]struct {
+		mu sync.RWMutex
+		m  map[string]*answer
+	}
+}
+
+// newAnswers returns room for n answers; nil (reuse off) when n < 0.
+func newAnswers(n int) *answers {
+	if n < 0 {
+		return nil
+	}
+	if n == 0 {
+		n = DefaultAnswers
+	}
+	a := &answers{perShard: max(n/answerShards, 1)}
+	for i := range a.shards {
+		a.shards[i].m = make(map[string]*answer)
+	}
+	return a
+}
+
+// shard picks the shard of a task id from its last characters, which are
+// random hex in every id this server hands out.
+func (c *answers) shard(id string) int {
+	h := 0
+	for i := max(len(id)-4, 0); i < len(id); i++ {
+		h = h*31 + int(id[i])
+	}
+	return h & (answerShards - 1)
+}
+
+// get returns the stored answer of task k.id when it was made from exactly
+// the inputs k, else nil.
+func (c *answers) get(k *answerInputs) *answer {
+	if c == nil {
+		return nil
+	}
+	s := &c.shards[c.shard(k.id)]
+	s.mu.RLock()
+	a := s.m[k.id]
+	s.mu.RUnlock()
+	if a != nil && a.same(*k) {
+		return a
+	}
+	return nil
+}
+
+// put stores a, dropping an arbitrary other answer of its shard when the
+// shard is full (Go's map iteration starts at a random entry).
+func (c *answers) put(a *answer) {
+	if c == nil || len(a.body) > maxAnswerBody {
+		return
+	}
+	s := &c.shards[c.shard(a.id)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[a.id]; !ok && len(s.m) >= c.perShard {
+		for k := range s.m {
+			delete(s.m, k)
+			break
+		}
+	}
+	s.m[a.id] = a
+}
+
+// encodeAnswer encodes resp exactly as the generated response's Visit
+// method does (json.Encoder: HTML-safe escaping, a trailing newline).
+func encodeAnswer(resp generated.AsyncSpeechResult200JSONResponse) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(resp); err != nil {
+		return nil, fmt.Errorf("encode answer of task %s: %w", resp.Id, err)
+	}
+	return buf.Bytes(), nil
+}
