@@ -245,8 +245,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 			mux.Handle(pattern, side(page))
 		}
 	}
+	var routes http.Handler = mux
+	if cfg.Role != RoleWorker {
+		routes = operationsFirst(apiHandler, mux)
+	}
 	d.srv = &http.Server{
-		Handler:           d.metrics.Middleware(mux),
+		Handler:           d.metrics.Middleware(routes),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -453,4 +457,22 @@ func newEngine(cfg Config, log *slog.Logger) (engine.Engine, error) {
 		log.Info("speech engine: "+choice.Reason, "engine", eng.Name())
 	}
 	return eng, nil
+}
+
+// operationsFirst sends requests to the spec's operation paths straight to
+// api and the rest to mux. The API is mounted at "/" in mux, so this is the
+// route mux would pick anyway; it only spares the polled result call a
+// second pattern match.
+func operationsFirst(api, mux http.Handler) http.Handler {
+	paths := map[string]bool{}
+	for _, op := range asyncspeech.Operations() {
+		paths[op.Path] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if paths[r.URL.Path] {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
