@@ -459,6 +459,10 @@ func newEngine(cfg Config, log *slog.Logger) (engine.Engine, error) {
 	return eng, nil
 }
 
+// The signer's links are a pure function of task, index and epoch, so the
+// server can reuse a task's encoded answer within an epoch.
+var _ server.EpochLinks = (*results.Signer)(nil)
+
 // operationsFirst sends requests to the spec's operation paths straight to
 // api and the rest to mux. The API is mounted at "/" in mux, so this is the
 // route mux would pick anyway; it only spares the polled result call a

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 
 	"github.com/distributeai/asyncspeech/api/task"
@@ -14,12 +13,12 @@ import (
 
 // Answer reuse. Clients poll the result call far more often than anything
 // else, and a task's answer is a pure function of a few of its fields (id,
-// status, created, model, finished) and its result links, which the link
-// builder keeps byte-identical within an expiry bucket. So the server keeps
-// the encoded 200 answer of recently polled tasks together with exactly
-// those inputs, and reuses the bytes only when every input is equal: the
-// next poll after any transition, and the first poll in a new link bucket,
-// encode afresh. What is saved per poll is building the response value,
+// status, created, model, finished, the indices of its results) and of the
+// epoch of its links (EpochLinks: a link is a pure function of task, index
+// and epoch). So the server keeps the encoded 200 answer of recently polled
+// tasks together with exactly those inputs, and reuses the bytes only when
+// every input is equal: the next poll after any transition, and the first
+// poll in a new link epoch, encode afresh. What is saved per poll is building the response value,
 // encoding it with reflection, and the allocations of both.
 
 // DefaultAnswers is Options.Answers when 0: the answers of about 16 000
@@ -39,7 +38,8 @@ const answerShards = 16
 // object itself (no allocation on a reuse).
 type answer struct {
 	answerInputs
-	body []byte
+	indices []int // of the task's results, in order
+	body    []byte
 }
 
 // VisitAsyncSpeechResultResponse writes the answer as the generated
@@ -53,10 +53,18 @@ func (a *answer) VisitAsyncSpeechResultResponse(w http.ResponseWriter) error {
 
 var _ generated.AsyncSpeechResultResponseObject = (*answer)(nil)
 
-// same reports whether a was made from exactly these inputs.
-func (a *answer) same(k answerInputs) bool {
-	return a.id == k.id && a.status == k.status && a.created == k.created && a.model == k.model &&
-		a.finished == k.finished && a.done == k.done && slices.Equal(a.urls, k.urls)
+// same reports whether a was made from exactly the inputs k and the
+// results rs.
+func (a *answer) same(k *answerInputs, rs []task.Result) bool {
+	if a.answerInputs != *k || len(a.indices) != len(rs) {
+		return false
+	}
+	for i, r := range rs {
+		if a.indices[i] != r.Index {
+			return false
+		}
+	}
+	return true
 }
 
 // answerInputs are what a task's 200 answer is made from.
@@ -66,8 +74,8 @@ type answerInputs struct {
 	created  float64
 	model    string
 	finished float64
-	done     bool // finished is set
-	urls     []string
+	done     bool  // finished is set
+	epoch    int64 // of the result links
 }
 
 // answers is a bounded set of encoded answers, at most max in all.
@@ -105,8 +113,8 @@ func (c *answers) shard(id string) int {
 }
 
 // get returns the stored answer of task k.id when it was made from exactly
-// the inputs k, else nil.
-func (c *answers) get(k *answerInputs) *answer {
+// the inputs k and results rs, else nil.
+func (c *answers) get(k *answerInputs, rs []task.Result) *answer {
 	if c == nil {
 		return nil
 	}
@@ -114,7 +122,7 @@ func (c *answers) get(k *answerInputs) *answer {
 	s.mu.RLock()
 	a := s.m[k.id]
 	s.mu.RUnlock()
-	if a != nil && a.same(*k) {
+	if a != nil && a.same(k, rs) {
 		return a
 	}
 	return nil

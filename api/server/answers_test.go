@@ -44,13 +44,19 @@ func (h *heldTask) set(t task.Task) {
 // bucket does.
 type bucketLinks struct {
 	mu  sync.Mutex
-	exp int
+	exp int64
 }
 
-func (b *bucketLinks) URL(id string, index int) string {
+func (b *bucketLinks) URL(id string, index int) string { return b.URLAt(id, index, b.Epoch()) }
+
+func (b *bucketLinks) Epoch() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return fmt.Sprintf("http://results.test/results/%s/%d.wav?exp=%d", id, index, b.exp)
+	return b.exp
+}
+
+func (b *bucketLinks) URLAt(id string, index int, epoch int64) string {
+	return fmt.Sprintf("http://results.test/results/%s/%d.wav?exp=%d", id, index, epoch)
 }
 
 func (b *bucketLinks) next() {
@@ -81,6 +87,7 @@ func TestAnswerReuseIsExact(t *testing.T) {
 	links := &bucketLinks{exp: 1_800_000_000}
 	reuse := New(st, Options{Links: links})
 	fresh := New(st, Options{Links: links, Answers: -1})
+	var _ EpochLinks = links
 	created := time.UnixMilli(1_764_000_000_123)
 	tk := task.Task{ID: uuid.NewString(), Owner: own, Model: "Chatterbox", Status: task.StatusCreated, Created: created}
 	finished := created.Add(1500 * time.Millisecond)

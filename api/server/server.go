@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,6 +28,20 @@ import (
 // from (api/results.Signer makes signed capability links).
 type LinkBuilder interface {
 	URL(taskID string, index int) string
+}
+
+// EpochLinks is a LinkBuilder whose links are a pure function of the task,
+// the index and an epoch that moves on with time (results.Signer: the
+// expiry bucket, a minute). With one, the server reuses a task's encoded
+// answer while the task and the epoch are unchanged (Options.Answers);
+// with a plain LinkBuilder, whose links may change at any call, every
+// answer is built afresh.
+type EpochLinks interface {
+	LinkBuilder
+	// Epoch is the epoch of links made now.
+	Epoch() int64
+	// URLAt is the link of result index of taskID in epoch.
+	URLAt(taskID string, index int, epoch int64) string
 }
 
 // Options are a Server's dependencies; zero values get working defaults
@@ -240,18 +253,16 @@ func (s *Server) AsyncSpeechResult(ctx context.Context, req generated.AsyncSpeec
 	if s.links == nil {
 		return nil, &Error{Code: apierr.CodeInternal, Message: "internal error", Err: errors.New("server: Server has no result link builder (Options.Links)")}
 	}
-	// The answer's inputs; links are stable within their expiry bucket, so
-	// a finished task's inputs (and answer) stay the same from poll to poll.
-	var urls [4]string
-	k := answerInputs{id: t.ID, status: t.Status, created: UnixSeconds(t.Created), model: t.Model, urls: urls[:0]}
+	k := answerInputs{id: t.ID, status: t.Status, created: UnixSeconds(t.Created), model: t.Model}
 	if !t.Finished.IsZero() {
 		k.finished, k.done = UnixSeconds(t.Finished), true
 	}
-	for _, r := range t.Results {
-		k.urls = append(k.urls, s.links.URL(t.ID, r.Index))
-	}
-	if a := s.answers.get(&k); a != nil {
-		return a, nil
+	el, reuse := s.links.(EpochLinks)
+	if reuse {
+		k.epoch = el.Epoch()
+		if a := s.answers.get(&k, t.Results); a != nil {
+			return a, nil
+		}
 	}
 	resp := generated.AsyncSpeechResult200JSONResponse{
 		Id:      k.id,
@@ -259,20 +270,31 @@ func (s *Server) AsyncSpeechResult(ctx context.Context, req generated.AsyncSpeec
 		Created: k.created,
 		Model:   k.model,
 		// Never nil: a nil slice encodes as null, which the schema refuses.
-		Results: make([]generated.AsyncSpeechResult200JSONResponseBody_Results, 0, len(k.urls)),
+		Results: make([]generated.AsyncSpeechResult200JSONResponseBody_Results, 0, len(t.Results)),
 	}
 	if k.done {
 		resp.Finished = &k.finished
 	}
-	for i := range k.urls {
-		resp.Results = append(resp.Results, generated.AsyncSpeechResult200JSONResponseBody_Results{Url: &k.urls[i]})
+	for _, r := range t.Results {
+		var u string
+		if reuse {
+			u = el.URLAt(t.ID, r.Index, k.epoch)
+		} else {
+			u = s.links.URL(t.ID, r.Index)
+		}
+		resp.Results = append(resp.Results, generated.AsyncSpeechResult200JSONResponseBody_Results{Url: &u})
+	}
+	if !reuse || s.answers == nil {
+		return resp, nil
 	}
 	body, err := encodeAnswer(resp)
 	if err != nil {
 		return nil, &Error{Code: apierr.CodeInternal, Message: "internal error", Err: err}
 	}
-	k.urls = slices.Clone(k.urls)
 	a := &answer{answerInputs: k, body: body}
+	for _, r := range t.Results {
+		a.indices = append(a.indices, r.Index)
+	}
 	s.answers.put(a)
 	return a, nil
 }

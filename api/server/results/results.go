@@ -120,7 +120,18 @@ func NewSigner(secret []byte, publicURL string, ttl time.Duration, opts ...Optio
 // honest: a link lives at least the signer's ttl and at most ttl plus one
 // bucket, and Verify refuses it from its expiry on.
 func (s *Signer) URL(taskID string, index int) string {
-	exp := s.expiry(s.now())
+	return s.URLAt(taskID, index, s.Epoch())
+}
+
+// Epoch returns the expiry bucket of links made now: URL(taskID, index)
+// made now is URLAt(taskID, index, Epoch()), so a link is a pure function
+// of the task, the index and the epoch (and the signer's secret and base).
+func (s *Signer) Epoch() int64 { return s.expiry(s.now()) }
+
+// URLAt returns the link for result file index of task taskID that expires
+// at epoch, a value Epoch returned.
+func (s *Signer) URLAt(taskID string, index int, epoch int64) string {
+	exp := epoch
 	if s.links == nil {
 		return s.makeURL(taskID, index, exp)
 	}

@@ -94,6 +94,40 @@ func TestURLFormat(t *testing.T) {
 	}
 }
 
+// TestURLIsAFunctionOfEpoch: a link made now is the link of now's epoch,
+// whichever way it is asked for, with or without reused links; the server's
+// answer reuse rests on this.
+func TestURLIsAFunctionOfEpoch(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []Option
+	}{
+		{"reused links", nil},
+		{"no reused links", []Option{WithMaxLinks(0)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clock{t: time.Unix(1_800_000_000, 0)}
+			s, err := NewSigner(secret, "https://speech.example.com/", time.Hour, append(tc.opts, WithNow(c.Now))...)
+			if err != nil {
+				t.Fatalf("NewSigner: %v", err)
+			}
+			for step := range 150 {
+				e := s.Epoch()
+				for index := range 3 {
+					if got, want := s.URL(taskID, index), s.URLAt(taskID, index, e); got != want {
+						t.Fatalf("step %d: URL %s, want URLAt(Epoch()) %s", step, got, want)
+					}
+				}
+				if got := s.URLAt(taskID, 0, e+60); got == s.URLAt(taskID, 0, e) {
+					t.Fatalf("step %d: another epoch gave the same link %s", step, got)
+				}
+				c.Add(time.Second)
+			}
+		})
+	}
+}
+
 func TestExpiryRounding(t *testing.T) {
 	tests := []struct {
 		name string
