@@ -29,6 +29,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -118,6 +119,9 @@ type Validator struct {
 	maxWait time.Duration
 	// verdicts remembers passes of byte-identical input (nil: off).
 	verdicts *verdicts
+	// recorders are reused between responses: a recorder's header map and
+	// body buffer would otherwise be allocated for every request.
+	recorders sync.Pool
 }
 
 // ExtensionStatuses are the statuses this module's servers may send beyond
@@ -748,7 +752,8 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 				return
 			}
 		}
-		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		rec := v.recorder()
+		defer v.recycle(rec)
 		next.ServeHTTP(rec, r)
 		if rec.own {
 			rec.flushTo(w)
@@ -834,6 +839,31 @@ func (v *Validator) acquire(ctx context.Context) bool {
 }
 
 func (v *Validator) release() { <-v.slots }
+
+// maxPooledBody is the largest body buffer a recorder keeps for the next
+// response; a larger one (a rare big answer) is left to the collector.
+const maxPooledBody = 16 << 10
+
+// recorder returns an empty recorder, reused when one is free.
+func (v *Validator) recorder() *recorder {
+	if rec, ok := v.recorders.Get().(*recorder); ok {
+		return rec
+	}
+	return &recorder{header: http.Header{}, status: http.StatusOK}
+}
+
+// recycle empties rec for the next response. The handler it was given to
+// has returned, and flushTo handed its header values on (they are never
+// modified, only dropped from rec's map here).
+func (v *Validator) recycle(rec *recorder) {
+	if rec.body.Cap() > maxPooledBody {
+		return
+	}
+	clear(rec.header)
+	rec.body.Reset()
+	rec.status, rec.wroteHeader, rec.own = http.StatusOK, false, false
+	v.recorders.Put(rec)
+}
 
 // recorder buffers a response so it can be validated before any byte of it
 // is sent. The API's responses are small JSON documents, so buffering costs
