@@ -1,12 +1,16 @@
 package validate
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -143,4 +147,59 @@ func TestVerdictsBounded(t *testing.T) {
 	if st := off.VerdictStats(); st != (VerdictStats{}) {
 		t.Errorf("reuse off: stats %+v, want none", st)
 	}
+}
+
+// pollBodies returns the request and the answer of n distinct finished
+// tasks, shaped like the result call's: a {"id"} request and an answer of
+// about 400 bytes.
+func pollBodies(n int) (reqs, resps [][]byte) {
+	reqs, resps = make([][]byte, n), make([][]byte, n)
+	for i := range n {
+		id := fmt.Sprintf("%08x-8b7d-4c6e-9f10-%012x", i*2654435761, i)
+		reqs[i] = []byte(`{"id":"` + id + `"}`)
+		resps[i] = []byte(`{"id":"` + id + `","status":"COMPLETED","created":1764000000.123,"model":"Chatterbox","results":[{"url":"https://files.example.com/results/` +
+			id + `/0.wav?expires=1764003600&signature=` + strings.Repeat("0123456789abcdef", 8) + `","content_type":"audio/wav","index":0}],"completed":1764000001.456}`)
+	}
+	return reqs, resps
+}
+
+// BenchmarkVerdictsPassed is the two lookups of one polled result call
+// (request and answer) with 10 000 tasks polled round-robin, so 20 000
+// entries are live and a call's entries are rarely in the CPU's cache:
+// the server's steady state under compare.sh's speechd-many load.
+//
+//	go test -run '^$' -bench 'VerdictsPassed' -cpu 1,2 ./api/validate
+func BenchmarkVerdictsPassed(b *testing.B) {
+	const n = 10_000
+	v, err := New(context.Background(), Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatalf("New: %v", err)
+	}
+	rt := v.routes["POST /async/speech/result"]
+	c := v.verdicts
+	reqs, resps := pollBodies(n)
+	for i := range n {
+		c.pass(kindRequest, rt, 0, "application/json", reqs[i])
+		c.pass(kindResponse, rt, 200, "application/json", resps[i])
+	}
+	// Lookups use copies: the server's bodies are never the stored bytes.
+	for i := range n {
+		reqs[i], resps[i] = bytes.Clone(reqs[i]), bytes.Clone(resps[i])
+	}
+	var start atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(start.Add(n/7)) % n
+		for pb.Next() {
+			if !c.passed(kindRequest, rt, 0, "application/json", reqs[i]) ||
+				!c.passed(kindResponse, rt, 200, "application/json", resps[i]) {
+				b.Errorf("task %d: a stored pass was not reused", i)
+				return
+			}
+			if i++; i == n {
+				i = 0
+			}
+		}
+	})
 }
