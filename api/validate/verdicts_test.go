@@ -75,30 +75,83 @@ func TestVerdictNeverReusedForOtherBytes(t *testing.T) {
 }
 
 // TestVerdictComparesBytesNotHashes plants a pass under the hash of other
-// bytes, as a hash collision would: it must not be reused.
+// bytes, as a hash collision would: it must not be reused, and when the
+// other bytes pass too, both entries are kept and told apart.
 func TestVerdictComparesBytesNotHashes(t *testing.T) {
 	v, _ := newValidator(t, Options{})
 	rt := v.routes["POST /async/speech/result"]
 	c := v.verdicts
+	const ct = "application/json"
 	a, b := []byte(`{"id":"a"}`), []byte(`{"id":"b"}`)
-	c.pass(kindRequest, rt, 0, "application/json", a)
-	ha, hb := c.hash(kindRequest, rt, 0, "application/json", a), c.hash(kindRequest, rt, 0, "application/json", b)
-	c.m[hb] = c.m[ha] // b's hash now leads to a's entry
-	if c.passed(kindRequest, rt, 0, "application/json", b) {
+	c.pass(kindRequest, rt, 0, ct, a)
+	hb := c.hash(kindRequest, rt, 0, ct, b)
+	s := c.shard(hb)
+	s.mu.Lock()
+	s.insert(hb, kindRequest, rt, 0, ct, a) // b's hash now leads to a's bytes
+	s.mu.Unlock()
+	if c.passed(kindRequest, rt, 0, ct, b) {
 		t.Error("a pass of other bytes under the same hash was reused")
 	}
-	if !c.passed(kindRequest, rt, 0, "application/json", a) {
+	if !c.passed(kindRequest, rt, 0, ct, a) {
 		t.Error("the pass of the same bytes was not reused")
 	}
+	c.pass(kindRequest, rt, 0, ct, b)
+	if !c.passed(kindRequest, rt, 0, ct, b) {
+		t.Error("b passed, yet its pass is not found beside the colliding one")
+	}
+	s.mu.RLock()
+	if got := s.find(hb, kindRequest, rt, 0, ct, a); got < 0 {
+		t.Error("b's pass displaced the colliding entry instead of joining it")
+	}
+	s.mu.RUnlock()
 	for _, k := range []struct {
 		name   string
 		kind   verdictKind
 		status int
 		ct     string
-	}{{"as a response", kindResponse, 0, "application/json"}, {"other status", kindRequest, 200, "application/json"}, {"other content type", kindRequest, 0, "application/json; charset=utf-8"}} {
+	}{{"as a response", kindResponse, 0, ct}, {"other status", kindRequest, 200, ct}, {"other content type", kindRequest, 0, "application/json; charset=utf-8"}} {
 		if c.passed(k.kind, rt, k.status, k.ct, a) {
 			t.Errorf("%s: a pass was reused for another key", k.name)
 		}
+	}
+	checkVerdicts(t, c)
+}
+
+// checkVerdicts checks the structure a lookup relies on: each shard within
+// its share, the shares summing to the bound, and every slot reachable once,
+// from its own hash.
+func checkVerdicts(t *testing.T, c *verdicts) {
+	t.Helper()
+	total := 0
+	for n := range c.shards {
+		s := &c.shards[n]
+		s.mu.RLock()
+		total += s.share
+		if len(s.slots) > s.share {
+			t.Errorf("shard %d: got %d entries, want at most its share %d", n, len(s.slots), s.share)
+		}
+		seen := map[int32]bool{}
+		for h, i := range s.m {
+			for ; i >= 0; i = s.slots[i].next {
+				if seen[i] {
+					t.Fatalf("shard %d: slot %d reached twice", n, i)
+				}
+				seen[i] = true
+				if got := s.slots[i].hash; got != h {
+					t.Errorf("shard %d: slot %d holds hash %x, reached from %x", n, i, got, h)
+				}
+				if got := c.shard(h); got != s {
+					t.Errorf("shard %d: hash %x belongs to another shard", n, h)
+				}
+			}
+		}
+		if len(seen) != len(s.slots) {
+			t.Errorf("shard %d: got %d slots reachable, want all %d", n, len(seen), len(s.slots))
+		}
+		s.mu.RUnlock()
+	}
+	if total != c.max {
+		t.Errorf("shares sum to %d, want the bound %d", total, c.max)
 	}
 }
 
