@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/getkin/kin-openapi/routers"
 )
 
 // postBuffered sends body as the server's body limit hands it on: read
@@ -155,6 +159,38 @@ func checkVerdicts(t *testing.T, c *verdicts) {
 	}
 }
 
+// TestVerdictCollisionChains: entries forced onto few hashes are evicted
+// from the head, the middle and the end of their chains (hits decide which)
+// without losing or duplicating another entry.
+func TestVerdictCollisionChains(t *testing.T) {
+	rt := &routers.Route{Method: http.MethodPost, Path: "/p"}
+	for _, tc := range []struct {
+		name   string
+		hashes int
+	}{{"one hash", 1}, {"three hashes", 3}, {"all distinct", 1 << 20}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newVerdicts(8)
+			s := c.shard(0)
+			rnd := rand.New(rand.NewPCG(1, 2))
+			for i := range 500 {
+				body := fmt.Appendf(nil, "%d", i)
+				h := uint64(rnd.IntN(tc.hashes))
+				s.mu.Lock()
+				s.insert(h, kindRequest, rt, 0, "", body)
+				if got := s.find(h, kindRequest, rt, 0, "", body); got < 0 {
+					t.Fatalf("insert %d: got no entry for the bytes just inserted, want one", i)
+				}
+				// Hits on a random half give the sweep both kinds to pass.
+				for j := range s.slots {
+					s.slots[j].ref.Store(rnd.IntN(2) == 0)
+				}
+				s.mu.Unlock()
+				checkVerdicts(t, c)
+			}
+		})
+	}
+}
+
 // TestRequestWithDefaultsNotReused: kin-openapi writes defaults into a
 // create body that lacks them; such a request is validated every time, and
 // the handler always gets the defaults.
@@ -255,4 +291,106 @@ func BenchmarkVerdictsPassed(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestVerdictsOff: no bound means no reuse, and a nil cache is a no-op.
+func TestVerdictsOff(t *testing.T) {
+	for _, max := range []int{0, -1} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			c := newVerdicts(max)
+			if c != nil {
+				t.Fatalf("newVerdicts(%d): got a cache, want nil", max)
+			}
+			rt := &routers.Route{}
+			c.pass(kindRequest, rt, 0, "application/json", []byte("{}"))
+			if c.passed(kindRequest, rt, 0, "application/json", []byte("{}")) {
+				t.Error("got a reused pass from a nil cache, want none")
+			}
+		})
+	}
+}
+
+// TestVerdictsBoundedConcurrently: inserts and hits from many goroutines
+// never hold more than the bound, fill it exactly once enough distinct
+// inputs passed, and leave every entry reachable (run with -race).
+func TestVerdictsBoundedConcurrently(t *testing.T) {
+	rt := &routers.Route{Method: http.MethodPost, Path: "/p"}
+	for _, tc := range []struct {
+		name string
+		max  int
+	}{{"one entry", 1}, {"one shard", 300}, {"uneven shares", 4099}, {"all shards", 16384}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newVerdicts(tc.max)
+			v := &Validator{verdicts: c}
+			const workers = 8
+			perWorker := 4*tc.max/workers + 1
+			var wg sync.WaitGroup
+			done := make(chan struct{})
+			for w := range workers {
+				wg.Go(func() {
+					for i := range perWorker {
+						body := fmt.Appendf(nil, `{"id":"%d-%d"}`, w, i)
+						c.pass(kindRequest, rt, 0, "application/json", body)
+						c.passed(kindRequest, rt, 0, "application/json", body)
+					}
+				})
+			}
+			watched := make(chan int)
+			go func() {
+				most := 0
+				for {
+					select {
+					case <-done:
+						watched <- most
+						return
+					default:
+					}
+					most = max(most, v.VerdictStats().Entries)
+				}
+			}()
+			wg.Wait()
+			close(done)
+			if most := <-watched; most > tc.max {
+				t.Errorf("while inserting: got %d entries, want at most %d", most, tc.max)
+			}
+			if st := v.VerdictStats(); st.Entries != tc.max || st.Max != tc.max {
+				t.Errorf("after %d distinct passes: got %+v, want %d entries of %d", workers*perWorker, st, tc.max, tc.max)
+			}
+			checkVerdicts(t, c)
+		})
+	}
+}
+
+// TestVerdictSecondChance: an input hit now and then outlives a stream of
+// one-off inputs many times the bound, which a FIFO would not allow; the
+// one-offs themselves are evicted.
+func TestVerdictSecondChance(t *testing.T) {
+	rt := &routers.Route{Method: http.MethodPost, Path: "/p"}
+	const ct = "application/json"
+	for _, tc := range []struct {
+		name string
+		max  int
+	}{{"one shard", 64}, {"32 shards", 16384}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newVerdicts(tc.max)
+			hot := []byte(`{"id":"hot"}`)
+			c.pass(kindRequest, rt, 0, ct, hot)
+			oneOff := func(i int) []byte { return fmt.Appendf(nil, `{"id":"%d"}`, i) }
+			for i := range 20 * tc.max {
+				// Hit once per half a bound of inserts: in any one
+				// shard, about half its share.
+				if i%(tc.max/2) == 0 && !c.passed(kindRequest, rt, 0, ct, hot) {
+					t.Fatalf("after %d one-off inputs: got the hot input evicted, want it kept", i)
+				}
+				c.pass(kindRequest, rt, 0, ct, oneOff(i))
+			}
+			if c.passed(kindRequest, rt, 0, ct, oneOff(0)) {
+				t.Error("got the first one-off input still held, want it evicted")
+			}
+			if !c.passed(kindRequest, rt, 0, ct, hot) {
+				t.Error("got the hot input evicted at the end, want it kept")
+			}
+			checkVerdicts(t, c)
+		})
+	}
 }
