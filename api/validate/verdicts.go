@@ -1,12 +1,12 @@
 package validate
 
 import (
-	"bytes"
-	"container/list"
 	"hash/maphash"
+	"math/bits"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/getkin/kin-openapi/routers"
 )
@@ -29,8 +29,18 @@ import (
 //   - responses whose documented status declares no headers (so only the
 //     Content-Type and the body matter).
 //
-// The memory is bounded: at most MaxVerdicts entries of at most
-// MaxVerdictBody bytes each, least recently used dropped first.
+// The memory is bounded: at most Options.Verdicts entries of at most
+// MaxVerdictBody bytes each.
+//
+// A hit is the common case (every poll of a finished task), so it is kept
+// to one hash of the input, a map lookup and the byte compare. The entries
+// are split into shards by that hash, each behind its own RWMutex, so hits
+// on two cores neither wait for each other nor write to a shared cache
+// line; and eviction is CLOCK (second chance) rather than LRU, so a hit
+// sets a flag at most once instead of relinking a list on every call. The
+// price: each shard holds its share of the bound and evicts on its own, the
+// entry it evicts being one not hit since the sweep last passed it rather
+// than the least recently used of all.
 
 // DefaultVerdicts is Options.Verdicts when 0: room for the request and the
 // answer of about 16 000 distinct polled tasks.
@@ -41,6 +51,16 @@ const DefaultVerdicts = 32768
 // create body, which may be 50 KB, mostly carries defaults anyway.
 const MaxVerdictBody = 1024
 
+const (
+	// maxVerdictShards is enough for hits on a few cores to rarely meet on
+	// one lock; more would only spread a small bound thinner.
+	maxVerdictShards = 32
+	// minVerdictShare keeps each shard's share of the bound large enough
+	// that the hash's uneven spread does not evict from a full shard while
+	// the others still have much room.
+	minVerdictShare = 256
+)
+
 type verdictKind uint8
 
 const (
@@ -48,49 +68,92 @@ const (
 	kindResponse
 )
 
-type verdictKey struct {
+// verdict is one remembered pass, a slot in its shard's ring.
+type verdict struct {
+	hash  uint64
+	route *routers.Route
+	ct    string
+	// body is a string so it is copied once, on insert, and compared with
+	// the looked-up bytes without a conversion.
+	body   string
+	status int32
 	kind   verdictKind
-	route  *routers.Route
-	status int
-	ct     string
-	body   []byte
+	// ref is CLOCK's second chance: set by a hit (under the read lock, so
+	// atomically), cleared by the sweep that spares the entry once.
+	ref atomic.Bool
+	// next is the next slot with the same hash, or -1: hashes may collide,
+	// and then every colliding entry stays reachable and is compared.
+	next int32
+}
+
+func (e *verdict) is(kind verdictKind, rt *routers.Route, status int, ct string, body []byte) bool {
+	return e.kind == kind && e.route == rt && int(e.status) == status && e.ct == ct && e.body == string(body)
+}
+
+// verdictShard pads its fields to 128 bytes: shards sit side by side, and
+// two of them on one cache line (or on an adjacent pair, which some CPUs
+// fetch together) would make hits on different shards contend after all.
+type verdictShard struct {
+	verdictShardFields
+	_ [(128 - unsafe.Sizeof(verdictShardFields{})%128) % 128]byte
+}
+
+type verdictShardFields struct {
+	mu sync.RWMutex
+	// m leads from a hash to the first slot holding it.
+	m     map[uint64]int32
+	slots []verdict
+	share int // slots never exceeds this
+	hand  int // CLOCK's hand: the next slot the sweep looks at
+	// The counters are per shard so a hit writes only to its own shard's
+	// cache line, which the read lock writes anyway.
+	hits, misses atomic.Int64
 }
 
 type verdicts struct {
-	seed maphash.Seed
-	max  int
-
-	mu  sync.Mutex
-	lru *list.List                 // of *verdictKey, most recent first
-	m   map[uint64][]*list.Element // hash → entries (collisions kept apart)
-
-	hits, misses atomic.Int64
+	seed   maphash.Seed
+	max    int
+	shift  uint // a hash's top bits pick its shard
+	shards []verdictShard
 }
 
 func newVerdicts(max int) *verdicts {
 	if max <= 0 {
 		return nil
 	}
-	return &verdicts{seed: maphash.MakeSeed(), max: max, lru: list.New(), m: map[uint64][]*list.Element{}}
+	n := 1
+	for n < maxVerdictShards && max >= 2*n*minVerdictShare {
+		n *= 2
+	}
+	c := &verdicts{seed: maphash.MakeSeed(), max: max, shift: uint(64 - bits.TrailingZeros(uint(n))), shards: make([]verdictShard, n)}
+	for i := range c.shards {
+		s := &c.shards[i]
+		// The remainder goes to the first shards: the shares sum to max.
+		s.share = max / n
+		if i < max%n {
+			s.share++
+		}
+		s.m = map[uint64]int32{}
+	}
+	return c
 }
 
+// hash mixes what tells inputs apart. The body and the content type come
+// from clients, so they go through the seeded hash: no one can aim inputs
+// at one hash and make a long chain of them. The route is hashed by its
+// pointer, since its method and path strings cost a walk per call to say
+// the same; the kind and the status come from the server, so a multiply
+// spreads them well enough.
 func (c *verdicts) hash(kind verdictKind, rt *routers.Route, status int, ct string, body []byte) uint64 {
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	h.WriteByte(byte(kind))
-	h.WriteString(rt.Method)
-	h.WriteByte(0)
-	h.WriteString(rt.Path)
-	h.WriteByte(0)
-	var st [8]byte
-	for i := range st {
-		st[i] = byte(status >> (8 * i))
-	}
-	h.Write(st[:])
-	h.WriteString(ct)
-	h.WriteByte(0)
-	h.Write(body)
-	return h.Sum64()
+	h := maphash.Bytes(c.seed, body)
+	h ^= bits.RotateLeft64(maphash.String(c.seed, ct), 21)
+	h ^= bits.RotateLeft64(maphash.Comparable(c.seed, rt), 42)
+	h ^= (uint64(status)<<8 | uint64(kind)) * 0x9e3779b97f4a7c15
+	return h
+}
+
+func (c *verdicts) shard(h uint64) *verdictShard {
+	return &c.shards[h>>c.shift]
 }
 
 // passed reports whether exactly this input passed before.
@@ -99,18 +162,23 @@ func (c *verdicts) passed(kind verdictKind, rt *routers.Route, status int, ct st
 		return false
 	}
 	h := c.hash(kind, rt, status, ct, body)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, e := range c.m[h] {
-		k := e.Value.(*verdictKey)
-		if k.kind == kind && k.route == rt && k.status == status && k.ct == ct && bytes.Equal(k.body, body) {
-			c.lru.MoveToFront(e)
-			c.hits.Add(1)
-			return true
+	s := c.shard(h)
+	s.mu.RLock()
+	i := s.find(h, kind, rt, status, ct, body)
+	if i >= 0 {
+		// Only the first hit after a sweep writes: later ones leave the
+		// slot's cache line clean.
+		if e := &s.slots[i]; !e.ref.Load() {
+			e.ref.Store(true)
 		}
 	}
-	c.misses.Add(1)
-	return false
+	s.mu.RUnlock()
+	if i < 0 {
+		s.misses.Add(1)
+		return false
+	}
+	s.hits.Add(1)
+	return true
 }
 
 // pass remembers that this input passed kin-openapi's validation.
@@ -119,34 +187,85 @@ func (c *verdicts) pass(kind verdictKind, rt *routers.Route, status int, ct stri
 		return
 	}
 	h := c.hash(kind, rt, status, ct, body)
-	k := &verdictKey{kind: kind, route: rt, status: status, ct: ct, body: bytes.Clone(body)}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, e := range c.m[h] {
-		o := e.Value.(*verdictKey)
-		if o.kind == kind && o.route == rt && o.status == status && o.ct == ct && bytes.Equal(o.body, body) {
-			c.lru.MoveToFront(e)
-			return
+	s := c.shard(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Another request with the same input may have passed meanwhile.
+	if s.find(h, kind, rt, status, ct, body) < 0 {
+		s.insert(h, kind, rt, status, ct, body)
+	}
+}
+
+// find returns the slot holding this input under hash h, or -1. The caller
+// holds s.mu.
+func (s *verdictShard) find(h uint64, kind verdictKind, rt *routers.Route, status int, ct string, body []byte) int32 {
+	i, ok := s.m[h]
+	if !ok {
+		return -1
+	}
+	for ; i >= 0; i = s.slots[i].next {
+		if s.slots[i].is(kind, rt, status, ct, body) {
+			return i
 		}
 	}
-	c.m[h] = append(c.m[h], c.lru.PushFront(k))
-	for c.lru.Len() > c.max {
-		old := c.lru.Back()
-		c.lru.Remove(old)
-		ok := old.Value.(*verdictKey)
-		oh := c.hash(ok.kind, ok.route, ok.status, ok.ct, ok.body)
-		es := c.m[oh]
-		for i, e := range es {
-			if e == old {
-				es = append(es[:i], es[i+1:]...)
-				break
-			}
+	return -1
+}
+
+// insert stores the input under hash h, evicting when the shard is at its
+// share. The caller holds s.mu for writing.
+func (s *verdictShard) insert(h uint64, kind verdictKind, rt *routers.Route, status int, ct string, body []byte) {
+	var i int32
+	if len(s.slots) < s.share {
+		s.slots = append(s.slots, verdict{})
+		i = int32(len(s.slots) - 1)
+	} else {
+		i = s.victim()
+		s.unlink(i)
+	}
+	e := &s.slots[i]
+	e.hash, e.route, e.ct, e.body, e.status, e.kind = h, rt, ct, string(body), int32(status), kind
+	// A new entry has no second chance until it is hit: a one-off input
+	// goes at the next sweep and does not push out inputs that recur.
+	e.ref.Store(false)
+	e.next = -1
+	if head, ok := s.m[h]; ok {
+		e.next = head
+	}
+	s.m[h] = i
+}
+
+// victim sweeps the ring from the hand, sparing each referenced slot once,
+// and returns the first slot not referenced since the last sweep; within
+// one turn of the ring, since the sweep clears what it spares.
+func (s *verdictShard) victim() int32 {
+	for {
+		i := s.hand
+		if s.hand++; s.hand == len(s.slots) {
+			s.hand = 0
 		}
-		if len(es) == 0 {
-			delete(c.m, oh)
+		if e := &s.slots[i]; e.ref.Load() {
+			e.ref.Store(false)
 		} else {
-			c.m[oh] = es
+			return int32(i)
 		}
+	}
+}
+
+// unlink takes slot i out of its hash's chain.
+func (s *verdictShard) unlink(i int32) {
+	e := &s.slots[i]
+	head := s.m[e.hash]
+	switch {
+	case head == i && e.next < 0:
+		delete(s.m, e.hash)
+	case head == i:
+		s.m[e.hash] = e.next
+	default:
+		p := head
+		for s.slots[p].next != i {
+			p = s.slots[p].next
+		}
+		s.slots[p].next = e.next
 	}
 }
 
@@ -165,9 +284,16 @@ func (v *Validator) VerdictStats() VerdictStats {
 	if c == nil {
 		return VerdictStats{}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return VerdictStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: c.lru.Len(), Max: c.max}
+	st := VerdictStats{Max: c.max}
+	for i := range c.shards {
+		s := &c.shards[i]
+		st.Hits += s.hits.Load()
+		st.Misses += s.misses.Load()
+		s.mu.RLock()
+		st.Entries += len(s.slots)
+		s.mu.RUnlock()
+	}
+	return st
 }
 
 // requestCacheable reports whether a request verdict of rt depends only on

@@ -1,13 +1,21 @@
 package validate
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/getkin/kin-openapi/routers"
 )
 
 // postBuffered sends body as the server's body limit hands it on: read
@@ -71,30 +79,115 @@ func TestVerdictNeverReusedForOtherBytes(t *testing.T) {
 }
 
 // TestVerdictComparesBytesNotHashes plants a pass under the hash of other
-// bytes, as a hash collision would: it must not be reused.
+// bytes, as a hash collision would: it must not be reused, and when the
+// other bytes pass too, both entries are kept and told apart.
 func TestVerdictComparesBytesNotHashes(t *testing.T) {
 	v, _ := newValidator(t, Options{})
 	rt := v.routes["POST /async/speech/result"]
 	c := v.verdicts
+	const ct = "application/json"
 	a, b := []byte(`{"id":"a"}`), []byte(`{"id":"b"}`)
-	c.pass(kindRequest, rt, 0, "application/json", a)
-	ha, hb := c.hash(kindRequest, rt, 0, "application/json", a), c.hash(kindRequest, rt, 0, "application/json", b)
-	c.m[hb] = c.m[ha] // b's hash now leads to a's entry
-	if c.passed(kindRequest, rt, 0, "application/json", b) {
+	c.pass(kindRequest, rt, 0, ct, a)
+	hb := c.hash(kindRequest, rt, 0, ct, b)
+	s := c.shard(hb)
+	s.mu.Lock()
+	s.insert(hb, kindRequest, rt, 0, ct, a) // b's hash now leads to a's bytes
+	s.mu.Unlock()
+	if c.passed(kindRequest, rt, 0, ct, b) {
 		t.Error("a pass of other bytes under the same hash was reused")
 	}
-	if !c.passed(kindRequest, rt, 0, "application/json", a) {
+	if !c.passed(kindRequest, rt, 0, ct, a) {
 		t.Error("the pass of the same bytes was not reused")
 	}
+	c.pass(kindRequest, rt, 0, ct, b)
+	if !c.passed(kindRequest, rt, 0, ct, b) {
+		t.Error("b passed, yet its pass is not found beside the colliding one")
+	}
+	s.mu.RLock()
+	if got := s.find(hb, kindRequest, rt, 0, ct, a); got < 0 {
+		t.Error("b's pass displaced the colliding entry instead of joining it")
+	}
+	s.mu.RUnlock()
 	for _, k := range []struct {
 		name   string
 		kind   verdictKind
 		status int
 		ct     string
-	}{{"as a response", kindResponse, 0, "application/json"}, {"other status", kindRequest, 200, "application/json"}, {"other content type", kindRequest, 0, "application/json; charset=utf-8"}} {
+	}{{"as a response", kindResponse, 0, ct}, {"other status", kindRequest, 200, ct}, {"other content type", kindRequest, 0, "application/json; charset=utf-8"}} {
 		if c.passed(k.kind, rt, k.status, k.ct, a) {
 			t.Errorf("%s: a pass was reused for another key", k.name)
 		}
+	}
+	checkVerdicts(t, c)
+}
+
+// checkVerdicts checks the structure a lookup relies on: each shard within
+// its share, the shares summing to the bound, and every slot reachable once,
+// from its own hash.
+func checkVerdicts(t *testing.T, c *verdicts) {
+	t.Helper()
+	total := 0
+	for n := range c.shards {
+		s := &c.shards[n]
+		s.mu.RLock()
+		total += s.share
+		if len(s.slots) > s.share {
+			t.Errorf("shard %d: got %d entries, want at most its share %d", n, len(s.slots), s.share)
+		}
+		seen := map[int32]bool{}
+		for h, i := range s.m {
+			for ; i >= 0; i = s.slots[i].next {
+				if seen[i] {
+					t.Fatalf("shard %d: slot %d reached twice", n, i)
+				}
+				seen[i] = true
+				if got := s.slots[i].hash; got != h {
+					t.Errorf("shard %d: slot %d holds hash %x, reached from %x", n, i, got, h)
+				}
+				if got := c.shard(h); got != s {
+					t.Errorf("shard %d: hash %x belongs to another shard", n, h)
+				}
+			}
+		}
+		if len(seen) != len(s.slots) {
+			t.Errorf("shard %d: got %d slots reachable, want all %d", n, len(seen), len(s.slots))
+		}
+		s.mu.RUnlock()
+	}
+	if total != c.max {
+		t.Errorf("shares sum to %d, want the bound %d", total, c.max)
+	}
+}
+
+// TestVerdictCollisionChains: entries forced onto few hashes are evicted
+// from the head, the middle and the end of their chains (hits decide which)
+// without losing or duplicating another entry.
+func TestVerdictCollisionChains(t *testing.T) {
+	rt := &routers.Route{Method: http.MethodPost, Path: "/p"}
+	for _, tc := range []struct {
+		name   string
+		hashes int
+	}{{"one hash", 1}, {"three hashes", 3}, {"all distinct", 1 << 20}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newVerdicts(8)
+			s := c.shard(0)
+			rnd := rand.New(rand.NewPCG(1, 2))
+			for i := range 500 {
+				body := fmt.Appendf(nil, "%d", i)
+				h := uint64(rnd.IntN(tc.hashes))
+				s.mu.Lock()
+				s.insert(h, kindRequest, rt, 0, "", body)
+				if got := s.find(h, kindRequest, rt, 0, "", body); got < 0 {
+					t.Fatalf("insert %d: got no entry for the bytes just inserted, want one", i)
+				}
+				// Hits on a random half give the sweep both kinds to pass.
+				for j := range s.slots {
+					s.slots[j].ref.Store(rnd.IntN(2) == 0)
+				}
+				s.mu.Unlock()
+				checkVerdicts(t, c)
+			}
+		})
 	}
 }
 
@@ -142,5 +235,162 @@ func TestVerdictsBounded(t *testing.T) {
 	}
 	if st := off.VerdictStats(); st != (VerdictStats{}) {
 		t.Errorf("reuse off: stats %+v, want none", st)
+	}
+}
+
+// pollBodies returns the request and the answer of n distinct finished
+// tasks, shaped like the result call's: a {"id"} request and an answer of
+// about 400 bytes.
+func pollBodies(n int) (reqs, resps [][]byte) {
+	reqs, resps = make([][]byte, n), make([][]byte, n)
+	for i := range n {
+		id := fmt.Sprintf("%08x-8b7d-4c6e-9f10-%012x", i*2654435761, i)
+		reqs[i] = []byte(`{"id":"` + id + `"}`)
+		resps[i] = []byte(`{"id":"` + id + `","status":"COMPLETED","created":1764000000.123,"model":"Chatterbox","results":[{"url":"https://files.example.com/results/` +
+			id + `/0.wav?expires=1764003600&signature=` + strings.Repeat("0123456789abcdef", 8) + `","content_type":"audio/wav","index":0}],"completed":1764000001.456}`)
+	}
+	return reqs, resps
+}
+
+// BenchmarkVerdictsPassed is the two lookups of one polled result call
+// (request and answer) with 10 000 tasks polled round-robin, so 20 000
+// entries are live and a call's entries are rarely in the CPU's cache:
+// the server's steady state under compare.sh's speechd-many load.
+//
+//	go test -run '^$' -bench 'VerdictsPassed' -cpu 1,2 ./api/validate
+func BenchmarkVerdictsPassed(b *testing.B) {
+	const n = 10_000
+	v, err := New(context.Background(), Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatalf("New: %v", err)
+	}
+	rt := v.routes["POST /async/speech/result"]
+	c := v.verdicts
+	reqs, resps := pollBodies(n)
+	for i := range n {
+		c.pass(kindRequest, rt, 0, "application/json", reqs[i])
+		c.pass(kindResponse, rt, 200, "application/json", resps[i])
+	}
+	// Lookups use copies: the server's bodies are never the stored bytes.
+	for i := range n {
+		reqs[i], resps[i] = bytes.Clone(reqs[i]), bytes.Clone(resps[i])
+	}
+	var start atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(start.Add(n/7)) % n
+		for pb.Next() {
+			if !c.passed(kindRequest, rt, 0, "application/json", reqs[i]) ||
+				!c.passed(kindResponse, rt, 200, "application/json", resps[i]) {
+				b.Errorf("task %d: a stored pass was not reused", i)
+				return
+			}
+			if i++; i == n {
+				i = 0
+			}
+		}
+	})
+}
+
+// TestVerdictsOff: no bound means no reuse, and a nil cache is a no-op.
+func TestVerdictsOff(t *testing.T) {
+	for _, max := range []int{0, -1} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			c := newVerdicts(max)
+			if c != nil {
+				t.Fatalf("newVerdicts(%d): got a cache, want nil", max)
+			}
+			rt := &routers.Route{}
+			c.pass(kindRequest, rt, 0, "application/json", []byte("{}"))
+			if c.passed(kindRequest, rt, 0, "application/json", []byte("{}")) {
+				t.Error("got a reused pass from a nil cache, want none")
+			}
+		})
+	}
+}
+
+// TestVerdictsBoundedConcurrently: inserts and hits from many goroutines
+// never hold more than the bound, fill it exactly once enough distinct
+// inputs passed, and leave every entry reachable (run with -race).
+func TestVerdictsBoundedConcurrently(t *testing.T) {
+	rt := &routers.Route{Method: http.MethodPost, Path: "/p"}
+	for _, tc := range []struct {
+		name string
+		max  int
+	}{{"one entry", 1}, {"one shard", 300}, {"uneven shares", 4099}, {"all shards", 16384}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newVerdicts(tc.max)
+			v := &Validator{verdicts: c}
+			const workers = 8
+			perWorker := 4*tc.max/workers + 1
+			var wg sync.WaitGroup
+			done := make(chan struct{})
+			for w := range workers {
+				wg.Go(func() {
+					for i := range perWorker {
+						body := fmt.Appendf(nil, `{"id":"%d-%d"}`, w, i)
+						c.pass(kindRequest, rt, 0, "application/json", body)
+						c.passed(kindRequest, rt, 0, "application/json", body)
+					}
+				})
+			}
+			watched := make(chan int)
+			go func() {
+				most := 0
+				for {
+					select {
+					case <-done:
+						watched <- most
+						return
+					default:
+					}
+					most = max(most, v.VerdictStats().Entries)
+				}
+			}()
+			wg.Wait()
+			close(done)
+			if most := <-watched; most > tc.max {
+				t.Errorf("while inserting: got %d entries, want at most %d", most, tc.max)
+			}
+			if st := v.VerdictStats(); st.Entries != tc.max || st.Max != tc.max {
+				t.Errorf("after %d distinct passes: got %+v, want %d entries of %d", workers*perWorker, st, tc.max, tc.max)
+			}
+			checkVerdicts(t, c)
+		})
+	}
+}
+
+// TestVerdictSecondChance: an input hit now and then outlives a stream of
+// one-off inputs many times the bound, which a FIFO would not allow; the
+// one-offs themselves are evicted.
+func TestVerdictSecondChance(t *testing.T) {
+	rt := &routers.Route{Method: http.MethodPost, Path: "/p"}
+	const ct = "application/json"
+	for _, tc := range []struct {
+		name string
+		max  int
+	}{{"one shard", 64}, {"32 shards", 16384}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newVerdicts(tc.max)
+			hot := []byte(`{"id":"hot"}`)
+			c.pass(kindRequest, rt, 0, ct, hot)
+			oneOff := func(i int) []byte { return fmt.Appendf(nil, `{"id":"%d"}`, i) }
+			for i := range 20 * tc.max {
+				// Hit once per half a bound of inserts: in any one
+				// shard, about half its share.
+				if i%(tc.max/2) == 0 && !c.passed(kindRequest, rt, 0, ct, hot) {
+					t.Fatalf("after %d one-off inputs: got the hot input evicted, want it kept", i)
+				}
+				c.pass(kindRequest, rt, 0, ct, oneOff(i))
+			}
+			if c.passed(kindRequest, rt, 0, ct, oneOff(0)) {
+				t.Error("got the first one-off input still held, want it evicted")
+			}
+			if !c.passed(kindRequest, rt, 0, ct, hot) {
+				t.Error("got the hot input evicted at the end, want it kept")
+			}
+			checkVerdicts(t, c)
+		})
 	}
 }
