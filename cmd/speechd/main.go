@@ -65,12 +65,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if limit > 0 {
 		logger.Info("soft memory limit", "bytes", limit, "from", from)
 	}
-	gcp, gcFrom, err := applyGCPercent(lo, limit)
-	if err != nil {
-		fmt.Fprintf(stderr, "speechd: %v\n", err)
-		return exitUsage
-	}
-	logger.Info("garbage collector target", "percent", gcp, "from", gcFrom)
 	d, err := daemon.New(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("cannot start", "error", err)

@@ -28,29 +28,3 @@ func TestMemoryLimit(t *testing.T) {
 		})
 	}
 }
-
-func TestGCPercent(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		limit   int64
-		want    int
-		wantErr bool
-	}{
-		{"auto with a memory limit", "auto", 256 << 20, DefaultGCPercent, false},
-		{"auto without a memory limit", "auto", 0, 100, false},
-		{"empty is auto", "", 256 << 20, DefaultGCPercent, false},
-		{"a number", "200", 0, 200, false},
-		{"below the floor", "5", 0, 0, true},
-		{"not a number", "lots", 0, 0, true},
-		{"off is refused", "off", 0, 0, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := gcPercent(tc.in, tc.limit)
-			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Errorf("gcPercent(%q, %d): got %d, %v; want %d (error %v)", tc.in, tc.limit, got, err, tc.want, tc.wantErr)
-			}
-		})
-	}
-}
