@@ -316,3 +316,48 @@ func BenchmarkResultCallMany(b *testing.B) {
 		call()
 	}
 }
+
+// TestResultCallAllocations pins the allocations of one validated result
+// call (a COMPLETED task polled again) through the stacks speechd serves:
+// issue 14's bound is 40; these hold what was reached, so a change that
+// gives it back fails here. The request and response writer are reused, as
+// net/http reuses its own, so only the stack's allocations count. Asserted
+// without -race only (.ci/run's allocation step).
+func TestResultCallAllocations(t *testing.T) {
+	limits := map[string]float64{
+		"stack=full":       30,
+		"stack=full+cache": 30,
+		"stack=daemon":     30,
+	}
+	body := []byte(`{"id":"` + benchTaskID + `"}`)
+	for _, s := range resultStacks(t) {
+		limit, ok := limits[s.name]
+		if !ok {
+			continue
+		}
+		t.Run(s.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, loadgen.ResultPath(), nil)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", benchKey)
+			rd := bytes.NewReader(body)
+			rc := io.NopCloser(rd)
+			w := &discardWriter{h: http.Header{}}
+			call := func() {
+				rd.Reset(body)
+				req.Body = rc
+				req.ContentLength = int64(len(body))
+				w.reset()
+				s.h.ServeHTTP(w, req)
+			}
+			call() // the first sight of the bytes is validated in full
+			if w.status != http.StatusOK {
+				t.Fatalf("answered %d, want 200", w.status)
+			}
+			got := testing.AllocsPerRun(200, call)
+			t.Logf("%s: %.0f allocations per call (limit %.0f)", s.name, got, limit)
+			if !raceEnabled && got > limit {
+				t.Errorf("got %.0f allocations per validated result call, want at most %.0f", got, limit)
+			}
+		})
+	}
+}

@@ -1,0 +1,7 @@
+//go:build !race
+
+package loadgen_test
+
+// raceEnabled: the race detector instruments allocations, so allocation
+// bounds are logged, not asserted, under -race.
+const raceEnabled = false
