@@ -467,7 +467,10 @@ function verdict(what, v, t, op,    met) {
 if ((have_speechd)); then
 	say "create: durable creates on SQLite (speechd --role api, no workers), $CONC connections, $DUR"
 	mapfile -t cmd < <(speechd_cmd create)
-	if start speechd-create "${cmd[@]}" --role api; then
+	# No pending limits: this row measures durable creates, not admission
+	# (with no workers every task stays unfinished, and the default
+	# --max-pending-per-key would answer 429 after 1 000).
+	if start speechd-create "${cmd[@]}" --role api --max-pending-per-key 0 --max-pending 0; then
 		"$bin/speech" bench --scenario create --base-url "$url" --api-key "$KEY" \
 			--concurrency "$CONC" --duration "$DUR" --requests "$REQS" | sed 's/^/   /' || true
 		stop "$last_pid"
