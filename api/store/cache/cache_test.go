@@ -3,7 +3,10 @@ package cache_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,22 +214,57 @@ func TestMaxAge(t *testing.T) {
 	}
 }
 
-// TestBounded: the cache never holds more than MaxBytes.
+// TestBounded: the cache never holds more than MaxBytes, small or larger,
+// filled from several goroutines at once, and counts every read.
 func TestBounded(t *testing.T) {
-	ctx := context.Background()
-	base := time.UnixMilli(1_800_000_000_000)
-	c := cache.New(memory.New(), cache.Options{MaxBytes: 16 << 10})
-	for i := range 200 {
-		tk := storetest.NewTask(storetest.Owner("a"), base.Add(time.Duration(i)*time.Millisecond))
-		if err := c.Create(ctx, tk); err != nil {
-			t.Fatalf("create %d: %v", i, err)
-		}
-		poll(t, c, tk, task.StatusCreated)
-		if st := c.Stats(); st.Bytes > st.MaxBytes {
-			t.Fatalf("after %d tasks: %d bytes cached, over the bound %d", i+1, st.Bytes, st.MaxBytes)
-		}
+	tests := []struct {
+		name     string
+		maxBytes int64
+		tasks    int
+		input    int // bytes of input per task
+	}{
+		{"small bound", 16 << 10, 200, 11},
+		{"larger bound, larger tasks", 4 << 20, 2400, 4000},
 	}
-	if st := c.Stats(); st.Entries == 0 || st.Entries >= 200 {
-		t.Errorf("entries: got %d, want some but not all of 200 under a 16 KiB bound", st.Entries)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			base := time.UnixMilli(1_800_000_000_000)
+			c := cache.New(memory.New(), cache.Options{MaxBytes: tt.maxBytes})
+			const workers = 4
+			var wg sync.WaitGroup
+			errs := make(chan error, workers)
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := w; i < tt.tasks; i += workers {
+						tk := storetest.NewTask(storetest.Owner("a"), base.Add(time.Duration(i)*time.Millisecond))
+						tk.Params.Input = strings.Repeat("a", tt.input)
+						if err := c.Create(ctx, tk); err != nil {
+							errs <- fmt.Errorf("create %d: %w", i, err)
+							return
+						}
+						if _, err := c.Get(ctx, tk.ID, tk.Owner); err != nil {
+							errs <- fmt.Errorf("get %d: %w", i, err)
+							return
+						}
+						if st := c.Stats(); st.Bytes > st.MaxBytes {
+							errs <- fmt.Errorf("after task %d: %d bytes cached, over the bound %d", i, st.Bytes, st.MaxBytes)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if st := c.Stats(); st.Entries == 0 || st.Entries >= tt.tasks || st.Hits+st.Misses != int64(tt.tasks) {
+				t.Errorf("got %d entries, %d hits + %d misses; want some but not all of %d tasks held and %d reads counted",
+					st.Entries, st.Hits, st.Misses, tt.tasks, tt.tasks)
+			}
+		})
 	}
 }
