@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"unsafe"
 
 	"github.com/distributeai/asyncspeech/api/task"
 	"github.com/distributeai/asyncspeech/generated"
@@ -79,19 +80,24 @@ type answerInputs struct {
 	epoch    int64 // of the result links
 }
 
-// answers is a bounded set of encoded answers, at most max in all.
+// answers is a bounded set of encoded answers: at most the number given to
+// newAnswers in all, spread over shards.
 type answers struct {
-	perShard int
-	shards   [answerShards]struct {
-		mu sync.RWMutex
-		m  map[string]*answer
-		// Padding keeps each shard's lock on cache lines of its own, so
-		// polls on two cores do not contend for a line they both write.
-		_ [96]byte
-	}
+	shards [answerShards]answerShard
 }
 
-// newAnswers returns room for n answers; nil (reuse off) when n < 0.
+// answerShard is one lock's share of the answers.
+type answerShard struct {
+	mu   sync.RWMutex
+	m    map[string]*answer
+	room int // answers this shard may hold
+	// Padding keeps each shard's lock on cache lines of its own, so polls
+	// on two cores do not write a line that both use.
+	_ [128 - (unsafe.Sizeof(sync.RWMutex{})+unsafe.Sizeof(map[string]*answer(nil))+unsafe.Sizeof(0))%128]byte
+}
+
+// newAnswers returns room for n answers in all (the first n%16 shards get
+// one more than the rest); nil (reuse off) when n < 0.
 func newAnswers(n int) *answers {
 	if n < 0 {
 		return nil
@@ -99,21 +105,33 @@ func newAnswers(n int) *answers {
 	if n == 0 {
 		n = DefaultAnswers
 	}
-	a := &answers{perShard: max(n/answerShards, 1)}
+	a := &answers{}
 	for i := range a.shards {
 		a.shards[i].m = make(map[string]*answer)
+		a.shards[i].room = n / answerShards
+		if i < n%answerShards {
+			a.shards[i].room++
+		}
 	}
 	return a
 }
 
-// shard picks the shard of a task id from its last characters, which are
-// random hex in every id this server hands out.
+// shard picks the shard of a task id from its last character: random hex
+// in every id this server hands out (a UUIDv4's last 12 digits are random),
+// so the shards fill evenly.
 func (c *answers) shard(id string) int {
-	h := 0
-	for i := max(len(id)-4, 0); i < len(id); i++ {
-		h = h*31 + int(id[i])
+	if id == "" {
+		return 0
 	}
-	return h & (answerShards - 1)
+	ch := id[len(id)-1]
+	switch {
+	case ch >= '0' && ch <= '9':
+		return int(ch - '0')
+	case ch >= 'a' && ch <= 'f':
+		return int(ch-'a') + 10
+	default:
+		return int(ch) & (answerShards - 1)
+	}
 }
 
 // get returns the stored answer of task k.id when it was made from exactly
@@ -139,9 +157,12 @@ func (c *answers) put(a *answer) {
 		return
 	}
 	s := &c.shards[c.shard(a.id)]
+	if s.room == 0 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.m[a.id]; !ok && len(s.m) >= c.perShard {
+	if _, ok := s.m[a.id]; !ok && len(s.m) >= s.room {
 		for k := range s.m {
 			delete(s.m, k)
 			break

@@ -159,7 +159,7 @@ func TestAnswerReuseIsExact(t *testing.T) {
 }
 
 // TestAnswersBounded: however many tasks are polled, at most the set
-// number of answers is held.
+// number of answers is held, and while there is room every one is.
 func TestAnswersBounded(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -169,6 +169,7 @@ func TestAnswersBounded(t *testing.T) {
 		{"fewer tasks than room", 64, 10},
 		{"many more tasks than room", 64, 2000},
 		{"room below one per shard", 3, 100},
+		{"room not a multiple of the shards", 100, 5000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,13 +181,34 @@ func TestAnswersBounded(t *testing.T) {
 			for i := range c.shards {
 				n += len(c.shards[i].m)
 			}
-			limit := max(tt.room, answerShards) // at least one per shard
-			if n > limit || n > tt.tasks {
-				t.Errorf("got %d answers held, want at most %d", n, min(limit, tt.tasks))
+			if n > tt.room {
+				t.Errorf("got %d answers held, want at most %d", n, tt.room)
+			}
+			if tt.tasks <= tt.room && n != tt.tasks {
+				t.Errorf("got %d answers held, want all %d (there is room)", n, tt.tasks)
+			}
+			if tt.tasks > tt.room && n == 0 {
+				t.Error("got no answers held, want the cache full")
 			}
 		})
 	}
 	if newAnswers(-1) != nil {
 		t.Error("newAnswers(-1): got a cache, want nil (reuse off)")
+	}
+}
+
+// TestAnswerShardsEven: the ids this server hands out spread evenly over
+// the shards, so the cache holds about as many answers as it has room for.
+func TestAnswerShardsEven(t *testing.T) {
+	c := newAnswers(0)
+	var per [answerShards]int
+	const n = 64000
+	for range n {
+		per[c.shard(uuid.NewString())]++
+	}
+	for i, got := range per {
+		if want := n / answerShards; got < want*8/10 || got > want*12/10 {
+			t.Errorf("shard %d: got %d of %d ids, want about %d", i, got, n, want)
+		}
 	}
 }

@@ -32,7 +32,7 @@ type LinkBuilder interface {
 
 // EpochLinks is a LinkBuilder whose links are a pure function of the task,
 // the index and an epoch that moves on with time (results.Signer: the
-// expiry bucket, a minute). With one, the server reuses a task's encoded
+// expiry bucket, a minute, or a second for links that live under a minute). With one, the server reuses a task's encoded
 // answer while the task and the epoch are unchanged (Options.Answers);
 // with a plain LinkBuilder, whose links may change at any call, every
 // answer is built afresh.
@@ -227,7 +227,11 @@ func (s *Server) AsyncSpeechCreate(ctx context.Context, req generated.AsyncSpeec
 }
 
 // AsyncSpeechResult returns the status and results of a task of the caller.
-// Another owner's task answers exactly like an unknown id.
+// Another owner's task answers exactly like an unknown id. A 200 comes as
+// a response object of this package holding the encoded answer (reused
+// while the task and its link epoch are unchanged), whose Visit writes the
+// same header, status and bytes as generated.AsyncSpeechResult200JSONResponse;
+// a caller that type-switches on the generated 200 type will not see it.
 func (s *Server) AsyncSpeechResult(ctx context.Context, req generated.AsyncSpeechResultRequestObject) (generated.AsyncSpeechResultResponseObject, error) {
 	own, err := owner(ctx)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // and the body bytes: the same input always gets the same answer. Clients
 // poll the result call with the same body again and again, and a finished
 // task's answer is byte-identical between polls (result links carry a
-// bucketed expiry, api/results), so the Middleware remembers which inputs
+// bucketed expiry, api/server/results), so the Middleware remembers which inputs
 // kin-openapi passed and does not decode and walk them again.
 //
 // Only passes are remembered, only for inputs whose verdict depends on
@@ -30,7 +30,8 @@ import (
 //     Content-Type and the body matter).
 //
 // The memory is bounded: at most Options.Verdicts entries of at most
-// MaxVerdictBody bytes each.
+// MaxVerdictBody bytes each, Content-Type and body together (a client
+// chooses its Content-Type, parameters and all, so it counts too).
 //
 // A hit is the common case (every poll of a finished task), so it is kept
 // to one hash of the input, a map lookup and the byte compare. The entries
@@ -46,7 +47,8 @@ import (
 // answer of about 16 000 distinct polled tasks.
 const DefaultVerdicts = 32768
 
-// MaxVerdictBody is the largest body whose verdict is remembered: a result
+// MaxVerdictBody is the most bytes of Content-Type and body together whose
+// verdict is remembered: a result
 // call's request and a finished task's answer are a few hundred bytes; a
 // create body, which may be 50 KB, mostly carries defaults anyway.
 const MaxVerdictBody = 1024
@@ -105,8 +107,8 @@ type verdictShardFields struct {
 	slots []verdict
 	share int // slots never exceeds this
 	hand  int // CLOCK's hand: the next slot the sweep looks at
-	// The counters are per shard so a hit writes only to its own shard's
-	// cache line, which the read lock writes anyway.
+	// The counters are per shard, so a hit writes only lines of its own
+	// shard (the lock's and the counters'), never another shard's.
 	hits, misses atomic.Int64
 }
 
@@ -158,7 +160,7 @@ func (c *verdicts) shard(h uint64) *verdictShard {
 
 // passed reports whether exactly this input passed before.
 func (c *verdicts) passed(kind verdictKind, rt *routers.Route, status int, ct string, body []byte) bool {
-	if c == nil || len(body) > MaxVerdictBody {
+	if c == nil || len(ct)+len(body) > MaxVerdictBody {
 		return false
 	}
 	h := c.hash(kind, rt, status, ct, body)
@@ -183,7 +185,7 @@ func (c *verdicts) passed(kind verdictKind, rt *routers.Route, status int, ct st
 
 // pass remembers that this input passed kin-openapi's validation.
 func (c *verdicts) pass(kind verdictKind, rt *routers.Route, status int, ct string, body []byte) {
-	if c == nil || len(body) > MaxVerdictBody {
+	if c == nil || len(ct)+len(body) > MaxVerdictBody {
 		return
 	}
 	h := c.hash(kind, rt, status, ct, body)

@@ -296,7 +296,7 @@ func BenchmarkVerdictsPassed(b *testing.B) {
 // TestVerdictsOff: no bound means no reuse, and a nil cache is a no-op.
 func TestVerdictsOff(t *testing.T) {
 	for _, max := range []int{0, -1} {
-		t.Run(fmt.Sprint(max), func(t *testing.T) {
+		t.Run(fmt.Sprintf("max %d", max), func(t *testing.T) {
 			c := newVerdicts(max)
 			if c != nil {
 				t.Fatalf("newVerdicts(%d): got a cache, want nil", max)
@@ -391,6 +391,97 @@ func TestVerdictSecondChance(t *testing.T) {
 				t.Error("got the hot input evicted at the end, want it kept")
 			}
 			checkVerdicts(t, c)
+		})
+	}
+}
+
+// TestVerdictContentTypeCounts: the client's Content-Type counts toward the
+// size of what is remembered, so long parameters cannot grow the cache past
+// its bound in bytes; such requests are still validated every time.
+func TestVerdictContentTypeCounts(t *testing.T) {
+	tests := []struct {
+		name     string
+		ct       string
+		remember bool
+	}{
+		{"plain", "application/json", true},
+		{"with a charset", "application/json; charset=utf-8", true},
+		{"with a long parameter", "application/json; p=" + strings.Repeat("x", MaxVerdictBody), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, _ := newValidator(t, Options{})
+			// A 404 answer: error answers are never remembered, so what
+			// is counted below is the request's verdict alone.
+			h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = io.WriteString(w, `{"message":"task not found"}`)
+			}))
+			for range 3 {
+				if rec := postBuffered(t, h, "/async/speech/result", tt.ct, `{"id":"`+validID+`"}`); rec.Code != http.StatusNotFound {
+					t.Fatalf("got %d %s, want the handler's answer", rec.Code, rec.Body)
+				}
+			}
+			st := v.VerdictStats()
+			if got := st.Entries > 0; got != tt.remember {
+				t.Errorf("got %d verdicts remembered (%+v), want some: %v", st.Entries, st, tt.remember)
+			}
+		})
+	}
+}
+
+// TestRecordersReusedClean: a recorder reused after a panicking handler, a
+// response the wrapping program marked its own, or a strict-mode
+// replacement carries nothing into the next response.
+func TestRecordersReusedClean(t *testing.T) {
+	ok := `{"id":"` + validID + `","status":"QUEUED","created":1764000000.123,"model":"Chatterbox","results":[]}`
+	bad := strings.Replace(ok, `"QUEUED"`, `"QUEUEX"`, 1)
+	before := []struct {
+		name    string
+		handler func(w http.ResponseWriter)
+	}{
+		{"a panic", func(w http.ResponseWriter) {
+			w.Header().Set("X-Leak", "1")
+			w.WriteHeader(http.StatusTeapot)
+			_, _ = io.WriteString(w, "partial")
+			panic("boom")
+		}},
+		{"the program's own answer", func(w http.ResponseWriter) {
+			MarkOwn(w)
+			w.Header().Set("X-Leak", "1")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, "upstream down")
+		}},
+		{"a replaced invalid answer", func(w http.ResponseWriter) {
+			w.Header().Set("X-Leak", "1")
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, bad)
+		}},
+	}
+	for _, tt := range before {
+		t.Run(tt.name, func(t *testing.T) {
+			v, _ := newValidator(t, Options{Strict: true})
+			first := true
+			h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if first {
+					first = false
+					tt.handler(w)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, ok)
+			}))
+			func() {
+				defer func() { _ = recover() }()
+				postBuffered(t, h, "/async/speech/result", "application/json", `{"id":"`+validID+`"}`)
+			}()
+			for i := range 3 {
+				rec := postBuffered(t, h, "/async/speech/result", "application/json", `{"id":"`+validID+`"}`)
+				if rec.Code != http.StatusOK || rec.Header().Get("X-Leak") != "" || rec.Body.String() != ok {
+					t.Fatalf("response %d after %s: got %d %v %s, want 200 and only the new answer", i, tt.name, rec.Code, rec.Header(), rec.Body)
+				}
+			}
 		})
 	}
 }

@@ -227,13 +227,14 @@ func (p *Pool) wakeWorkers() {
 
 // Run works until ctx ends, then lets in-flight engine runs finish (up to
 // Options.StopGrace) and returns. It fails at once if the store cannot be
-// reached at start. A Pool runs once.
+// reached at start, and returns nil if ctx ends while it starts. A Pool runs
+// once.
 func (p *Pool) Run(ctx context.Context) error {
 	if !p.running.CompareAndSwap(false, true) {
 		return errors.New("worker pool: Run called twice")
 	}
 	n, err := p.st.RequeueExpired(ctx, p.opts.Now())
-	if err != nil && ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		// Stopped before it started: nothing was claimed, nothing to finish.
 		return nil
 	}

@@ -81,8 +81,10 @@ func KeyFromHeader(h string) string {
 
 // Authenticate checks the authorization header value and returns the
 // owner identity of its key. The comparison is constant-time: the key's
-// hash is compared with every configured hash, without stopping at a match,
-// so timing reveals neither which key matched nor how much of one did.
+// hash is compared with every configured hash, without stopping at a match
+// or branching on one, so timing reveals neither how much of a key matched
+// nor, beyond the memory load of the one owner string returned (a cache
+// effect that can only tell a caller where its own key sits), which key did.
 func (a *Authenticator) Authenticate(header string) (string, error) {
 	key := KeyFromHeader(header)
 	if key == "" {

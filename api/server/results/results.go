@@ -129,9 +129,8 @@ func (s *Signer) URL(taskID string, index int) string {
 func (s *Signer) Epoch() int64 { return s.expiry(s.now()) }
 
 // URLAt returns the link for result file index of task taskID that expires
-// at epoch, a value Epoch returned.
-func (s *Signer) URLAt(taskID string, index int, epoch int64) string {
-	exp := epoch
+// at exp, an epoch Epoch returned.
+func (s *Signer) URLAt(taskID string, index int, exp int64) string {
 	if s.links == nil {
 		return s.makeURL(taskID, index, exp)
 	}
