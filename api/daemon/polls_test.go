@@ -44,7 +44,10 @@ func TestNextPollSeesEveryTransition(t *testing.T) {
 				}, "ASSIGNED_CONNECTIONS"},
 				{"started", &done, func() error { return r.d.st.Start(ctx, done, "w", lease) }, "PROCESSING"},
 				{"postponed", &done, func() error { return r.d.st.Postpone(ctx, done, "w", now, "engine busy") }, "POSTPONED"},
-				{"admitted again", &done, func() error { _, err := r.d.st.Admit(ctx, store.AdmitOptions{Now: now.Add(time.Second), Limit: 1}); return err }, "QUEUED"},
+				{"admitted again", &done, func() error {
+					_, err := r.d.st.Admit(ctx, store.AdmitOptions{Now: now.Add(time.Second), Limit: 1})
+					return err
+				}, "QUEUED"},
 				{"claimed again", &done, func() error {
 					_, err := r.d.st.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: lease})
 					return err
