@@ -15,6 +15,7 @@
 #   new-no-verdicts  --validation-cache=-1: kin-openapi validates every request and response
 #   new-log-lines    --log-flush=0: one write system call per request log line
 #   new-no-answers   --answer-cache=-1: every answer built and encoded afresh
+#   new-procs-cpus   --procs $(nproc): one Go scheduler slot per CPU (Go's default), not one more per worker
 #   new-all-off      all of these off: what is left is compiled in (link reuse per
 #                    expiry bucket, fewer allocations per call, metric series resolved once,
 #                    operation paths routed without a second pattern match)
@@ -109,7 +110,7 @@ stop "$last_pid"
 # The same ids for every target, polled round-robin (bench/many-ids.lua).
 export IDS_FILE=$tmp/ids API_KEY=$KEY
 
-names=(base new new-no-cache new-no-verdicts new-log-lines new-no-answers new-all-off)
+names=(base new new-no-cache new-no-verdicts new-log-lines new-no-answers new-procs-cpus new-all-off)
 declare -A args=(
 	[base]=""
 	[new]=""
@@ -117,7 +118,8 @@ declare -A args=(
 	[new-no-verdicts]="--validation-cache=-1"
 	[new-log-lines]="--log-flush=0"
 	[new-no-answers]="--answer-cache=-1"
-	[new-all-off]="--task-cache=off --validation-cache=-1 --log-flush=0 --answer-cache=-1"
+	[new-procs-cpus]="--procs $(nproc)"
+	[new-all-off]="--task-cache=off --validation-cache=-1 --log-flush=0 --answer-cache=-1 --procs $(nproc)"
 )
 declare -A urls
 say "start the targets (each on a copy of the set-up's data directory)"

@@ -17,6 +17,7 @@ type logOptions struct {
 	level     string        // debug, info, warn, error
 	flush     time.Duration // batch lines for at most this long (0: write each at once)
 	memLimit  string        // --memory-limit: auto, off, or a size
+	procs     string        // --procs: auto or a number
 	memGetenv func(string) string
 }
 

@@ -65,6 +65,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if limit > 0 {
 		logger.Info("soft memory limit", "bytes", limit, "from", from)
 	}
+	engineRuns := workers
+	if cfg.Role == daemon.RoleAPI {
+		engineRuns = 0
+	}
+	n, from, restoreProcs, err := applyProcs(lo, engineRuns)
+	if err != nil {
+		fmt.Fprintf(stderr, "speechd: %v\n", err)
+		return exitUsage
+	}
+	defer restoreProcs()
+	logger.Info("go scheduler slots", "gomaxprocs", n, "from", from)
 	d, err := daemon.New(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("cannot start", "error", err)

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// procs turns --procs into the number of Go scheduler slots (GOMAXPROCS):
+// "auto" is base (Go's own default: the CPUs this process may use) plus
+// one per engine worker. Each busy worker runs its engine as a child
+// process on the same cores as the API, and a core taken by an engine
+// would otherwise stall the goroutines queued on that core's one slot for
+// a whole kernel time slice: the result call's tail latency while engines
+// run (and under any other process sharing the cores) is what the extra
+// slots shorten. Measured in BENCHMARKS.md (issue 14).
+func procs(v string, base, workers int) (int, error) {
+	switch s := strings.TrimSpace(strings.ToLower(v)); s {
+	case "auto", "":
+		return base + max(workers, 0), nil
+	default:
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 4096 {
+			return 0, fmt.Errorf("--procs %q: want auto or a number from 1 to 4096", v)
+		}
+		return n, nil
+	}
+}
+
+// applyProcs sets GOMAXPROCS from --procs unless the GOMAXPROCS environment
+// variable (which the runtime already applied) is set; it returns what is in
+// force and a function that puts back the setting before (so a run inside
+// a test process leaves it as it found it). workers is how many engine runs
+// this process may have at once (0 for an API-only node).
+func applyProcs(lo logOptions, workers int) (n int, from string, restore func(), err error) {
+	if lo.memGetenv != nil && lo.memGetenv("GOMAXPROCS") != "" {
+		return runtime.GOMAXPROCS(0), "GOMAXPROCS", func() {}, nil
+	}
+	n, err = procs(lo.procs, runtime.GOMAXPROCS(0), workers)
+	if err != nil {
+		return 0, "--procs", func() {}, err
+	}
+	prev := runtime.GOMAXPROCS(n)
+	return n, "--procs", func() { runtime.GOMAXPROCS(prev) }, nil
+}

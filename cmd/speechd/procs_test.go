@@ -1,0 +1,28 @@
+package main
+
+import "testing"
+
+func TestProcs(t *testing.T) {
+	tests := []struct {
+		name          string
+		in            string
+		base, workers int
+		want          int
+		wantErr       bool
+	}{
+		{"auto adds a slot per worker", "auto", 2, 2, 4, false},
+		{"auto on an API-only node", "auto", 8, 0, 8, false},
+		{"empty is auto", "", 4, 1, 5, false},
+		{"a number", "3", 2, 2, 3, false},
+		{"zero refused", "0", 2, 2, 0, true},
+		{"not a number", "many", 2, 2, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := procs(tt.in, tt.base, tt.workers)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("procs(%q, %d, %d): got %d, %v; want %d (error %v)", tt.in, tt.base, tt.workers, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
