@@ -14,8 +14,9 @@
 #                       response validation, fixed COMPLETED task), polled on TASKS random ids
 #   3. speechd-novalidate  speechd --validate=false (validation off; skipped if the flag is missing)
 #   4. speechd-default  speechd defaults: request + response validation, auth (--keys), one id
-#      speechd-many     speechd defaults polled on TASKS distinct tasks round-robin (created
-#                       once before the rounds; most COMPLETED, the rest still moving)
+#      speechd-many     speechd defaults polled on TASKS distinct tasks round-robin: TASKS-MOVING
+#                       COMPLETED in a set-up run, MOVING created on the measured node, whose
+#                       engine's upstream refuses every connection, so they keep changing status
 #      speechd-logwarn  speechd defaults with --log-level warn (for information)
 #   5. prism            Stoplight Prism 5.14.2 mock of openapi.json (needs npm; skipped without)
 # The targets are measured in ROUNDS interleaved rounds (ceiling, speechd,
@@ -30,7 +31,7 @@
 # Everything listens on and talks to 127.0.0.1; every run is bounded by DUR
 # and REQS; every process started here is stopped by its pid on exit.
 #
-# Environment (defaults): CONC=64 DUR=5s ROUNDS=3 REQS=5000000 WRK=1 PRISM=1 TASKS=10000
+# Environment (defaults): CONC=64 DUR=5s ROUNDS=3 REQS=5000000 WRK=1 PRISM=1 TASKS=10000 MOVING=TASKS/20
 # MANY_SETTLE=300s
 # GOBENCH=1 GOBENCH_COUNT=5 LIFECYCLE_CONC=8 KEEP_TMP=0 OUT=<tmp>/results.tsv
 # SRC=worktree|head
@@ -310,22 +311,45 @@ if ((have_speechd)); then
 	fi
 	mapfile -t cmd < <(speechd_cmd default)
 	if start speechd-default "${cmd[@]}"; then add speechd-default; else skip speechd-default did-not-start; fi
-	# TASKS distinct tasks, created once here (paced on 429/503; measuring
-	# starts with at most 5% unfinished), then polled round-robin in every
-	# round. More workers only so the set-up finishes sooner; the result
-	# call does not touch them.
+	# TASKS distinct tasks polled round-robin in every round, most of them
+	# finished and the rest still moving. The finished ones are created in
+	# a set-up run (tone engine; more workers only so it ends sooner), which
+	# is then stopped. The measured node is speechd on defaults over the same
+	# data directory, except for its engine: an OpenAI-compatible upstream
+	# that refuses every connection (127.0.0.1:1), so the MOVING tasks
+	# created on it keep changing status while the rounds poll them
+	# (QUEUED, ASSIGNED_CONNECTIONS, PROCESSING, POSTPONED, at last ERROR),
+	# and every cache is exercised on answers that change. The engine costs
+	# the node almost nothing: a refused connection per attempt.
+	MOVING=${MOVING:-$((TASKS / 20))}
+	settled=$((TASKS - MOVING))
 	mapfile -t cmd < <(speechd_cmd many)
-	if start speechd-many "${cmd[@]}" --workers 8; then
-		many_url=$url
-		note "speechd-many: creating $TASKS tasks (at most $MANY_SETTLE)"
-		if "$bin/speech" bench --scenario result --base-url "$many_url" --api-key "$KEY" --tasks "$TASKS" \
-			--settle "$MANY_SETTLE" --ids-out "$tmp/speechd-many.ids" --requests 1 --json >/dev/null 2>"$tmp/speechd-many.setup.err"; then
+	if start speechd-many-setup "${cmd[@]}" --workers 8; then
+		note "speechd-many: creating $settled tasks that finish (at most $MANY_SETTLE)"
+		setup_ok=0
+		if "$bin/speech" bench --scenario result --base-url "$url" --api-key "$KEY" --tasks "$settled" \
+			--settle "$MANY_SETTLE" --ids-out "$tmp/speechd-many.settled.ids" --requests 1 --json >/dev/null 2>"$tmp/speechd-many.setup.err"; then
+			setup_ok=1
 			sed 's/^/   /' "$tmp/speechd-many.setup.err"
-			url=$many_url
-			add speechd-many "--ids-in $tmp/speechd-many.ids"
 		else
 			note "speechd-many: set-up failed:"
 			sed 's/^/     /' "$tmp/speechd-many.setup.err" | tail -5
+		fi
+		stop "$last_pid"
+		if ((setup_ok)) && start speechd-many "$bin/speechd" --addr 127.0.0.1:0 --data "$tmp/data-many" --keys "$KEY" \
+			--engine openai --openai-url http://127.0.0.1:1; then
+			many_url=$url
+			note "speechd-many: creating $MOVING tasks that keep moving"
+			: >"$tmp/speechd-many.moving.ids"
+			if ((MOVING > 0)); then
+				"$bin/speech" bench --scenario result --base-url "$many_url" --api-key "$KEY" --tasks "$MOVING" \
+					--settle 1s --ids-out "$tmp/speechd-many.moving.ids" --requests 1 --json >/dev/null 2>"$tmp/speechd-many.moving.err" || true
+			fi
+			cat "$tmp/speechd-many.settled.ids" "$tmp/speechd-many.moving.ids" | shuf >"$tmp/speechd-many.ids"
+			note "speechd-many: polling $(wc -l <"$tmp/speechd-many.ids") tasks"
+			url=$many_url
+			add speechd-many "--ids-in $tmp/speechd-many.ids"
+		else
 			skip speechd-many setup-failed
 		fi
 	else
