@@ -94,6 +94,14 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	if cfg.Workers < 0 || cfg.MaxBodyBytes <= 0 {
 		return cfg, lo, fmt.Errorf("--workers must not be negative and --max-body must be positive")
 	}
+	// Process settings are checked here too, so a bad value is refused
+	// before anything is logged.
+	if _, err := memoryLimit(lo.memLimit, 1); err != nil {
+		return cfg, lo, err
+	}
+	if _, err := procs(lo.procs, 1, 0); err != nil {
+		return cfg, lo, err
+	}
 	return cfg, lo, nil
 }
 

@@ -46,6 +46,9 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad env value", env: map[string]string{"SPEECHD_WORKERS": "many"}, wantErr: "SPEECHD_WORKERS"},
 		{name: "bad flag value", args: []string{"--lease", "soon"}, wantErr: "lease"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
+		{name: "bad procs", args: []string{"--procs", "0"}, wantErr: "--procs"},
+		{name: "bad procs from the environment", env: map[string]string{"SPEECHD_PROCS": "many"}, wantErr: "--procs"},
+		{name: "bad memory limit", args: []string{"--memory-limit", "lots"}, wantErr: "--memory-limit"},
 		{name: "unknown flag", args: []string{"--port", "1"}, wantErr: "port"},
 	}
 	for _, tc := range tests {
