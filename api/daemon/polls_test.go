@@ -3,7 +3,10 @@ package daemon
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,5 +92,65 @@ func TestNextPollSeesEveryTransition(t *testing.T) {
 				t.Errorf("the completed task's answer has no result link: %s", last[done])
 			}
 		})
+	}
+}
+
+// TestServedLinksNeverExpired polls a finished task on speechd's wiring
+// while its clock moves on past many link buckets and lifetimes: every
+// answer, reused or not, carries links that live at least --link-ttl from
+// that moment and download, and the link changes once its bucket is over.
+func TestServedLinksNeverExpired(t *testing.T) {
+	const key = "links-key"
+	var mu sync.Mutex
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	const ttl = 2 * time.Minute
+	r := startDaemon(t, Config{Keys: []string{key}, LinkTTL: ttl}, WithWorkersHeld(make(chan struct{})), WithClock(clock))
+	ctx := context.Background()
+	id := r.create(key, "linked task")
+	if _, err := r.d.st.Admit(ctx, store.AdmitOptions{Now: clock(), Limit: 1}); err != nil {
+		t.Fatalf("admit: %v", err)
+	}
+	lease := clock().Add(time.Hour)
+	if _, err := r.d.st.Claim(ctx, store.ClaimOptions{Worker: "w", Now: clock(), LeaseUntil: lease}); err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	if err := r.d.st.Start(ctx, id, "w", lease); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	if err := r.d.st.Complete(ctx, id, "w", clock(), []store.Audio{{ContentType: "audio/wav", Data: []byte("RIFF....WAVE")}}); err != nil {
+		t.Fatalf("complete: %v", err)
+	}
+	seen := map[string]bool{}
+	for step := range 40 { // 20 minutes in 30 s steps: ten lifetimes, twenty buckets
+		code, res := r.result(key, id)
+		if code != http.StatusOK || len(res.Results) != 1 {
+			t.Fatalf("step %d: got %d with %d results, want 200 and one", step, code, len(res.Results))
+		}
+		u, err := url.Parse(res.Results[0].URL)
+		if err != nil {
+			t.Fatalf("step %d: link %q: %v", step, res.Results[0].URL, err)
+		}
+		exp, err := strconv.ParseInt(u.Query().Get("exp"), 10, 64)
+		if err != nil {
+			t.Fatalf("step %d: link %q has no expiry: %v", step, u, err)
+		}
+		if left := time.Unix(exp, 0).Sub(clock()); left < ttl {
+			t.Fatalf("step %d: served a link that lives %v more, want at least %v: %s", step, left, ttl, u)
+		}
+		if code, _, body := r.call(http.MethodGet, u.RequestURI(), "", ""); code != http.StatusOK {
+			t.Fatalf("step %d: download of a served link got %d %s, want 200", step, code, body)
+		}
+		seen[u.Query().Get("exp")] = true
+		mu.Lock()
+		now = now.Add(30 * time.Second)
+		mu.Unlock()
+	}
+	if len(seen) < 15 {
+		t.Errorf("got %d distinct link expiries over 20 minutes, want one per minute bucket (about 20)", len(seen))
 	}
 }
