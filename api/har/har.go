@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/distributeai/asyncspeech/internal/respwriter"
 )
 
 // Version is the HAR version this package writes and reads.
@@ -334,43 +336,9 @@ func (rec *Recorder) Middleware(next http.Handler) http.Handler {
 			body = b
 			r.Body = io.NopCloser(bytes.NewReader(b))
 		}
-		cw := &captureWriter{ResponseWriter: w}
+		var sent bytes.Buffer
+		cw := respwriter.NewCopying(w, &sent)
 		next.ServeHTTP(cw, r)
-		if cw.status == 0 {
-			cw.status = http.StatusOK
-		}
-		rec.Add(start, time.Since(start), r, body, cw.status, w.Header().Clone(), cw.body.Bytes())
+		rec.Add(start, time.Since(start), r, body, cw.Status(), w.Header().Clone(), sent.Bytes())
 	})
 }
-
-// captureWriter keeps a copy of what the handler writes.
-type captureWriter struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (c *captureWriter) WriteHeader(status int) {
-	if c.status == 0 {
-		c.status = status
-	}
-	c.ResponseWriter.WriteHeader(status)
-}
-
-func (c *captureWriter) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
-	c.body.Write(b)
-	return c.ResponseWriter.Write(b)
-}
-
-// Flush passes flushes on (streamed answers).
-func (c *captureWriter) Flush() {
-	if f, ok := c.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (c *captureWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

@@ -2,7 +2,10 @@
 // (status and size), for the request log, the metrics and panic recovery.
 package respwriter
 
-import "net/http"
+import (
+	"io"
+	"net/http"
+)
 
 // Recorder passes everything through to the wrapped writer and remembers
 // the first status written (0 until something is sent) and the body size.
@@ -10,10 +13,17 @@ type Recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	copy   io.Writer
 }
 
 // New wraps w.
 func New(w http.ResponseWriter) *Recorder { return &Recorder{ResponseWriter: w} }
+
+// NewCopying wraps w and also writes every body byte sent to copy (a
+// capture of the exchange, such as a HAR recording's).
+func NewCopying(w http.ResponseWriter, copy io.Writer) *Recorder {
+	return &Recorder{ResponseWriter: w, copy: copy}
+}
 
 // WriteHeader records the first status and passes it on.
 func (w *Recorder) WriteHeader(status int) {
@@ -30,7 +40,17 @@ func (w *Recorder) Write(p []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
+	if w.copy != nil {
+		_, _ = w.copy.Write(p[:n])
+	}
 	return n, err
+}
+
+// Flush passes a flush on (streamed answers) when the wrapped writer can.
+func (w *Recorder) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // Unwrap lets http.ResponseController reach the connection.

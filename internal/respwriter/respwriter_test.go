@@ -1,6 +1,7 @@
 package respwriter
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -22,8 +23,12 @@ func TestRecorder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			under := httptest.NewRecorder()
-			rec := New(under)
+			var copied bytes.Buffer
+			rec := NewCopying(under, &copied)
 			tt.serve(rec)
+			if copied.String() != under.Body.String() {
+				t.Errorf("got a copy of %q, want what was sent, %q", copied.String(), under.Body.String())
+			}
 			if rec.Started() != tt.wantStarted || rec.Status() != tt.wantStatus || rec.Bytes() != tt.wantBytes {
 				t.Errorf("got started=%v status=%d bytes=%d, want %v %d %d", rec.Started(), rec.Status(), rec.Bytes(), tt.wantStarted, tt.wantStatus, tt.wantBytes)
 			}
@@ -46,6 +51,21 @@ func TestResponseControllerReachesTheConnection(t *testing.T) {
 	if err := http.NewResponseController(rec).Flush(); err != nil {
 		t.Fatalf("Flush through the Recorder: got %v, want nil", err)
 	}
+	if !under.Flushed {
+		t.Error("got the wrapped writer not flushed, want flushed")
+	}
+}
+
+// TestFlushPassesOn: a handler that flushes through the plain http.Flusher
+// interface reaches the wrapped writer too.
+func TestFlushPassesOn(t *testing.T) {
+	under := httptest.NewRecorder()
+	var w http.ResponseWriter = New(under)
+	f, ok := w.(http.Flusher)
+	if !ok {
+		t.Fatal("got a Recorder that is not an http.Flusher, want one")
+	}
+	f.Flush()
 	if !under.Flushed {
 		t.Error("got the wrapped writer not flushed, want flushed")
 	}
