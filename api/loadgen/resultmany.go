@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/distributeai/asyncspeech/api/task"
 	"github.com/distributeai/asyncspeech/generated"
 )
 
@@ -139,97 +140,81 @@ func ResultMany(ctx context.Context, t Target, opts ManyOptions) (Op, ManyProbe,
 	return op, p, nil
 }
 
-// createMany creates len(ids) tasks with workers concurrent clients,
-// waiting a moment and retrying on 429 and 503 (admission limits).
-func createMany(ctx context.Context, t Target, ids []string, workers int) error {
+// inParallel calls do(i) for every i in [0, n) from workers goroutines; a
+// worker stops at its first error, and the errors are joined.
+func inParallel(n, workers int, do func(i int) error) error {
 	var next atomic.Int64
+	var mu sync.Mutex
+	var errs []error
 	var wg sync.WaitGroup
-	errc := make(chan error, workers)
-	body := []byte(ShortCreateBody)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(ids) {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				if err := do(i); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
 					return
-				}
-				for {
-					status, resp, err := t.post(ctx, CreatePath(), body, true)
-					if err != nil {
-						errc <- fmt.Errorf("create task %d of %d at %s: %w", i+1, len(ids), t.BaseURL, err)
-						return
-					}
-					if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-						select {
-						case <-ctx.Done():
-							errc <- fmt.Errorf("create task %d of %d: still refused (%d) when set-up time ran out: %w", i+1, len(ids), status, ctx.Err())
-							return
-						case <-time.After(50 * time.Millisecond):
-						}
-						continue
-					}
-					var created generated.AsyncSpeechCreate200JSONResponseBody
-					if status != http.StatusOK || json.Unmarshal(resp, &created) != nil || created.Id == "" {
-						errc <- fmt.Errorf("create task %d of %d at %s: status %d: %s", i+1, len(ids), t.BaseURL, status, snippet(resp))
-						return
-					}
-					ids[i] = created.Id
-					break
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	close(errc)
-	return errors.Join(func() []error {
-		var all []error
-		for err := range errc {
-			all = append(all, err)
+	return errors.Join(errs...)
+}
+
+// createMany creates len(ids) tasks with workers concurrent clients,
+// waiting a moment and retrying on 429 and 503 (admission limits).
+func createMany(ctx context.Context, t Target, ids []string, workers int) error {
+	body := []byte(ShortCreateBody)
+	return inParallel(len(ids), workers, func(i int) error {
+		for {
+			status, resp, err := t.post(ctx, CreatePath(), body, true)
+			if err != nil {
+				return fmt.Errorf("create task %d of %d at %s: %w", i+1, len(ids), t.BaseURL, err)
+			}
+			if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("create task %d of %d: still refused (%d) when set-up time ran out: %w", i+1, len(ids), status, ctx.Err())
+				case <-time.After(50 * time.Millisecond):
+				}
+				continue
+			}
+			var created generated.AsyncSpeechCreate200JSONResponseBody
+			if status != http.StatusOK || json.Unmarshal(resp, &created) != nil || created.Id == "" {
+				return fmt.Errorf("create task %d of %d at %s: status %d: %s", i+1, len(ids), t.BaseURL, status, snippet(resp))
+			}
+			ids[i] = created.Id
+			return nil
 		}
-		return all
-	}()...)
+	})
 }
 
 // readAll reads every id once and counts the statuses into counts (reset
 // first); it returns how many are unfinished.
 func readAll(ctx context.Context, t Target, ids []string, workers int, counts map[string]int) (int, error) {
-	var next atomic.Int64
 	var mu sync.Mutex
-	var firstErr error
 	clear(counts)
 	unfinished := 0
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(ids) {
-					return
-				}
-				status, resp, err := t.post(context.WithoutCancel(ctx), ResultPath(), []byte(`{"id":"`+ids[i]+`"}`), true)
-				var got generated.AsyncSpeechResult200JSONResponseBody
-				if err == nil && (status != http.StatusOK || json.Unmarshal(resp, &got) != nil || got.Status == "") {
-					err = fmt.Errorf("status %d: %s", status, snippet(resp))
-				}
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = fmt.Errorf("read task %s at %s: %w", ids[i], t.BaseURL, err)
-					}
-				} else {
-					counts[string(got.Status)]++
-					if got.Status != generated.AsyncSpeechResult200JSONResponseBodyStatusCOMPLETED && got.Status != generated.AsyncSpeechResult200JSONResponseBodyStatusERROR {
-						unfinished++
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return unfinished, firstErr
+	err := inParallel(len(ids), workers, func(i int) error {
+		status, resp, err := t.post(context.WithoutCancel(ctx), ResultPath(), []byte(`{"id":"`+ids[i]+`"}`), true)
+		var got generated.AsyncSpeechResult200JSONResponseBody
+		if err == nil && (status != http.StatusOK || json.Unmarshal(resp, &got) != nil || got.Status == "") {
+			err = fmt.Errorf("status %d: %s", status, snippet(resp))
+		}
+		if err != nil {
+			return fmt.Errorf("read task %s at %s: %w", ids[i], t.BaseURL, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		counts[string(got.Status)]++
+		if !task.Status(got.Status).Terminal() {
+			unfinished++
+		}
+		return nil
+	})
+	return unfinished, err
 }
