@@ -51,8 +51,8 @@ cleanup() {
 	if [[ "${KEEP_TMP:-0}" == 1 ]]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
-say() { printf '\n== %s\n' "$*"; }
-note() { printf '   %s\n' "$*"; }
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
 command -v wrk >/dev/null || { echo "levers.sh needs wrk" >&2; exit 1; }
 
@@ -69,34 +69,6 @@ mkdir -p "$tmp/base-src"
 git archive --format=tar "$BASE" | tar -x -C "$tmp/base-src"
 (cd "$tmp/base-src" && go build -o "$bin/speechd-base" ./cmd/speechd)
 note "built speech, speechd (worktree), speechd-base ($BASE)"
-
-url=""
-last_pid=""
-start() { # start NAME CMD...: wait until it logs its address
-	local name=$1 i
-	shift
-	# Created here, not by the background job's redirection, which may
-	# not have run yet when the loop below first reads it.
-	: >"$tmp/$name.log"
-	"$@" >"$tmp/$name.log" 2>&1 &
-	last_pid=$!
-	pids+=("$last_pid")
-	for ((i = 0; i < 200; i++)); do
-		url=$(sed 's/\x1b\[[0-9;]*m//g' "$tmp/$name.log" | { grep -oE 'listening on https?://[^ "]+' || true; } | head -1 | sed 's/listening on //')
-		[[ -n "$url" ]] && return 0
-		kill -0 "$last_pid" 2>/dev/null || { note "$name exited:"; tail -5 "$tmp/$name.log"; return 1; }
-		sleep 0.1
-	done
-	note "$name did not come up"
-	return 1
-}
-stop() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 
 say "set-up: $TASKS tasks on SQLite (tone engine), created once"
 start prep "$bin/speechd" --addr 127.0.0.1:0 --data "$tmp/prep" --engine tone --keys "$KEY" --workers 8
