@@ -83,8 +83,9 @@ func ChildEnv(getenv func(string) string) []string {
 	return env
 }
 
-// clamp01 bounds a sampling parameter to 0–1; NaN counts as the middle.
-func clamp01(v float64) float64 {
+// Clamp01 bounds a sampling parameter to 0–1; NaN counts as the middle.
+// Every engine reads temperature, exaggeration and cfg_weight through it.
+func Clamp01(v float64) float64 {
 	if math.IsNaN(v) {
 		return 0.5
 	}
@@ -95,8 +96,8 @@ func clamp01(v float64) float64 {
 // 1 being the voice's own rate: 0.5 (the API default) is 1, 0 is 0.7, 1 is
 // 1.3. As with Chatterbox, a lower cfg_weight gives slower, more deliberate
 // speech.
-func SpeedFor(cfgWeight float64) float64 { return 0.7 + 0.6*clamp01(cfgWeight) }
+func SpeedFor(cfgWeight float64) float64 { return 0.7 + 0.6*Clamp01(cfgWeight) }
 
 // GainFor is the loudness factor engines derive from exaggeration: 0.5 (the
 // API default) is 1, 0 is 0.6, 1 is 1.4. More exaggeration, more emphasis.
-func GainFor(exaggeration float64) float64 { return 1 + 0.8*(clamp01(exaggeration)-0.5) }
+func GainFor(exaggeration float64) float64 { return 1 + 0.8*(Clamp01(exaggeration)-0.5) }

@@ -101,16 +101,12 @@ type Prosody struct {
 // ProsodyFor maps a request's temperature, exaggeration and cfg_weight (each
 // 0–1; values outside are clamped) to espeak-ng prosody.
 func ProsodyFor(req engine.Request) Prosody {
-	clamp := func(v float64) float64 {
-		if math.IsNaN(v) {
-			return 0.5
-		}
-		return min(max(v, 0), 1)
-	}
 	return Prosody{
-		PitchRange: int(math.Round(125 * clamp(req.Temperature))),
-		Amplitude:  int(math.Round(100 + 80*(clamp(req.Exaggeration)-0.5))),
-		Speed:      int(math.Round(150 * (0.7 + 0.6*clamp(req.CfgWeight)))),
+		PitchRange: int(math.Round(125 * engine.Clamp01(req.Temperature))),
+		// The gain rule of engine.GainFor on espeak's 0–200 scale, in the
+		// arithmetic that rounds exactly as before at half-points.
+		Amplitude: int(math.Round(100 + 80*(engine.Clamp01(req.Exaggeration)-0.5))),
+		Speed:     int(math.Round(150 * engine.SpeedFor(req.CfgWeight))),
 	}
 }
 
