@@ -154,3 +154,33 @@ func TestServedLinksNeverExpired(t *testing.T) {
 		t.Errorf("got %d distinct link expiries over 20 minutes, want one per minute bucket (about 20)", len(seen))
 	}
 }
+
+// TestTaskCacheMetrics: the task cache's counters reach /metrics, and a
+// second poll of a task is a hit.
+func TestTaskCacheMetrics(t *testing.T) {
+	const key = "metrics-key"
+	r := startDaemon(t, Config{Keys: []string{key}}, WithWorkersHeld(make(chan struct{})))
+	id := r.create(key, "counted task")
+	for range 2 {
+		if code, _ := r.result(key, id); code != http.StatusOK {
+			t.Fatalf("poll: got %d, want 200", code)
+		}
+	}
+	_, _, body := r.call(http.MethodGet, "/metrics", "", "")
+	for _, want := range []string{"speechd_task_cache_hits_total 1", "speechd_task_cache_misses_total 1", "speechd_task_cache_entries 1"} {
+		if !strings.Contains(string(body), want+"\n") {
+			t.Errorf("got /metrics without %q:\n%s", want, grepLines(string(body), "speechd_task_cache"))
+		}
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

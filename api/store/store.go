@@ -343,18 +343,3 @@ func (r *audioReader) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return n, nil
 }
-
-// ReadAll reads a whole result file into memory. It is for tests and
-// tools that need the bytes; a server streams with AudioReader instead.
-func ReadAll(ctx context.Context, st Store, id string, index int) (Audio, error) {
-	info, err := st.AudioInfo(ctx, id, index)
-	if err != nil {
-		return Audio{}, err
-	}
-	data := make([]byte, info.Size)
-	n, err := AudioReader(ctx, st, id, index, info).ReadAt(data, 0)
-	if err != nil && !(errors.Is(err, io.EOF) && int64(n) == info.Size) {
-		return Audio{}, fmt.Errorf("read audio %d of task %s (%d bytes): %w", index, id, info.Size, err)
-	}
-	return Audio{ContentType: info.ContentType, Data: data[:n]}, nil
-}

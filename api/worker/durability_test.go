@@ -18,7 +18,6 @@ import (
 	"github.com/distributeai/asyncspeech/api/task"
 
 	"github.com/distributeai/asyncspeech/api/engine"
-	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/sqlite"
 	"github.com/distributeai/asyncspeech/api/store/storetest"
 	"github.com/distributeai/asyncspeech/api/worker"
@@ -245,7 +244,7 @@ func TestDurability(t *testing.T) {
 		if len(got.Results) != 1 {
 			t.Errorf("task %s: got %d stored results, want exactly 1", tk.ID, len(got.Results))
 		}
-		a, err := store.ReadAll(ctx, api, tk.ID, 0)
+		a, err := storetest.ReadAll(ctx, api, tk.ID, 0)
 		if err != nil {
 			t.Errorf("task %s: audio: %v", tk.ID, err)
 			continue

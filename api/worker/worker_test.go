@@ -226,7 +226,7 @@ func TestLifecycleWithPostpone(t *testing.T) {
 	if got.Attempts != 3 || eng.count("hello there") != 3 {
 		t.Errorf("got %d attempts and %d engine calls, want 3 and 3", got.Attempts, eng.count("hello there"))
 	}
-	a, err := store.ReadAll(context.Background(), st, tk.ID, 0)
+	a, err := storetest.ReadAll(context.Background(), st, tk.ID, 0)
 	if err != nil || string(a.Data) != "audio:hello there" || a.ContentType != "audio/wav" {
 		t.Errorf("Audio: got %s %q, %v, want audio/wav \"audio:hello there\"", a.ContentType, a.Data, err)
 	}
@@ -576,7 +576,7 @@ func TestRetentionJanitor(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if _, err := store.ReadAll(context.Background(), st, tk.ID, 0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := storetest.ReadAll(context.Background(), st, tk.ID, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Audio after retention: got %v, want ErrNotFound", err)
 	}
 }
@@ -705,7 +705,7 @@ func TestMaxAudio(t *testing.T) {
 			if got.Status != tc.want {
 				t.Fatalf("status: got %s (%s), want %s", got.Status, got.Reason, tc.want)
 			}
-			_, err := store.ReadAll(context.Background(), st, tk.ID, 0)
+			_, err := storetest.ReadAll(context.Background(), st, tk.ID, 0)
 			if stored := err == nil; stored != tc.stored {
 				t.Errorf("audio stored: got %v (%v), want %v", stored, err, tc.stored)
 			}

@@ -128,6 +128,24 @@ func New(st store.Store, scrapeTimeout time.Duration, log *slog.Logger) *Metrics
 	return m
 }
 
+// TaskCache exposes a task read cache's counters, read at each scrape:
+// speechd_task_cache_hits_total, _misses_total, _entries and _bytes.
+func (m *Metrics) TaskCache(stats func() (hits, misses, entries, bytes int64)) {
+	read := func(pick func(h, mi, e, b int64) int64) func() float64 {
+		return func() float64 { return float64(pick(stats())) }
+	}
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "speechd_task_cache_hits_total", Help: "Task reads served from the task cache."},
+			read(func(h, _, _, _ int64) int64 { return h })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "speechd_task_cache_misses_total", Help: "Task reads the task cache passed to the store."},
+			read(func(_, mi, _, _ int64) int64 { return mi })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "speechd_task_cache_entries", Help: "Tasks held by the task cache."},
+			read(func(_, _, e, _ int64) int64 { return e })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "speechd_task_cache_bytes", Help: "Estimated bytes held by the task cache (bounded by --task-cache-bytes)."},
+			read(func(_, _, _, b int64) int64 { return b })),
+	)
+}
+
 // Handler serves the registry in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

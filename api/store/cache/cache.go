@@ -132,9 +132,6 @@ func New(st store.Store, opts Options) *Store {
 // Mode returns the cache's mode.
 func (c *Store) Mode() Mode { return c.mode }
 
-// Inner returns the wrapped store.
-func (c *Store) Inner() store.Store { return c.Store }
-
 // Stats returns the counters.
 func (c *Store) Stats() Stats {
 	c.mu.RLock()

@@ -15,6 +15,7 @@ import (
 	"github.com/distributeai/asyncspeech/api/store"
 	"github.com/distributeai/asyncspeech/api/store/postgres"
 	"github.com/distributeai/asyncspeech/api/store/postgres/pgtest"
+	"github.com/distributeai/asyncspeech/api/store/storetest"
 )
 
 // open opens a store on url and closes it when the test ends.
@@ -92,13 +93,13 @@ func TestLifecycleAcrossTwoStores(t *testing.T) {
 	}
 	for i, w := range audio {
 		for name, st := range map[string]*postgres.Store{"a": a, "b": b} {
-			au, err := store.ReadAll(ctx, st, want.ID, i)
+			au, err := storetest.ReadAll(ctx, st, want.ID, i)
 			if err != nil || au.ContentType != w.ContentType || !bytes.Equal(au.Data, w.Data) {
 				t.Errorf("store %s Audio(%d): got %q %d bytes, %v; want %q %d bytes", name, i, au.ContentType, len(au.Data), err, w.ContentType, len(w.Data))
 			}
 		}
 	}
-	if _, err := store.ReadAll(ctx, a, want.ID, 2); !errors.Is(err, store.ErrNotFound) {
+	if _, err := storetest.ReadAll(ctx, a, want.ID, 2); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Audio(2): got %v, want ErrNotFound", err)
 	}
 	counts, err := a.Counts(ctx)
@@ -111,7 +112,7 @@ func TestLifecycleAcrossTwoStores(t *testing.T) {
 	if n, err := a.DeleteFinishedBefore(ctx, fin.Add(time.Millisecond)); err != nil || n != 1 {
 		t.Errorf("DeleteFinishedBefore(after): got %d, %v; want 1", n, err)
 	}
-	if _, err := store.ReadAll(ctx, b, want.ID, 0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := storetest.ReadAll(ctx, b, want.ID, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Audio after delete: got %v, want ErrNotFound", err)
 	}
 	if _, err := b.Get(ctx, want.ID, want.Owner); !errors.Is(err, store.ErrNotFound) {
@@ -154,8 +155,8 @@ func TestErrors(t *testing.T) {
 		{"get missing", func() error { _, err := st.Get(ctx, missing, "o"); return err }, store.ErrNotFound},
 		{"get NUL id", func() error { _, err := st.Get(ctx, "a\x00b", "o"); return err }, store.ErrNotFound},
 		{"get invalid UTF-8 id", func() error { _, err := st.Get(ctx, "\xff", "o"); return err }, store.ErrNotFound},
-		{"audio NUL id", func() error { _, err := store.ReadAll(ctx, st, "\x00", 0); return err }, store.ErrNotFound},
-		{"audio negative index", func() error { _, err := store.ReadAll(ctx, st, id1, -1); return err }, store.ErrNotFound},
+		{"audio NUL id", func() error { _, err := storetest.ReadAll(ctx, st, "\x00", 0); return err }, store.ErrNotFound},
+		{"audio negative index", func() error { _, err := storetest.ReadAll(ctx, st, id1, -1); return err }, store.ErrNotFound},
 		{"start missing", func() error { return st.Start(ctx, missing, "w1", lease) }, store.ErrNotFound},
 		{"start by other worker", func() error { return st.Start(ctx, id1, "w2", lease) }, store.ErrLeaseLost},
 		{"start twice", func() error { return st.Start(ctx, id1, "w1", lease) }, task.ErrIllegalTransition},

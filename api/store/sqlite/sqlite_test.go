@@ -272,7 +272,7 @@ func TestMigrateAudioToChunks(t *testing.T) {
 	db.Close()
 	s := open(t, path)
 	for idx, data := range files {
-		a, err := store.ReadAll(context.Background(), s, "t1", idx)
+		a, err := storetest.ReadAll(context.Background(), s, "t1", idx)
 		if err != nil {
 			t.Errorf("file %d after migration: %v", idx, err)
 			continue

@@ -184,7 +184,7 @@ func BenchmarkReadAudio(b *testing.B) {
 			b.Run("whole-file", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if a, err := store.ReadAll(ctx, s, tk.ID, 0); err != nil || len(a.Data) != size {
+					if a, err := storetest.ReadAll(ctx, s, tk.ID, 0); err != nil || len(a.Data) != size {
 						b.Fatalf("ReadAll: %d bytes, %v", len(a.Data), err)
 					}
 				}
