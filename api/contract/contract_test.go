@@ -172,6 +172,12 @@ func TestBrokenServersAreCaught(t *testing.T) {
 			wantText:   "COMPLETED with no results",
 		},
 		{
+			name:       "COMPLETED task's results move",
+			faults:     fakeFaults{movedResults: true},
+			wantFailed: []string{"lifecycle.results"},
+			wantText:   "results changed after COMPLETED",
+		},
+		{
 			name:       "result URL serves HTML",
 			faults:     fakeFaults{htmlAudio: true},
 			wantFailed: []string{"results.audio"},
@@ -613,5 +619,22 @@ func TestNonsenseServersAreJudged(t *testing.T) {
 				t.Errorf("lifecycle.order without a usable task: got %s, want skip", got)
 			}
 		})
+	}
+}
+
+// TestRenewedLinksKeepTheirFiles: a server that renews each link's
+// signature and expiry on every poll still keeps its results (the same
+// files), so lifecycle.results must pass; speechd renews its links when an
+// expiry bucket ends, which a run may straddle.
+func TestRenewedLinksKeepTheirFiles(t *testing.T) {
+	f := newFakeServer(t, fakeFaults{renewedLinks: true}, keyA, keyB)
+	rep := runSuite(t, f.URL, fastOptions())
+	for _, name := range []string{"lifecycle.results", "results.audio"} {
+		if c := rep.Check(name); c == nil || c.Outcome != contract.OutcomePass {
+			t.Errorf("check %s: got %v, want pass\n%s", name, c, textOf(t, rep))
+		}
+	}
+	if !rep.Passed() {
+		t.Errorf("Passed() = false, want true:\n%s", textOf(t, rep))
 	}
 }

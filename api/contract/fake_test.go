@@ -44,6 +44,13 @@ type fakeFaults struct {
 	htmlAudio bool
 	// wrongEcho: the result call answers with another task's id.
 	wrongEcho bool
+	// movedResults: each poll of a COMPLETED task links another file.
+	movedResults bool
+
+	// Not a fault: each poll of a COMPLETED task renews its link's query
+	// (a new expiry and signature for the same file), as speechd does at an
+	// expiry bucket's end and presigned object-store links do on every poll.
+	renewedLinks bool
 	// newStatus: after QUEUED, tasks report a status of a newer contract
 	// and stay there.
 	newStatus string
@@ -286,6 +293,7 @@ func (f *fakeServer) handleResult(w http.ResponseWriter, r *http.Request) {
 		status = f.faults.newStatus
 	}
 	t.polls++
+	polls := t.polls
 	created := t.created
 	f.mu.Unlock()
 	if slow {
@@ -297,7 +305,14 @@ func (f *fakeServer) handleResult(w http.ResponseWriter, r *http.Request) {
 		resp["finished"] = created + 0.25
 	}
 	if status == "COMPLETED" && !f.faults.noResults {
-		resp["results"] = []any{map[string]string{"url": f.URL + "/audio/" + id + ".wav"}}
+		link := f.URL + "/audio/" + id + ".wav"
+		switch {
+		case f.faults.movedResults:
+			link = fmt.Sprintf("%s/audio/%s-%d.wav", f.URL, id, polls)
+		case f.faults.renewedLinks:
+			link = fmt.Sprintf("%s?exp=%d&sig=%x", link, polls, polls*7919)
+		}
+		resp["results"] = []any{map[string]string{"url": link}}
 	}
 	if f.faults.wrongEcho {
 		resp["id"] = uuid.NewString()

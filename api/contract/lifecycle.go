@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -315,7 +316,7 @@ func (r *runner) checkLifecycle(ctx context.Context) {
 			}
 		}
 	})
-	r.runCheck(ctx, "lifecycle.results", "results is empty until COMPLETED; a COMPLETED task has >= 1 result with a url, and keeps them", true, func(c *check) {
+	r.runCheck(ctx, "lifecycle.results", "results is empty until COMPLETED; a COMPLETED task has >= 1 result with a url, and keeps the same files (a link's query, such as a signature and expiry, may be renewed)", true, func(c *check) {
 		if noTasks(c) {
 			return
 		}
@@ -332,19 +333,34 @@ func (r *runner) checkLifecycle(ctx context.Context) {
 					c.fail("%s: COMPLETED with no results", t.name())
 					continue
 				}
+				files := make([]string, len(o.results))
 				for i, u := range o.results {
-					if _, err := r.base.Parse(u); err != nil || u == "" {
+					ref, err := r.base.Parse(u)
+					if err != nil || u == "" {
 						c.fail("%s: result %d has url %q, not a URL", t.name(), i, u)
+						continue
 					}
+					files[i] = resultFile(ref)
 				}
 				if first == nil {
-					first = o.results
-				} else if strings.Join(first, "\n") != strings.Join(o.results, "\n") {
-					c.fail("%s: results changed after COMPLETED", t.name())
+					first = files
+				} else if !slices.Equal(first, files) {
+					c.fail("%s: results changed after COMPLETED: %q, then %q", t.name(), first, files)
 				}
 			}
 		}
 	})
+}
+
+// resultFile names the file a result link points at: the link without its
+// query and fragment. Capability links (speechd's, or a presigned object-store
+// URL) carry an expiry and a signature in the query and are renewed as they
+// near expiry, so the same file may be served under a new query from one poll
+// to the next; the file itself must not change once a task is COMPLETED.
+func resultFile(u *url.URL) string {
+	v := *u
+	v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = "", false, "", ""
+	return v.String()
 }
 
 // reachable reports whether the lifecycle can lead from one status to

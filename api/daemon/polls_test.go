@@ -24,12 +24,14 @@ func TestNextPollSeesEveryTransition(t *testing.T) {
 	for _, kind := range []string{"memory", "sqlite"} {
 		t.Run(kind, func(t *testing.T) {
 			const key, other = "polls-key", "other-key"
-			r := startDaemon(t, Config{Store: kind, Keys: []string{key, other}}, WithWorkersHeld(make(chan struct{})))
+			// A fixed clock: with the wall clock, a link bucket ending
+			// between two polls would renew the completed task's link.
+			now := time.Now()
+			r := startDaemon(t, Config{Store: kind, Keys: []string{key, other}}, WithWorkersHeld(make(chan struct{})), WithClock(func() time.Time { return now }))
 			if c, ok := r.d.st.(*cache.Store); !ok || c.Mode() != cache.ModeAll {
 				t.Fatalf("store is %T, want the task cache in mode all (the case to pin)", r.d.st)
 			}
 			ctx := context.Background()
-			now := time.Now()
 			lease := now.Add(time.Minute)
 			done := r.create(key, "first task")
 			var failed string
