@@ -56,8 +56,8 @@ type Store struct {
 	insert *sql.Stmt
 	// Reads prepared once on the reader pool: SQLite otherwise re-parses the
 	// SQL on every call, which was half the cost of Get on the result path.
-	getTask, listAudio, audioInfo, audioChunks *sql.Stmt
-	hub                                        wake.Hub
+	getTask, listAudio, audioInfo, readAudio *sql.Stmt
+	hub                                      wake.Hub
 	// Pending counts, owned by the committer goroutine: unfinished tasks
 	// per owner and in all, valid while pendValid (as of data version
 	// pendVersion of the writer connection).
@@ -216,10 +216,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		{&s.getTask, `SELECT ` + taskCols + ` FROM tasks WHERE id = ? AND owner = ?`},
 		{&s.listAudio, `SELECT idx, content_type, size FROM audio WHERE task_id = ? ORDER BY idx`},
 		{&s.audioInfo, `SELECT content_type, size FROM audio WHERE task_id = ? AND idx = ?`},
-		// The chunks overlapping [?3, ?3+?4), each cut down to the overlap
-		// so only the bytes asked for cross into Go.
-		{&s.audioChunks, `SELECT off, substr(data, max(?3 - off, 0) + 1, min(?3 + ?4, off + length(data)) - max(?3, off))
-			FROM audio_chunks WHERE task_id = ?1 AND idx = ?2 AND off > ?3 - ` + fmt.Sprint(audioChunk) + ` AND off < ?3 + ?4 ORDER BY off`},
+		// The file's size with the chunks overlapping [?3, ?3+?4), each cut
+		// down to the overlap so only the bytes asked for cross into Go: one
+		// row per chunk, or one with NULL chunk columns when the range
+		// holds no byte of the file (empty, or at or past the end: the last
+		// condition keeps substr from a negative length there), and no row
+		// when there is no such file. One statement reads one snapshot, so
+		// the size that decides io.EOF and the chunks agree, and a read
+		// costs one query, not a size lookup more per call of a download.
+		{&s.readAudio, `SELECT a.size, c.off, substr(c.data, max(?3 - c.off, 0) + 1, min(?3 + ?4, c.off + length(c.data)) - max(?3, c.off))
+			FROM audio a LEFT JOIN audio_chunks c
+				ON c.task_id = ?1 AND c.idx = ?2 AND c.off > ?3 - ` + fmt.Sprint(audioChunk) + ` AND c.off < ?3 + ?4
+				AND ?3 < min(?3 + ?4, a.size)
+			WHERE a.task_id = ?1 AND a.idx = ?2 ORDER BY c.off`},
 	}
 	for _, rd := range reads {
 		st, err := r.PrepareContext(ctx, rd.sql)
@@ -766,44 +775,53 @@ func (s *Store) AudioInfo(ctx context.Context, id string, index int) (store.Audi
 }
 
 // ReadAudio reads the chunks of one result file that overlap
-// [off, off+len(p)), each cut to the overlap inside SQLite.
+// [off, off+len(p)), each cut to the overlap inside SQLite, in the same
+// query as the file's size (see readAudio), which decides io.EOF.
 func (s *Store) ReadAudio(ctx context.Context, id string, index int, p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("sqlite store: read audio %d of task %s at negative offset %d", index, id, off)
 	}
-	info, err := s.AudioInfo(ctx, id, index)
-	if err != nil {
-		return 0, err
-	}
-	want := int64(len(p))
-	var eof error
-	if rest := max(info.Size-off, 0); rest <= want {
-		want, eof = rest, io.EOF
-	}
-	if want == 0 {
-		return 0, eof
-	}
-	rows, err := s.audioChunks.QueryContext(ctx, id, index, off, want)
+	rows, err := s.readAudio.QueryContext(ctx, id, index, off, len(p))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite store: read audio %d of task %s at %d: %w", index, id, off, err)
 	}
 	defer rows.Close()
-	n := int64(0)
+	found := false
+	want, n := int64(len(p)), int64(0)
+	var eof error
 	for rows.Next() {
-		var at int64
+		var size int64
+		var at sql.NullInt64
 		var b sql.RawBytes // the driver's buffer: copied into p, not allocated again
-		if err := rows.Scan(&at, &b); err != nil {
+		if err := rows.Scan(&size, &at, &b); err != nil {
 			return int(n), fmt.Errorf("sqlite store: read audio %d of task %s at %d: %w", index, id, off, err)
 		}
-		// Chunks come in order; one that does not start where the last
-		// ended means the file was deleted (retention) while being read.
-		if max(at, off) != off+n {
+		if !found {
+			// Every row carries the size; the first decides.
+			found = true
+			if rest := max(size-off, 0); rest <= want {
+				want, eof = rest, io.EOF
+			}
+		}
+		// Chunks come in order. None (a NULL offset) where the range holds
+		// bytes of the file, or one that does not start where the last
+		// ended, leaves bytes missing: the check below reports them rather
+		// than serve what p held. Retention deletes a file's row and its
+		// chunks in one transaction and this is one snapshot, so that is a
+		// damaged file; a file deleted since an earlier call of a download
+		// has no row at all.
+		if !at.Valid || max(at.Int64, off) != off+n {
 			break
 		}
 		n += int64(copy(p[n:want], b))
 	}
 	if err := rows.Err(); err != nil {
 		return int(n), fmt.Errorf("sqlite store: read audio %d of task %s at %d: %w", index, id, off, err)
+	}
+	if !found {
+		// No such file: never stored, or deleted (retention) since an
+		// earlier call of the same download.
+		return 0, fmt.Errorf("audio %d of task %s: %w", index, id, store.ErrNotFound)
 	}
 	if n < want {
 		return int(n), fmt.Errorf("audio %d of task %s: %d of %d bytes at %d are gone: %w", index, id, want-n, want, off, store.ErrNotFound)
@@ -965,7 +983,7 @@ func (s *Store) Close() error {
 // closeStmts closes the prepared reads that exist.
 func (s *Store) closeStmts() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.getTask, s.listAudio, s.audioInfo, s.audioChunks} {
+	for _, st := range []*sql.Stmt{s.getTask, s.listAudio, s.audioInfo, s.readAudio} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
