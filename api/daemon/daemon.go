@@ -194,7 +194,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	}
 	srv := server.New(d.st, server.Options{Links: signer, Notify: notify, Logger: logger, Now: wired.now, NewID: wired.newID,
 		MaxPendingPerKey: cfg.MaxPendingPerKey, MaxPending: cfg.MaxPending, Admit: admit, Answers: cfg.AnswerCache})
-	apiHandler, err := server.NewHandler(srv, server.HandlerOptions{
+	hopts := server.HandlerOptions{
 		Logger:          logger,
 		Auth:            authn,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
@@ -207,7 +207,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		MaxBodyInFlight: cfg.MaxBodyInFlight,
 		Verdicts:        cfg.ValidationCache,
 		Now:             wired.now,
-	})
+	}
+	if !cfg.SkipValidation {
+		if hopts.Validator, err = server.NewValidator(hopts); err != nil {
+			return nil, err
+		}
+		d.metrics.Verdicts(hopts.Validator.VerdictStats)
+	}
+	apiHandler, err := server.NewHandler(srv, hopts)
 	if err != nil {
 		return nil, err
 	}

@@ -157,8 +157,8 @@ func TestServedLinksNeverExpired(t *testing.T) {
 	}
 }
 
-// TestTaskCacheMetrics: the task cache's counters reach /metrics, and a
-// second poll of a task is a hit.
+// TestTaskCacheMetrics: the task cache's and the validator's counters
+// reach /metrics, and a second poll of a task is a hit of both.
 func TestTaskCacheMetrics(t *testing.T) {
 	const key = "metrics-key"
 	r := startDaemon(t, Config{Keys: []string{key}}, WithWorkersHeld(make(chan struct{})))
@@ -169,9 +169,15 @@ func TestTaskCacheMetrics(t *testing.T) {
 		}
 	}
 	_, _, body := r.call(http.MethodGet, "/metrics", "", "")
-	for _, want := range []string{"speechd_task_cache_hits_total 1", "speechd_task_cache_misses_total 1", "speechd_task_cache_entries 1"} {
+	for _, want := range []string{
+		"speechd_task_cache_hits_total 1", "speechd_task_cache_misses_total 1", "speechd_task_cache_entries 1",
+		// create: request and response checked; first poll: request and
+		// answer checked; second poll: both reused.
+		"speechd_validation_checked_total 4", "speechd_validation_reused_total 2",
+		"speechd_validation_cache_entries 3", "speechd_validation_cache_max 32768",
+	} {
 		if !strings.Contains(string(body), want+"\n") {
-			t.Errorf("got /metrics without %q:\n%s", want, grepLines(string(body), "speechd_task_cache"))
+			t.Errorf("got /metrics without %q:\n%s", want, grepLines(string(body), "speechd_task_cache")+"\n"+grepLines(string(body), "speechd_validation"))
 		}
 	}
 }

@@ -63,6 +63,34 @@ type HandlerOptions struct {
 	// the validator reuses (0 = validate.DefaultVerdicts, negative = off);
 	// see validate.Options.Verdicts.
 	Verdicts int
+	// Validator, when set, is the spec validator to mount (unless
+	// SkipValidation), built by NewValidator from these options: a caller
+	// that keeps it can read its counters (VerdictStats). Nil: NewHandler
+	// builds its own.
+	Validator *validate.Validator
+}
+
+// NewValidator builds the spec validator NewHandler mounts, from the
+// validator's fields of opts (StrictResponses, Logger, MaxValidating,
+// Verdicts).
+func NewValidator(opts HandlerOptions) (*validate.Validator, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	// The validator reads the embedded spec parsed once per process:
+	// nothing here blocks, so there is no context to bound.
+	v, err := validate.New(context.Background(), validate.Options{
+		Strict:            opts.StrictResponses,
+		ExtensionStatuses: validate.ExtensionStatuses(),
+		Logger:            log,
+		MaxConcurrent:     opts.MaxValidating,
+		Verdicts:          opts.Verdicts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: build validator: %w", err)
+	}
+	return v, nil
 }
 
 // NewHandler composes the HTTP stack around srv, outermost first: request id
@@ -117,17 +145,12 @@ func newHandler(srv *Server, opts HandlerOptions, validated bool) (http.Handler,
 	})
 	var h http.Handler = mux
 	if validated {
-		// The validator reads the embedded spec parsed once per process:
-		// nothing here blocks, so there is no context to bound.
-		v, err := validate.New(context.Background(), validate.Options{
-			Strict:            opts.StrictResponses,
-			ExtensionStatuses: validate.ExtensionStatuses(),
-			Logger:            log,
-			MaxConcurrent:     opts.MaxValidating,
-			Verdicts:          opts.Verdicts,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("server: build validator: %w", err)
+		v := opts.Validator
+		if v == nil {
+			var err error
+			if v, err = NewValidator(opts); err != nil {
+				return nil, err
+			}
 		}
 		h = v.Middleware(h)
 	} else {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/distributeai/asyncspeech"
 	"github.com/distributeai/asyncspeech/api/task"
+	"github.com/distributeai/asyncspeech/api/validate"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -143,6 +144,26 @@ func (m *Metrics) TaskCache(stats func() (hits, misses, entries, bytes int64)) {
 			read(func(_, _, e, _ int64) int64 { return e })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "speechd_task_cache_bytes", Help: "Estimated bytes held by the task cache (bounded by --task-cache-bytes)."},
 			read(func(_, _, _, b int64) int64 { return b })),
+	)
+}
+
+// Verdicts exposes the spec validator's verdict reuse, read at each scrape:
+// speechd_validation_reused_total (inputs whose earlier pass was reused),
+// speechd_validation_checked_total (inputs kin-openapi validated),
+// speechd_validation_cache_entries and _max.
+func (m *Metrics) Verdicts(stats func() validate.VerdictStats) {
+	read := func(pick func(validate.VerdictStats) float64) func() float64 {
+		return func() float64 { return pick(stats()) }
+	}
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "speechd_validation_reused_total", Help: "Requests and responses whose earlier pass of byte-identical input was reused."},
+			read(func(s validate.VerdictStats) float64 { return float64(s.Hits) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "speechd_validation_checked_total", Help: "Requests and responses kin-openapi validated (no reusable earlier pass)."},
+			read(func(s validate.VerdictStats) float64 { return float64(s.Misses) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "speechd_validation_cache_entries", Help: "Passes held for reuse."},
+			read(func(s validate.VerdictStats) float64 { return float64(s.Entries) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "speechd_validation_cache_max", Help: "Most passes held for reuse (--validation-cache)."},
+			read(func(s validate.VerdictStats) float64 { return float64(s.Max) })),
 	)
 }
 
