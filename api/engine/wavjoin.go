@@ -95,18 +95,13 @@ func (p PCM16) Gain(g float64) {
 	}
 }
 
-// WAV wraps the samples in a canonical 44-byte header.
+// WAV wraps the samples in a canonical 44-byte header. The bytes are already
+// little-endian samples, so they are copied as they are; a trailing odd byte,
+// half a sample, is left out, as it always was.
 func (p PCM16) WAV() []byte {
-	samples := make([]int16, len(p.Data)/2)
-	for i := range samples {
-		samples[i] = int16(uint16(p.Data[2*i]) | uint16(p.Data[2*i+1])<<8)
-	}
-	b := EncodeWAV(p.SampleRate, samples)
-	if p.Channels > 1 { // EncodeWAV writes mono; fix the two fields that differ
-		b[22] = byte(p.Channels)
-		rate := p.SampleRate * 2 * p.Channels
-		b[28], b[29], b[30], b[31] = byte(rate), byte(rate>>8), byte(rate>>16), byte(rate>>24)
-		b[32] = byte(2 * p.Channels)
-	}
+	data := p.Data[:len(p.Data)&^1]
+	b := make([]byte, wavHeaderSize+len(data))
+	putPCM16Header(b, p.SampleRate, max(p.Channels, 1), len(data))
+	copy(b[wavHeaderSize:], data)
 	return b
 }
