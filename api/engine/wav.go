@@ -79,26 +79,34 @@ func ParseWAV(b []byte) (WAVInfo, error) {
 	return w, fmt.Errorf("%w: no data chunk", ErrNotWAV)
 }
 
+// wavHeaderSize is the length of the canonical header putPCM16Header writes.
+const wavHeaderSize = 44
+
 // EncodeWAV wraps 16-bit mono PCM samples in a canonical 44-byte WAV header.
 func EncodeWAV(sampleRate int, samples []int16) []byte {
-	const headerSize = 44
 	dataSize := len(samples) * 2
-	b := make([]byte, headerSize+dataSize)
+	b := make([]byte, wavHeaderSize+dataSize)
+	putPCM16Header(b, sampleRate, 1, dataSize)
+	for i, s := range samples {
+		binary.LittleEndian.PutUint16(b[wavHeaderSize+2*i:], uint16(s))
+	}
+	return b
+}
+
+// putPCM16Header writes the canonical 44-byte header of 16-bit integer PCM
+// with dataSize bytes of samples into b[:44].
+func putPCM16Header(b []byte, sampleRate, channels, dataSize int) {
 	copy(b[0:4], "RIFF")
-	binary.LittleEndian.PutUint32(b[4:8], uint32(headerSize-8+dataSize))
+	binary.LittleEndian.PutUint32(b[4:8], uint32(wavHeaderSize-8+dataSize))
 	copy(b[8:12], "WAVE")
 	copy(b[12:16], "fmt ")
 	binary.LittleEndian.PutUint32(b[16:20], 16)
 	binary.LittleEndian.PutUint16(b[20:22], 1) // integer PCM
-	binary.LittleEndian.PutUint16(b[22:24], 1) // mono
+	binary.LittleEndian.PutUint16(b[22:24], uint16(channels))
 	binary.LittleEndian.PutUint32(b[24:28], uint32(sampleRate))
-	binary.LittleEndian.PutUint32(b[28:32], uint32(sampleRate*2)) // byte rate
-	binary.LittleEndian.PutUint16(b[32:34], 2)                    // block align
-	binary.LittleEndian.PutUint16(b[34:36], 16)                   // bits per sample
+	binary.LittleEndian.PutUint32(b[28:32], uint32(sampleRate*2*channels)) // byte rate
+	binary.LittleEndian.PutUint16(b[32:34], uint16(2*channels))            // block align
+	binary.LittleEndian.PutUint16(b[34:36], 16)                            // bits per sample
 	copy(b[36:40], "data")
 	binary.LittleEndian.PutUint32(b[40:44], uint32(dataSize))
-	for i, s := range samples {
-		binary.LittleEndian.PutUint16(b[headerSize+2*i:], uint16(s))
-	}
-	return b
 }

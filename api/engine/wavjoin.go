@@ -1,10 +1,50 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"time"
 )
+
+// JoinWAV concatenates the samples of WAV parts that share one format (format
+// tag, channels, sample rate and bits per sample) into one WAV. The result
+// keeps the first part's header, every chunk before its samples, with the
+// sizes patched: the parts come from servers that may send any format
+// ParseWAV reads (float, 24-bit, WAVE_FORMAT_EXTENSIBLE) and metadata such as
+// LIST, which a rewritten header would lose or misstate. Chunks after the
+// first part's samples, and the later parts' headers, are dropped.
+//
+// Engines that change samples before encoding them collect PCM16 instead
+// (ReadPCM16, Append, WAV), which holds only 16-bit integer PCM.
+func JoinWAV(parts []Audio) (Audio, error) {
+	if len(parts) == 0 {
+		return Audio{}, fmt.Errorf("%w: joining no audio parts", ErrNotWAV)
+	}
+	infos := make([]WAVInfo, len(parts))
+	size := 0
+	for i, p := range parts {
+		w, err := ParseWAV(p.Data)
+		if err != nil {
+			return Audio{}, fmt.Errorf("joining %d audio parts: part %d (%s): %w", len(parts), i, p.ContentType, err)
+		}
+		if f := infos[0]; i > 0 && (w.Format != f.Format || w.Channels != f.Channels || w.SampleRate != f.SampleRate || w.BitsPerSample != f.BitsPerSample) {
+			return Audio{}, fmt.Errorf("joining %d audio parts: part %d is %d Hz/%d bit/%d ch, part 0 is %d Hz/%d bit/%d ch",
+				len(parts), i, w.SampleRate, w.BitsPerSample, w.Channels, f.SampleRate, f.BitsPerSample, f.Channels)
+		}
+		infos[i] = w
+		size += w.DataSize
+	}
+	head := parts[0].Data[:infos[0].DataOffset]
+	out := make([]byte, 0, len(head)+size)
+	out = append(out, head...)
+	for i, p := range parts {
+		out = append(out, p.Data[infos[i].DataOffset:infos[i].DataOffset+infos[i].DataSize]...)
+	}
+	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-8))
+	binary.LittleEndian.PutUint32(out[len(head)-4:], uint32(size))
+	return Audio{ContentType: "audio/wav", Data: out}, nil
+}
 
 // PCM16 is the 16-bit integer PCM inside a WAV file, as engines that run a
 // program several times (one run per sentence group) collect it.
@@ -55,18 +95,13 @@ func (p PCM16) Gain(g float64) {
 	}
 }
 
-// WAV wraps the samples in a canonical 44-byte header.
+// WAV wraps the samples in a canonical 44-byte header. The bytes are already
+// little-endian samples, so they are copied as they are; a trailing odd byte,
+// half a sample, is left out, as it always was.
 func (p PCM16) WAV() []byte {
-	samples := make([]int16, len(p.Data)/2)
-	for i := range samples {
-		samples[i] = int16(uint16(p.Data[2*i]) | uint16(p.Data[2*i+1])<<8)
-	}
-	b := EncodeWAV(p.SampleRate, samples)
-	if p.Channels > 1 { // EncodeWAV writes mono; fix the two fields that differ
-		b[22] = byte(p.Channels)
-		rate := p.SampleRate * 2 * p.Channels
-		b[28], b[29], b[30], b[31] = byte(rate), byte(rate>>8), byte(rate>>16), byte(rate>>24)
-		b[32] = byte(2 * p.Channels)
-	}
+	data := p.Data[:len(p.Data)&^1]
+	b := make([]byte, wavHeaderSize+len(data))
+	putPCM16Header(b, p.SampleRate, max(p.Channels, 1), len(data))
+	copy(b[wavHeaderSize:], data)
 	return b
 }

@@ -10,7 +10,7 @@
 //	nora (female): festival cmu_us_slt_arctic_hts → flite slt → espeak-ng en-us+f3 → tone
 //
 // festival appears twice for leo because what it renders depends on the
-// voices installed (festival.RenderingFor): the lowered HTS voice is the
+// voices installed (festival.Installed.Rendering): the lowered HTS voice is the
 // best leo measured, kal_diphone, used only without it, ranks below flite.
 //
 // Uploaded voices go to leo's engine, which refuses them as it always has.
@@ -23,6 +23,7 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"sync"
 
 	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/engine/espeak"
@@ -79,6 +80,9 @@ type Choice struct {
 type finder struct {
 	opts     Options
 	lookPath func(string) (string, error)
+	// festivalVoices are the festival voices installed, looked for at most
+	// once per Resolve and only if festival's voices are asked about.
+	festivalVoices func() festival.Installed
 }
 
 func (f finder) have(name string) (string, bool) {
@@ -103,8 +107,9 @@ func (f finder) usable(c candidate, voice string) bool {
 		return false
 	}
 	if c.engine == Festival {
-		r, _ := festival.RenderingFor(voice, f.opts.Festival.VoicesDir)
-		return r.Voice == c.festivalVoice && festival.VoiceInstalled(f.opts.Festival.VoicesDir, r.Voice)
+		installed := f.festivalVoices()
+		r, _ := installed.Rendering(voice)
+		return r.Voice == c.festivalVoice && installed.Has(r.Voice)
 	}
 	return true
 }
@@ -121,7 +126,9 @@ func preference(voice string) []candidate {
 // explicit engine fails when its program is missing rather than quietly
 // degrading; only "auto" falls back.
 func Resolve(name string, opts Options) (Choice, error) {
-	f := finder{opts: opts, lookPath: opts.LookPath}
+	f := finder{opts: opts, lookPath: opts.LookPath, festivalVoices: sync.OnceValue(func() festival.Installed {
+		return festival.FindInstalled(opts.Festival.VoicesDir)
+	})}
 	if f.lookPath == nil {
 		f.lookPath = exec.LookPath
 	}
@@ -148,7 +155,7 @@ func Resolve(name string, opts Options) (Choice, error) {
 			if len(names) == 0 || names[len(names)-1] != chosen {
 				names = append(names, chosen)
 			}
-			parts = append(parts, v+"="+describe(chosen, v, opts))
+			parts = append(parts, v+"="+f.describe(chosen, v))
 		}
 		c.Name = strings.Join(names, "+")
 		c.Reason = "auto: " + strings.Join(parts, ", ")
@@ -163,7 +170,7 @@ func Resolve(name string, opts Options) (Choice, error) {
 			return Choice{}, fmt.Errorf("engine %s: its program is not on PATH (install the Debian package %s, or choose --engine auto or tone)", n, pkg)
 		}
 		return Choice{Name: n, Voices: all(n), Paths: map[string]string{n: path},
-			Reason: fmt.Sprintf("using %s (%s): leo=%s, nora=%s", n, path, describe(n, "leo", opts), describe(n, "nora", opts))}, nil
+			Reason: fmt.Sprintf("using %s (%s): leo=%s, nora=%s", n, path, f.describe(n, "leo"), f.describe(n, "nora"))}, nil
 	case Tone:
 		return Choice{Name: Tone, Voices: all(Tone), Reason: "using the tone TEST engine, which beeps instead of speaking"}, nil
 	case OpenAI:
@@ -174,13 +181,13 @@ func Resolve(name string, opts Options) (Choice, error) {
 }
 
 // describe names the engine and the voice it uses for an API voice.
-func describe(engineName, voice string, opts Options) string {
+func (f finder) describe(engineName, voice string) string {
 	var v string
 	switch engineName {
 	case Flite:
 		v, _ = flite.VoiceFor(voice)
 	case Festival:
-		r, _ := festival.RenderingFor(voice, opts.Festival.VoicesDir)
+		r, _ := f.festivalVoices().Rendering(voice)
 		v = r.String()
 	case Espeak:
 		v, _ = espeak.VoiceFor(voice)

@@ -74,15 +74,41 @@ func (r Rendering) String() string {
 	return r.Voice + " lowered ×" + strconv.FormatFloat(r.Lower, 'f', -1, 64)
 }
 
-// RenderingFor maps the API's built-in voices to festival renderings, given
-// the voices installed under voicesDir (DefaultVoicesDir when empty): nora is
-// cmu_us_slt_arctic_hts; leo is that voice lowered by LeoLower when it is
-// installed, else kal_diphone (the male voice festival has, far less
-// intelligible). An empty name is the API default, leo.
-func RenderingFor(name, voicesDir string) (Rendering, bool) {
+// Installed is which of the voices this package renders (VoiceSLT,
+// VoiceKal) festival has, as FindInstalled found them. Which voices are
+// installed is a fact about the machine that changes only when packages do,
+// so an engine looks once, in New, and not on every request; a running
+// engine's renderings then cannot drift from what auto reported at start-up.
+// The zero value has no voices.
+type Installed struct {
+	voices map[string]bool
+}
+
+// FindInstalled looks under voicesDir (DefaultVoicesDir when empty) for the
+// voices this package renders, once, with VoiceInstalled.
+func FindInstalled(voicesDir string) Installed {
+	in := Installed{voices: map[string]bool{}}
+	for _, v := range []string{VoiceSLT, VoiceKal} {
+		in.voices[v] = VoiceInstalled(voicesDir, v)
+	}
+	return in
+}
+
+// Has reports whether voice was installed when in was found; it is false
+// for voices this package does not render, which FindInstalled does not
+// look for.
+func (in Installed) Has(voice string) bool { return in.voices[voice] }
+
+// Rendering maps the API's built-in voices to festival renderings, given the
+// voices installed: nora is cmu_us_slt_arctic_hts; leo is that voice lowered
+// by LeoLower when it is installed, else kal_diphone (the male voice
+// festival has, far less intelligible). An empty name is the API default,
+// leo. The rendering's voice may itself be missing (Has): a request for it
+// then fails.
+func (in Installed) Rendering(name string) (Rendering, bool) {
 	switch name {
 	case "", "leo":
-		if VoiceInstalled(voicesDir, VoiceSLT) {
+		if in.Has(VoiceSLT) {
 			return Rendering{Voice: VoiceSLT, Lower: LeoLower}, true
 		}
 		return Rendering{Voice: VoiceKal}, true
@@ -97,7 +123,8 @@ func RenderingFor(name, voicesDir string) (Rendering, bool) {
 var ErrUnknownVoice = errors.New("voice not available in festival")
 
 // VoiceInstalled reports whether festival's voice is under voicesDir
-// (DefaultVoicesDir when empty), in any language directory.
+// (DefaultVoicesDir when empty), in any language directory. It looks on
+// disk at each call: engines keep what FindInstalled found instead.
 func VoiceInstalled(voicesDir, voice string) bool {
 	if voicesDir == "" {
 		voicesDir = DefaultVoicesDir
@@ -130,13 +157,16 @@ type Options struct {
 type Engine struct {
 	prog      child.Program
 	voicesDir string
+	installed Installed
 	pool      pool
 }
 
 var _ engine.Engine = (*Engine)(nil)
 
-// New finds festival; it fails when the program is not found. A voice whose
-// package is missing fails each request for it (permanently), not New.
+// New finds festival and the voices installed; it fails when the program is
+// not found. A voice whose package is missing fails each request for it
+// (permanently), not New. Voices are looked for only here: one installed or
+// removed later is seen by the next engine built (speechd's next start).
 func New(opts Options) (*Engine, error) {
 	if opts.VoicesDir == "" {
 		opts.VoicesDir = DefaultVoicesDir
@@ -146,7 +176,7 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{prog: prog, voicesDir: opts.VoicesDir}, nil
+	return &Engine{prog: prog, voicesDir: opts.VoicesDir, installed: FindInstalled(opts.VoicesDir)}, nil
 }
 
 // Name is "festival".
@@ -223,12 +253,12 @@ func setup(r Rendering, p Prosody) string {
 // unknown or uninstalled voice, or output that is not a WAV are permanent;
 // audio past req.MaxAudio is engine.ErrAudioTooLong.
 func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Audio, error) {
-	r, ok := RenderingFor(req.Voice, e.voicesDir)
+	r, ok := e.installed.Rendering(req.Voice)
 	voice := r.Voice
 	if !ok {
 		return engine.Audio{}, fmt.Errorf("festival: voice %q: %w (built-in voices: leo, nora)", req.Voice, ErrUnknownVoice)
 	}
-	if !VoiceInstalled(e.voicesDir, voice) {
+	if !e.installed.Has(voice) {
 		return engine.Audio{}, fmt.Errorf("festival: voice %s is not installed under %s: %w", voice, e.voicesDir, ErrUnknownVoice)
 	}
 	release, err := e.prog.Slots.Acquire(ctx, "festival")

@@ -74,20 +74,32 @@ func kalEngine(t *testing.T) *Engine {
 	return e
 }
 
-func TestRenderingFor(t *testing.T) {
+// renderingDirs makes voices directories with both voices, kal only, the HTS
+// voice only, and none.
+func renderingDirs(t *testing.T) (both, kalOnly, sltOnly, none string) {
+	t.Helper()
 	dir := t.TempDir()
-	both, kalOnly, sltOnly, none := filepath.Join(dir, "both"), filepath.Join(dir, "kal"), filepath.Join(dir, "slt"), filepath.Join(dir, "none")
+	both, kalOnly, sltOnly, none = filepath.Join(dir, "both"), filepath.Join(dir, "kal"), filepath.Join(dir, "slt"), filepath.Join(dir, "none")
 	for _, d := range []string{both + "/us/" + VoiceSLT, both + "/english/" + VoiceKal, kalOnly + "/english/" + VoiceKal, sltOnly + "/us/" + VoiceSLT, none} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return both, kalOnly, sltOnly, none
+}
+
+// renderingCase is a request's voice on a machine with the voices of dir,
+// and the rendering festival gives it.
+type renderingCase struct {
+	name, voice, dir string
+	want             Rendering
+	ok               bool
+}
+
+func renderingCases(t *testing.T) []renderingCase {
+	both, kalOnly, sltOnly, none := renderingDirs(t)
 	lowered := Rendering{Voice: VoiceSLT, Lower: LeoLower}
-	tests := []struct {
-		name, voice, dir string
-		want             Rendering
-		ok               bool
-	}{
+	return []renderingCase{
 		{"leo, both voices", "leo", both, lowered, true},
 		{"empty is leo", "", both, lowered, true},
 		{"leo, HTS only", "leo", sltOnly, lowered, true},
@@ -97,11 +109,92 @@ func TestRenderingFor(t *testing.T) {
 		{"nora, kal only", "nora", kalOnly, Rendering{Voice: VoiceSLT}, true},
 		{"uploaded voice", "voice-123", both, Rendering{}, false},
 	}
-	for _, tc := range tests {
+}
+
+func TestRendering(t *testing.T) {
+	for _, tc := range renderingCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := RenderingFor(tc.voice, tc.dir)
+			got, ok := FindInstalled(tc.dir).Rendering(tc.voice)
 			if got != tc.want || ok != tc.ok {
 				t.Errorf("got %+v, %v; want %+v, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+// TestFindInstalled: FindInstalled finds what VoiceInstalled does, symlinked
+// voice directories included, and a file or dangling link named like a
+// voice is not one.
+func TestFindInstalled(t *testing.T) {
+	both, kalOnly, sltOnly, none := renderingDirs(t)
+	odd := filepath.Join(t.TempDir(), "odd")
+	if err := os.MkdirAll(filepath.Join(odd, "english"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(kalOnly, "english", VoiceKal), filepath.Join(odd, "english", VoiceKal)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(odd, "gone"), filepath.Join(odd, "english", VoiceSLT)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(odd, VoiceSLT), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{both, kalOnly, sltOnly, none, odd, filepath.Join(none, "missing")} {
+		in := FindInstalled(dir)
+		for _, v := range []string{VoiceSLT, VoiceKal} {
+			if got, want := in.Has(v), VoiceInstalled(dir, v); got != want {
+				t.Errorf("%s: FindInstalled has %s: %v, VoiceInstalled says %v", dir, v, got, want)
+			}
+		}
+	}
+	if in := FindInstalled(odd); !in.Has(VoiceKal) || in.Has(VoiceSLT) || in.Has("voice-123") {
+		t.Errorf("got %+v for a symlinked kal and a dangling HTS link, want kal only", in)
+	}
+	if (Installed{}).Has(VoiceSLT) {
+		t.Error("the zero Installed has the HTS voice, want none")
+	}
+}
+
+// TestVoicesAreFoundInNew: the engine renders each voice as the table says
+// for the voices present when it was built, and looks for them no more:
+// with the voices directory gone, every request still gets the rendering
+// (or the refusal) New's voices give.
+func TestVoicesAreFoundInNew(t *testing.T) {
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "w.wav")
+	if err := os.WriteFile(wav, engine.EncodeWAV(16000, make([]int16, 160)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range renderingCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			run := t.TempDir()
+			voices := filepath.Join(run, "voices")
+			if err := os.CopyFS(voices, os.DirFS(tc.dir)); err != nil {
+				t.Fatal(err)
+			}
+			e, err := New(Options{Binary: fakeFestival(t, run, wav, false), VoicesDir: voices})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			defer e.Close()
+			if err := os.RemoveAll(voices); err != nil {
+				t.Fatal(err)
+			}
+			req := enginetest.Defaults("Hello there.", tc.voice)
+			for range 2 {
+				_, err := e.Synthesize(context.Background(), req)
+				commands, _ := os.ReadFile(filepath.Join(run, "commands"))
+				switch {
+				case !tc.ok || !VoiceInstalled(tc.dir, tc.want.Voice):
+					if !errors.Is(err, ErrUnknownVoice) || len(commands) != 0 {
+						t.Errorf("got %v after commands %q, want ErrUnknownVoice before any", err, commands)
+					}
+				case err != nil:
+					t.Errorf("Synthesize: %v", err)
+				case !strings.Contains(string(commands), setup(tc.want, ProsodyFor(req))):
+					t.Errorf("got commands %q, want the rendering %s", commands, tc.want)
+				}
 			}
 		})
 	}
@@ -261,7 +354,12 @@ func TestCommandsHoldNoText(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(voices, "us")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Synthesize(context.Background(), enginetest.Defaults("hi", "nora")); !errors.Is(err, ErrUnknownVoice) || errors.Is(err, engine.ErrUnavailable) {
+	later, err := New(Options{Binary: fakeFestival(t, dir, wav, false), VoicesDir: voices})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer later.Close()
+	if _, err := later.Synthesize(context.Background(), enginetest.Defaults("hi", "nora")); !errors.Is(err, ErrUnknownVoice) || errors.Is(err, engine.ErrUnavailable) {
 		t.Errorf("got %v for an uninstalled voice, want a permanent ErrUnknownVoice", err)
 	}
 }

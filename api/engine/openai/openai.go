@@ -176,7 +176,8 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 }
 
 // download fetches the audio of the vendor's synchronous JSON form,
-// [{"url": ...}, ...]; several WAV parts are joined into one file.
+// [{"url": ...}, ...]; several WAV parts are joined into one file
+// (engine.JoinWAV).
 func (e *Engine) download(ctx context.Context, body []byte) (engine.Audio, error) {
 	var items []struct {
 		URL string `json:"url"`
@@ -206,7 +207,11 @@ func (e *Engine) download(ctx context.Context, body []byte) (engine.Audio, error
 	if len(parts) == 1 {
 		return parts[0], nil
 	}
-	return joinWAV(parts)
+	a, err := engine.JoinWAV(parts)
+	if err != nil {
+		return engine.Audio{}, fmt.Errorf("openai: %w", err)
+	}
+	return a, nil
 }
 
 type response struct {
@@ -321,35 +326,6 @@ func audioFrom(u *url.URL, r response) (engine.Audio, error) {
 func isJSON(contentType string) bool {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
-}
-
-// joinWAV concatenates WAV parts with the same PCM format into one WAV.
-func joinWAV(parts []engine.Audio) (engine.Audio, error) {
-	var first engine.WAVInfo
-	var pcm []byte
-	for i, p := range parts {
-		w, err := engine.ParseWAV(p.Data)
-		if err != nil {
-			return engine.Audio{}, fmt.Errorf("openai: joining %d audio parts: part %d (%s): %w", len(parts), i, p.ContentType, err)
-		}
-		if i == 0 {
-			first = w
-		} else if w.Format != first.Format || w.Channels != first.Channels || w.SampleRate != first.SampleRate || w.BitsPerSample != first.BitsPerSample {
-			return engine.Audio{}, fmt.Errorf("openai: joining %d audio parts: part %d is %d Hz/%d bit/%d ch, part 0 is %d Hz/%d bit/%d ch",
-				len(parts), i, w.SampleRate, w.BitsPerSample, w.Channels, first.SampleRate, first.BitsPerSample, first.Channels)
-		}
-		pcm = append(pcm, p.Data[w.DataOffset:w.DataOffset+w.DataSize]...)
-	}
-	head := parts[0].Data[:first.DataOffset]
-	out := make([]byte, 0, len(head)+len(pcm))
-	out = append(append(out, head...), pcm...)
-	putUint32(out[4:], uint32(len(out)-8))
-	putUint32(out[first.DataOffset-4:], uint32(len(pcm)))
-	return engine.Audio{ContentType: "audio/wav", Data: out}, nil
-}
-
-func putUint32(b []byte, v uint32) {
-	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }
 
 func snippet(b []byte) string {
