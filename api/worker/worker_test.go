@@ -369,22 +369,26 @@ func TestExpiredLeaseRecovered(t *testing.T) {
 	}
 }
 
-// TestHeartbeatKeepsLease: an engine run four times longer than the lease
-// is not requeued, because heartbeats extend the lease.
+// TestHeartbeatKeepsLease: an engine run 2.5 times longer than the lease is
+// not requeued, because heartbeats extend the lease. Without them the lease
+// would end a second into the run, the 10 ms requeue loop would take the
+// task back and the other worker would run it again. With a heartbeat every
+// 20 ms, only a heartbeat held up for most of a second could let the lease
+// lapse.
 func TestHeartbeatKeepsLease(t *testing.T) {
 	st := memory.New()
 	var calls atomic.Int64
 	eng := funcEngine(func(ctx context.Context, req engine.Request) (engine.Audio, error) {
 		calls.Add(1)
 		select {
-		case <-time.After(400 * time.Millisecond):
+		case <-time.After(2500 * time.Millisecond):
 			return engine.Audio{ContentType: "audio/wav", Data: []byte("slow")}, nil
 		case <-ctx.Done():
 			return engine.Audio{}, ctx.Err()
 		}
 	})
 	opts := fastOptions()
-	opts.Lease = 100 * time.Millisecond
+	opts.Lease = time.Second
 	opts.HeartbeatEvery = 20 * time.Millisecond
 	opts.RequeueEvery = 10 * time.Millisecond
 	start(t, st, eng, opts)
