@@ -346,7 +346,10 @@ func TestBackoffDelay(t *testing.T) {
 }
 
 // TestExpiredLeaseRecovered: a task claimed by a worker that died is
-// requeued when its lease ends and completed by the pool.
+// requeued when its lease ends and completed by the pool. Only the dead
+// worker's lease (50 ms, set here) is short: the pool's own claims get a
+// long one, so a stall of the pool between its claim and its completion
+// cannot requeue the task a second time.
 func TestExpiredLeaseRecovered(t *testing.T) {
 	st := memory.New()
 	tk := create(t, st, "a", "orphan")
@@ -359,7 +362,7 @@ func TestExpiredLeaseRecovered(t *testing.T) {
 	}
 	var requeued atomic.Int64
 	opts := fastOptions()
-	opts.Lease = 200 * time.Millisecond
+	opts.Lease = 10 * time.Second
 	opts.RequeueEvery = 20 * time.Millisecond
 	opts.OnRequeue = func(n int) { requeued.Add(int64(n)) }
 	start(t, st, &flakyEngine{}, opts)
