@@ -109,11 +109,13 @@ func sameStatuses(a, b []task.Status) bool {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// fastOptions are short timings so tests take milliseconds.
+// fastOptions are short timings so tests take milliseconds. The lease is
+// long: tests that check a task's exact path or attempts must not see a
+// stalled worker's live task requeued; the tests about leases set their own.
 func fastOptions() worker.Options {
 	return worker.Options{
 		Workers:        2,
-		Lease:          time.Second,
+		Lease:          30 * time.Second,
 		HeartbeatEvery: 100 * time.Millisecond,
 		Timeout:        5 * time.Second,
 		MaxAttempts:    5,
