@@ -407,6 +407,13 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 // TestCapacityAndFairness: with a queue of one and one worker, a quiet
 // owner's tasks overtake a busy owner's backlog, and the queue never holds
 // more than its capacity.
+//
+// Each engine run lasts until the admitter has refilled the slot the run's
+// claim freed (or nothing is left to admit), so every admission is chosen
+// while the running task's owner counts as active, however late the
+// admitter's goroutine is scheduled. Polling is off (an hour), so only the
+// pool's wake-up after a claim can make that admission happen: without it
+// the run waits out the engine timeout and the test fails.
 func TestCapacityAndFairness(t *testing.T) {
 	st := memory.New()
 	const capacity = 1
@@ -414,17 +421,28 @@ func TestCapacityAndFairness(t *testing.T) {
 	var order []string
 	var overCapacity atomic.Int64
 	eng := funcEngine(func(ctx context.Context, req engine.Request) (engine.Audio, error) {
-		c, err := st.Counts(ctx)
-		if err != nil {
-			return engine.Audio{}, err
-		}
-		if c[task.StatusQueued] > capacity {
-			overCapacity.Add(1)
-		}
 		mu.Lock()
 		order = append(order, req.Text)
 		mu.Unlock()
-		time.Sleep(time.Millisecond)
+		for {
+			c, err := st.Counts(ctx)
+			if err != nil {
+				t.Errorf("engine run of %s, waiting for the admitter to refill the queue: %v", req.Text, err)
+				return engine.Audio{}, err
+			}
+			if c[task.StatusQueued] > capacity {
+				overCapacity.Add(1)
+			}
+			if c[task.StatusQueued] >= capacity || c[task.StatusCreated] == 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Errorf("engine run of %s: the admitter did not refill the queue before the run's timeout (%v)", req.Text, c)
+				return engine.Audio{}, ctx.Err()
+			case <-time.After(time.Millisecond):
+			}
+		}
 		return engine.Audio{ContentType: "audio/wav", Data: []byte(req.Text)}, nil
 	})
 	// Tasks exist before the pool starts, so the order is the admitter's choice.
@@ -437,6 +455,7 @@ func TestCapacityAndFairness(t *testing.T) {
 	opts := fastOptions()
 	opts.Workers = 1
 	opts.QueueCapacity = capacity
+	opts.PollInterval = time.Hour
 	start(t, st, eng, opts)
 	for _, tk := range append(busy, quiet...) {
 		waitStatus(t, st, tk, task.StatusCompleted, 5*time.Second)
