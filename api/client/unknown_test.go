@@ -22,13 +22,13 @@ func TestWaitUnknownStatus(t *testing.T) {
 	tests := []struct {
 		name     string
 		steps    []client.Status
-		deadline time.Duration // 0: none needed, the task finishes
+		deadline time.Duration // 0: none needed, the task finishes; else room for the create and three polls
 		want     []client.Status
 		wantErr  error
 	}{
 		{"an unknown status in passing", []client.Status{client.StatusQueued, "PAUSED", client.StatusProcessing, client.StatusCompleted}, 0,
 			[]client.Status{client.StatusQueued, "PAUSED", client.StatusProcessing, client.StatusCompleted}, nil},
-		{"an unknown status to the end: polled until the context ends", []client.Status{client.StatusQueued, "CANCELLED"}, 300 * time.Millisecond,
+		{"an unknown status to the end: polled until the context ends", []client.Status{client.StatusQueued, "CANCELLED"}, 2 * time.Second,
 			[]client.Status{client.StatusQueued, "CANCELLED"}, context.DeadlineExceeded},
 	}
 	for _, tc := range tests {

@@ -259,12 +259,14 @@ func TestWaitAndSay(t *testing.T) {
 	t.Run("wait timeout exits 5", func(t *testing.T) {
 		id := create("slow one")
 		start := time.Now()
-		code, _, stderr := runCLI(t, vars, false, "wait", "--timeout", "300ms", id)
+		// Long enough for a first poll, whose QUEUED the message names; far
+		// shorter than wait's default of 5 minutes.
+		code, _, stderr := runCLI(t, vars, false, "wait", "--timeout", "2s", id)
 		if code != exitTimeout || !strings.Contains(stderr, "still QUEUED") {
 			t.Errorf("exit %d stderr %q, want %d and the task still QUEUED", code, stderr, exitTimeout)
 		}
-		if d := time.Since(start); d > 3*time.Second {
-			t.Errorf("took %v with --timeout 300ms", d)
+		if d := time.Since(start); d > 15*time.Second {
+			t.Errorf("took %v with --timeout 2s", d)
 		}
 	})
 	t.Run("result reports any status and exits 0", func(t *testing.T) {

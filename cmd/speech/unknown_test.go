@@ -37,9 +37,10 @@ func TestCommandsShowTheUnknown(t *testing.T) {
 	}{
 		{"result shows extra fields", []string{"result", id}, exitOK, "extra     duration=2.5", ""},
 		{"result --json keeps them", []string{"result", "--json", id}, exitOK, `"extra": {`, ""},
-		{"wait polls an unknown status until its timeout, and says so", []string{"wait", "--timeout", "300ms", id}, exitTimeout,
+		// 2 s leaves time for the first poll, which shows the status.
+		{"wait polls an unknown status until its timeout, and says so", []string{"wait", "--timeout", "2s", id}, exitTimeout,
 			"", "CANCELLED after"},
-		{"the note", []string{"wait", "--timeout", "300ms", id}, exitTimeout, "", "(a status this client does not know: waiting on)"},
+		{"the note", []string{"wait", "--timeout", "2s", id}, exitTimeout, "", "(a status this client does not know: waiting on)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
