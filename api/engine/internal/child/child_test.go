@@ -106,22 +106,26 @@ func TestChunkBuffer(t *testing.T) {
 // TestRunOutcomes: how a program's end is classified. A crash (a fault
 // signal of its own) is permanent; a kill from outside or a timeout is
 // transient (engine.ErrUnavailable); a plain failure exit is permanent.
+// Only the timeout case has a short timeout: Run reports any run whose
+// time is up as stopped by the timeout, so the others get ample time to
+// start and end on a loaded machine.
 func TestRunOutcomes(t *testing.T) {
 	tests := []struct {
 		name      string
 		body      string
+		timeout   time.Duration
 		transient bool
 		wantText  string
 	}{
-		{"segmentation fault", `kill -SEGV $$`, false, "crashed"},
-		{"abort", `kill -ABRT $$`, false, "crashed"},
-		{"killed from outside", `kill -KILL $$`, true, "was killed"},
-		{"failure exit", `echo broken >&2; exit 3`, false, "broken"},
-		{"timeout", `exec sleep 30`, true, "stopped after"},
+		{"segmentation fault", `kill -SEGV $$`, 10 * time.Second, false, "crashed"},
+		{"abort", `kill -ABRT $$`, 10 * time.Second, false, "crashed"},
+		{"killed from outside", `kill -KILL $$`, 10 * time.Second, true, "was killed"},
+		{"failure exit", `echo broken >&2; exit 3`, 10 * time.Second, false, "broken"},
+		{"timeout", `exec sleep 30`, 300 * time.Millisecond, true, "stopped after"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Run(context.Background(), Spec{Engine: "test", Path: script(t, tc.body), Timeout: 300 * time.Millisecond})
+			_, err := Run(context.Background(), Spec{Engine: "test", Path: script(t, tc.body), Timeout: tc.timeout})
 			if err == nil {
 				t.Fatal("got no error")
 			}
