@@ -66,6 +66,13 @@ const leaseFlag = "2s"
 
 func (c *cluster) start(name, role string, workers int) *node {
 	c.t.Helper()
+	return c.startLease(name, role, workers, leaseFlag)
+}
+
+// startLease starts a node whose claims last lease (a --lease value)
+// without a heartbeat.
+func (c *cluster) startLease(name, role string, workers int, lease string) *node {
+	c.t.Helper()
 	return start(c.t, c.bin, name, c.env,
 		"--addr", "127.0.0.1:0",
 		"--store", c.store,
@@ -74,7 +81,7 @@ func (c *cluster) start(name, role string, workers int) *node {
 		"--workers", fmt.Sprint(workers),
 		"--keys", apiKey,
 		"--max-pending-per-key", "0", // one key creates the whole run's tasks
-		"--lease", leaseFlag,
+		"--lease", lease,
 		"--data", c.t.TempDir(),
 	)
 }
@@ -141,11 +148,18 @@ func taskText(i int) string { return fmt.Sprintf("t%04d", i) }
 // creates 2 000 tasks round-robin through all three, and checks that every
 // task completes exactly once and every result downloads, byte-identical,
 // from every node.
+//
+// No node fails here, so the nodes lease for 30 s: with the short
+// failover lease, a node stalled for over a second between heartbeats on
+// a loaded machine would see a live task requeued and run again by
+// another node, which is lease expiry working, not a double claim.
+// Exactly once without failures is what this test checks.
 func TestClusterExactlyOnce(t *testing.T) {
 	c := newCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	nodes := []*node{c.start("node0", "all", 3), c.start("node1", "all", 3), c.start("node2", "all", 3)}
+	const lease = "30s"
+	nodes := []*node{c.startLease("node0", "all", 3, lease), c.startLease("node1", "all", 3, lease), c.startLease("node2", "all", 3, lease)}
 
 	const total = 2000
 	begin := time.Now()
