@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -251,28 +252,47 @@ func TestClusterFailover(t *testing.T) {
 	// The API node runs no engine; until the victim is dead it is the only
 	// worker, so every lease held then is the victim's.
 	api := c.start("api", "api", 0)
-	victim := c.start("victim", "worker", 4)
 
+	// Every task exists before the victim starts, so it has a backlog to
+	// work through instead of keeping pace with the creates and holding
+	// nothing whenever the test looks.
 	const total = 400
 	ids := c.createRoundRobin(ctx, []*node{api}, total, func(i int) string { return strings.Repeat("x", 20) + taskText(i) })
-	for len(leasedIDs(ctx, t, c)) == 0 {
-		if ctx.Err() != nil {
-			t.Fatal("victim never held a task")
+	victim := c.start("victim", "worker", 4)
+
+	// Freeze the victim (SIGSTOP) and read its leases: a COMMIT it sent
+	// just before still lands on the server, so give in-flight
+	// transactions a moment; after that the leased rows stay as they are
+	// (no other node works or requeues yet), and they are exactly what the
+	// victim holds when SIGKILL ends it. Its workers can all be between two
+	// tasks at that instant: then let it run on a moment and look again.
+	var held []string
+	looks := 0
+	for {
+		looks++
+		select {
+		case <-victim.done:
+			t.Fatalf("the victim exited before it was killed:\n%s", tail(victim.logs.String(), 40))
+		default:
 		}
-		time.Sleep(5 * time.Millisecond)
+		victim.signal(syscall.SIGSTOP)
+		time.Sleep(500 * time.Millisecond)
+		if held = leasedIDs(ctx, t, c); len(held) > 0 {
+			break
+		}
+		counts, err := c.counts(ctx)
+		if err != nil {
+			t.Fatalf("count tasks: %v", err)
+		}
+		if counts["COMPLETED"]+counts["ERROR"] == total || ctx.Err() != nil {
+			t.Fatalf("the victim held no task at any look (tasks %v); make tasks slower", counts)
+		}
+		victim.signal(syscall.SIGCONT)
+		time.Sleep(20 * time.Millisecond)
 	}
 	victim.kill()
-	// A COMMIT the victim sent just before SIGKILL still lands on the
-	// server, so give in-flight transactions a moment; after that the
-	// leased rows are frozen until their lease expires (nobody else works
-	// yet), and they are exactly what the victim held at its death.
-	time.Sleep(500 * time.Millisecond)
-	held := leasedIDs(ctx, t, c)
-	if len(held) == 0 {
-		t.Fatalf("victim held no task when killed (all %d done already?); make tasks slower", total)
-	}
 	killedAt := time.Now()
-	t.Logf("killed the victim holding %d tasks", len(held))
+	t.Logf("killed the victim holding %d tasks (found at look %d)", len(held), looks)
 
 	c.start("survivor0", "worker", 3)
 	c.start("survivor1", "all", 3)

@@ -130,6 +130,16 @@ func (n *node) kill() {
 	<-n.done
 }
 
+// signal sends sig to the process (SIGSTOP to freeze it, SIGCONT to let it
+// go on); one that has exited already is left alone.
+func (n *node) signal(sig os.Signal) {
+	select {
+	case <-n.done:
+	default:
+		_ = n.cmd.Process.Signal(sig)
+	}
+}
+
 func tail(s string, lines int) string {
 	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(ls) > lines {
