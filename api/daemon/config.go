@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/validate"
 )
 
@@ -50,6 +51,11 @@ type Config struct {
 	Lease time.Duration
 	// EngineTimeout bounds one engine run.
 	EngineTimeout time.Duration
+	// EngineNice is how far below speechd's CPU priority the engines'
+	// programs run, as nice: 0 means engine.DefaultNice, negative means at
+	// speechd's own priority, at most engine.MaxNice. Polls then keep the
+	// CPU while synthesis, which clients wait seconds for anyway, waits.
+	EngineNice int
 	// MaxAttempts bounds the claims of one task before it ends in ERROR.
 	MaxAttempts int
 	// QueueCapacity bounds QUEUED tasks (0 = unbounded); the rest wait as
@@ -211,6 +217,9 @@ func (c Config) withDefaults() (Config, error) {
 		if v < 0 {
 			return c, fmt.Errorf("%s %v: must not be negative", name, v)
 		}
+	}
+	if c.EngineNice > engine.MaxNice {
+		return c, fmt.Errorf("engine nice %d: at most %d", c.EngineNice, engine.MaxNice)
 	}
 	if c.Workers < 0 || c.MaxAttempts < 0 || c.QueueCapacity < 0 || c.MaxBodyBytes < 0 || c.RateLimit < 0 || c.RateBurst < 0 ||
 		c.MaxConnections < 0 || c.MinFreeDisk < 0 || c.MaxAudio < 0 || c.MaxPendingPerKey < 0 || c.MaxPending < 0 || c.MaxValidating < 0 {

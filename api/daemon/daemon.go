@@ -450,10 +450,11 @@ func redactURL(s string) string {
 }
 
 func newEngine(cfg Config, log *slog.Logger) (engine.Engine, error) {
+	nice := engineNice(cfg.EngineNice)
 	opts := auto.Options{
-		Flite:    flite.Options{Timeout: cfg.EngineTimeout},
-		Festival: festival.Options{Timeout: cfg.EngineTimeout},
-		Espeak:   espeak.Options{Timeout: cfg.EngineTimeout},
+		Flite:    flite.Options{Timeout: cfg.EngineTimeout, Nice: nice},
+		Festival: festival.Options{Timeout: cfg.EngineTimeout, Nice: nice},
+		Espeak:   espeak.Options{Timeout: cfg.EngineTimeout, Nice: nice},
 		OpenAI:   openai.Options{BaseURL: cfg.OpenAIURL, APIKey: cfg.OpenAIKey, Model: cfg.OpenAIModel, RawKey: cfg.OpenAIRawKey},
 	}
 	choice, err := auto.Resolve(cfg.Engine, opts)
@@ -470,6 +471,18 @@ func newEngine(cfg Config, log *slog.Logger) (engine.Engine, error) {
 		log.Info("speech engine: "+choice.Reason, "engine", eng.Name())
 	}
 	return eng, nil
+}
+
+// engineNice maps Config.EngineNice to the steps engines run below
+// speechd's priority: 0 is the default, negative none.
+func engineNice(n int) int {
+	switch {
+	case n == 0:
+		return engine.DefaultNice
+	case n < 0:
+		return 0
+	}
+	return n
 }
 
 // The signer's links are a pure function of task, index and epoch, so the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/distributeai/asyncspeech/api/daemon"
+	"github.com/distributeai/asyncspeech/api/engine"
 	"github.com/distributeai/asyncspeech/api/engine/auto"
 	"github.com/distributeai/asyncspeech/api/server"
 	"github.com/distributeai/asyncspeech/api/server/auth"
@@ -40,6 +41,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.IntVar(&cfg.Workers, "workers", def.Workers, "concurrent engine runs")
 	fs.DurationVar(&cfg.Lease, "lease", def.Lease, "how long a worker's claim lasts without a heartbeat")
 	fs.DurationVar(&cfg.EngineTimeout, "engine-timeout", def.EngineTimeout, "time limit of one engine run")
+	fs.IntVar(&cfg.EngineNice, "engine-nice", 0, fmt.Sprintf("CPU priority of the engines' programs below speechd's, as nice, so polls are answered while they synthesize (0 = %d; negative = speechd's own; at most %d)", engine.DefaultNice, engine.MaxNice))
 	fs.IntVar(&cfg.MaxAttempts, "max-attempts", def.MaxAttempts, "claims of a task before it ends in ERROR")
 	fs.IntVar(&cfg.QueueCapacity, "queue-capacity", def.QueueCapacity, "most tasks QUEUED at once; more wait as CREATED and are admitted fairly across API keys (0 = unbounded: oldest first)")
 	fs.DurationVar(&cfg.Retention, "retention", def.Retention, "delete finished tasks and audio this long after they finish (0 = keep)")

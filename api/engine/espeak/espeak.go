@@ -55,6 +55,9 @@ type Options struct {
 	// Getenv reads the environment the child's PATH and locale come from
 	// (nil: os.Getenv); nothing else is passed on.
 	Getenv func(string) string
+	// Nice lowers the program's CPU priority below the server's, 0 to
+	// engine.MaxNice (0: as the server's); see engine.StartNiced.
+	Nice int
 }
 
 // Engine runs espeak-ng. It is safe for concurrent use.
@@ -68,7 +71,7 @@ var _ engine.Engine = (*Engine)(nil)
 // fails when the program is not found.
 func New(opts Options) (*Engine, error) {
 	prog, err := child.Find(child.Want{Engine: "espeak", Binary: opts.Binary, DefaultBinary: DefaultBinary,
-		Timeout: opts.Timeout, DefaultTimeout: DefaultTimeout, MaxConcurrent: opts.MaxConcurrent, Getenv: opts.Getenv})
+		Timeout: opts.Timeout, DefaultTimeout: DefaultTimeout, MaxConcurrent: opts.MaxConcurrent, Getenv: opts.Getenv, Nice: opts.Nice})
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +180,7 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 		Timeout:  e.prog.Timeout,
 		MaxAudio: req.MaxAudio,
 		Getenv:   e.prog.Getenv,
+		Nice:     e.prog.Nice,
 	})
 	if err != nil {
 		return engine.Audio{}, fmt.Errorf("espeak voice %s: %w", voice, err)

@@ -151,6 +151,9 @@ type Options struct {
 	// Getenv reads the environment the child's PATH and locale come from
 	// (nil: os.Getenv); nothing else is passed on.
 	Getenv func(string) string
+	// Nice lowers the program's CPU priority below the server's, 0 to
+	// engine.MaxNice (0: as the server's); see engine.StartNiced.
+	Nice int
 }
 
 // Engine runs festival. It is safe for concurrent use.
@@ -172,7 +175,7 @@ func New(opts Options) (*Engine, error) {
 		opts.VoicesDir = DefaultVoicesDir
 	}
 	prog, err := child.Find(child.Want{Engine: "festival", Binary: opts.Binary, DefaultBinary: DefaultBinary,
-		Timeout: opts.Timeout, DefaultTimeout: DefaultTimeout, MaxConcurrent: opts.MaxConcurrent, Getenv: opts.Getenv})
+		Timeout: opts.Timeout, DefaultTimeout: DefaultTimeout, MaxConcurrent: opts.MaxConcurrent, Getenv: opts.Getenv, Nice: opts.Nice})
 	if err != nil {
 		return nil, err
 	}

@@ -1,13 +1,17 @@
 package festival
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -503,5 +507,45 @@ func TestLoweredLeo(t *testing.T) {
 				t.Errorf("got %v (%v), want festival's 1s played as %v", w.Duration(), err, lowered)
 			}
 		})
+	}
+}
+
+// TestRealWarmProcessesAreNiced: the warm festival processes an engine
+// keeps run Nice steps below the test's priority (capped at MaxNice).
+func TestRealWarmProcessesAreNiced(t *testing.T) {
+	realEngine(t) // skips when festival or a voice is missing
+	e, err := New(Options{Timeout: 60 * time.Second, Nice: 6})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	enginetest.Synth(t, e, enginetest.Defaults(enginetest.Sentence, "nora"))
+	raw, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	if err != nil {
+		t.Fatalf("getpriority: %v", err)
+	}
+	want := strconv.Itoa(min(20-raw+6, engine.MaxNice))
+	e.pool.mu.Lock()
+	var pids []int
+	for _, ps := range e.pool.idle {
+		for _, p := range ps {
+			pids = append(pids, p.cmd.Process.Pid)
+		}
+	}
+	e.pool.mu.Unlock()
+	if len(pids) == 0 {
+		t.Fatal("no warm process kept after a synthesis")
+	}
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatalf("warm process %d: %v", pid, err)
+		}
+		// Field 19 is the nice value; the command name, field 2, is in
+		// parentheses and may hold spaces, so count from the last ')'.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if got := fields[19-3]; got != want {
+			t.Errorf("warm process %d: nice %s, want %s", pid, got, want)
+		}
 	}
 }

@@ -101,7 +101,7 @@ func (e *Engine) start() (*proc, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("festival: %w", err)
 	}
-	err = cmd.Start()
+	err = engine.StartNiced(cmd, e.prog.Nice)
 	pw.Close()
 	if err != nil {
 		pr.Close()

@@ -56,6 +56,9 @@ type Options struct {
 	// Getenv reads the environment the child's PATH and locale come from
 	// (nil: os.Getenv); nothing else is passed on.
 	Getenv func(string) string
+	// Nice lowers the program's CPU priority below the server's, 0 to
+	// engine.MaxNice (0: as the server's); see engine.StartNiced.
+	Nice int
 }
 
 // Engine runs flite. It is safe for concurrent use.
@@ -68,7 +71,7 @@ var _ engine.Engine = (*Engine)(nil)
 // New finds the flite program; it fails when the program is not found.
 func New(opts Options) (*Engine, error) {
 	prog, err := child.Find(child.Want{Engine: "flite", Binary: opts.Binary, DefaultBinary: DefaultBinary,
-		Timeout: opts.Timeout, DefaultTimeout: DefaultTimeout, MaxConcurrent: opts.MaxConcurrent, Getenv: opts.Getenv})
+		Timeout: opts.Timeout, DefaultTimeout: DefaultTimeout, MaxConcurrent: opts.MaxConcurrent, Getenv: opts.Getenv, Nice: opts.Nice})
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +134,7 @@ func (e *Engine) Synthesize(ctx context.Context, req engine.Request) (engine.Aud
 		return engine.Audio{ContentType: "audio/wav", Data: engine.EncodeWAV(16000, nil)}, nil
 	}
 	pcm, err := child.Chunked(ctx, "flite", chunks, req.MaxAudio, func(ctx context.Context, chunk string) ([]byte, error) {
-		return child.Run(ctx, child.Spec{Engine: "flite", Path: e.prog.Path, Args: args(voice, p), Stdin: chunk, Timeout: e.prog.Timeout, Getenv: e.prog.Getenv})
+		return child.Run(ctx, child.Spec{Engine: "flite", Path: e.prog.Path, Args: args(voice, p), Stdin: chunk, Timeout: e.prog.Timeout, Getenv: e.prog.Getenv, Nice: e.prog.Nice})
 	})
 	if err != nil {
 		return engine.Audio{}, fmt.Errorf("flite voice %s, %d characters: %w", voice, len([]rune(req.Text)), err)

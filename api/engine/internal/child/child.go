@@ -45,6 +45,9 @@ type Spec struct {
 	MaxAudio time.Duration
 	// Getenv reads the server's environment for engine.ChildEnv (nil: os.Getenv).
 	Getenv func(string) string
+	// Nice lowers the program's CPU priority below the server's (0: as the
+	// server's); see engine.StartNiced.
+	Nice int
 }
 
 // maxStderr bounds how much of a program's stderr an error message quotes.
@@ -83,7 +86,10 @@ func Run(ctx context.Context, spec Spec) ([]byte, error) {
 	cmd.Stdout, cmd.Stderr = capped, &stderr
 	// If the program left a child holding the pipes, stop waiting shortly after the kill.
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	err := engine.StartNiced(cmd, spec.Nice)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if capped.exceeded {
 		return nil, fmt.Errorf("%s: %s stopped after more than %v of audio: %w", spec.Engine, spec.Path, spec.MaxAudio, engine.ErrAudioTooLong)
 	}
@@ -279,6 +285,8 @@ type Program struct {
 	Slots Slots
 	// Getenv reads the environment the child's PATH and locale come from.
 	Getenv func(string) string
+	// Nice is how far below the server's CPU priority the program runs.
+	Nice int
 }
 
 // Want is what an engine's Options ask of its program, with the engine's
@@ -289,6 +297,8 @@ type Want struct {
 	Timeout, DefaultTimeout time.Duration
 	MaxConcurrent           int // default: runtime.NumCPU()
 	Getenv                  func(string) string
+	// Nice: 0 to engine.MaxNice; see engine.StartNiced.
+	Nice int
 }
 
 // Find looks the program up and applies the defaults; it fails when the
@@ -303,11 +313,14 @@ func Find(w Want) (Program, error) {
 	if w.MaxConcurrent <= 0 {
 		w.MaxConcurrent = runtime.NumCPU()
 	}
+	if w.Nice < 0 || w.Nice > engine.MaxNice {
+		return Program{}, fmt.Errorf("%s: nice %d: want 0 to %d", w.Engine, w.Nice, engine.MaxNice)
+	}
 	path, err := exec.LookPath(w.Binary)
 	if err != nil {
 		return Program{}, fmt.Errorf("%s: finding %q: %w", w.Engine, w.Binary, err)
 	}
-	return Program{Path: path, Timeout: w.Timeout, Slots: NewSlots(w.MaxConcurrent), Getenv: w.Getenv}, nil
+	return Program{Path: path, Timeout: w.Timeout, Slots: NewSlots(w.MaxConcurrent), Getenv: w.Getenv, Nice: w.Nice}, nil
 }
 
 // crashed reports whether the program died of a fault of its own (a

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,5 +138,48 @@ func TestRunOutcomes(t *testing.T) {
 				t.Errorf("got %q, want it to contain %q", err, tc.wantText)
 			}
 		})
+	}
+}
+
+// TestRunLowersPriority: a run's program ends up Nice steps below the
+// test's own priority, capped at engine.MaxNice, and at the test's own with
+// Nice 0. The program waits (up to 5 s) for the priority it should get, as
+// the change lands just after it starts, and prints the one it has.
+func TestRunLowersPriority(t *testing.T) {
+	raw, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	if err != nil {
+		t.Fatalf("getpriority: %v", err)
+	}
+	own := 20 - raw
+	prog := script(t, `want=$1; i=0
+while :; do
+	n=$(awk '{print $19}' /proc/self/stat)
+	[ "$n" = "$want" ] && break
+	i=$((i+1)); [ $i -ge 500 ] && break
+	sleep 0.01
+done
+echo "$n"`)
+	tests := []struct {
+		name string
+		nice int
+		want int
+	}{
+		{"as the server", 0, own},
+		{"seven below", 7, min(own+7, engine.MaxNice)},
+		{"lowest", engine.MaxNice, engine.MaxNice},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := Run(context.Background(), Spec{Engine: "test", Path: prog, Args: []string{strconv.Itoa(tc.want)}, Timeout: 20 * time.Second, Nice: tc.nice})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if got := strings.TrimSpace(string(out)); got != strconv.Itoa(tc.want) {
+				t.Errorf("program's nice: got %s, want %d", got, tc.want)
+			}
+		})
+	}
+	if _, err := Run(context.Background(), Spec{Engine: "test", Path: prog, Args: []string{"0"}, Timeout: time.Second, Nice: engine.MaxNice + 1}); err == nil {
+		t.Errorf("Run with nice %d: got no error", engine.MaxNice+1)
 	}
 }
