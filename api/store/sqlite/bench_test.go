@@ -26,22 +26,7 @@ func BenchmarkReadAudio(b *testing.B) {
 	s := open(b, filepath.Join(b.TempDir(), "tasks.db"))
 	ctx := context.Background()
 	now := time.UnixMilli(1_800_000_000_000)
-	tk := storetest.NewTask("o", now)
-	if err := s.Create(ctx, tk); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.Admit(ctx, store.AdmitOptions{Now: now}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: now.Add(time.Hour)}); err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Start(ctx, tk.ID, "w", now.Add(time.Hour)); err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Complete(ctx, tk.ID, "w", now, []store.Audio{{ContentType: "audio/wav", Data: data}}); err != nil {
-		b.Fatal(err)
-	}
+	tk := storetest.Completed(b, s, "o", now, store.Audio{ContentType: "audio/wav", Data: data})
 	buf := make([]byte, 32<<10)
 	b.SetBytes(size)
 	b.ReportAllocs()

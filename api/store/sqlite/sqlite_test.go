@@ -370,23 +370,7 @@ func TestReadAudioEdges(t *testing.T) {
 	}
 	complete := func() task.Task {
 		t.Helper()
-		tk := storetest.NewTask(storetest.Owner("edges"), now)
-		if err := s.Create(ctx, tk); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Admit(ctx, store.AdmitOptions{Now: now}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: now.Add(time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(ctx, tk.ID, "w", now.Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Complete(ctx, tk.ID, "w", now, []store.Audio{{ContentType: "audio/wav", Data: data}}); err != nil {
-			t.Fatal(err)
-		}
-		return tk
+		return storetest.Completed(t, s, storetest.Owner("edges"), now, store.Audio{ContentType: "audio/wav", Data: data})
 	}
 	tk := complete()
 	for _, off := range []int64{0, 1, 65535, 65536, 65537, size - 17, size - 1, size, size + 1, size + 70000, 1 << 62, math.MaxInt64} {

@@ -149,22 +149,7 @@ func BenchmarkReadAudio(b *testing.B) {
 			defer s.Close()
 			ctx := context.Background()
 			now := time.UnixMilli(1_800_000_000_000)
-			tk := storetest.NewTask("o", now)
-			if err := s.Create(ctx, tk); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.Admit(ctx, store.AdmitOptions{Now: now}); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: now.Add(time.Hour)}); err != nil {
-				b.Fatal(err)
-			}
-			if err := s.Start(ctx, tk.ID, "w", now.Add(time.Hour)); err != nil {
-				b.Fatal(err)
-			}
-			if err := s.Complete(ctx, tk.ID, "w", now, []store.Audio{{ContentType: "audio/wav", Data: data}}); err != nil {
-				b.Fatal(err)
-			}
+			tk := storetest.Completed(b, s, "o", now, store.Audio{ContentType: "audio/wav", Data: data})
 			info, err := s.AudioInfo(ctx, tk.ID, 0)
 			if err != nil {
 				b.Fatal(err)

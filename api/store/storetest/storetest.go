@@ -1018,3 +1018,29 @@ func ReadAll(ctx context.Context, st store.Store, id string, index int) (store.A
 	}
 	return store.Audio{ContentType: info.ContentType, Data: data[:n]}, nil
 }
+
+// Completed creates a task of owner in s and takes it through admission,
+// claim and start to COMPLETED with audio, all at now, for tests and
+// benchmarks that need a finished task with result files. It stops tb at
+// the first step that fails.
+func Completed(tb testing.TB, s store.Store, owner string, now time.Time, audio ...store.Audio) task.Task {
+	tb.Helper()
+	ctx := context.Background()
+	tk := NewTask(owner, now)
+	if err := s.Create(ctx, tk); err != nil {
+		tb.Fatalf("create %s: %v", tk.ID, err)
+	}
+	if _, err := s.Admit(ctx, store.AdmitOptions{Now: now}); err != nil {
+		tb.Fatalf("admit %s: %v", tk.ID, err)
+	}
+	if _, err := s.Claim(ctx, store.ClaimOptions{Worker: "w", Now: now, LeaseUntil: now.Add(time.Hour)}); err != nil {
+		tb.Fatalf("claim %s: %v", tk.ID, err)
+	}
+	if err := s.Start(ctx, tk.ID, "w", now.Add(time.Hour)); err != nil {
+		tb.Fatalf("start %s: %v", tk.ID, err)
+	}
+	if err := s.Complete(ctx, tk.ID, "w", now, audio); err != nil {
+		tb.Fatalf("complete %s: %v", tk.ID, err)
+	}
+	return tk
+}
