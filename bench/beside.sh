@@ -30,15 +30,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/speech-beside.XXXXXX")
 bin=$tmp/bin
 mkdir -p "$bin"
 pids=()
-cleanup() {
-	local pid
-	for pid in "${pids[@]:-}"; do [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${pids[@]:-}"; do [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true; done
-	if [[ "${KEEP_TMP:-0}" == 1 ]]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
+
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
+trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "beside.sh needs wrk" >&2; exit 1; }
 command -v curl >/dev/null || { echo "beside.sh needs curl" >&2; exit 1; }
@@ -56,17 +51,6 @@ start ceiling "$bin/ceiling" --addr 127.0.0.1:0
 ceiling=$url
 
 text="The quick brown fox jumps over the lazy dog, and then it runs far away across the wide green field, past the old stone wall and the quiet river, until the evening light fades behind the distant hills."
-
-# wrkrun URL LUA: one wrk run; prints "req/s p50 p99" (n/a on non-2xx).
-wrkrun() {
-	local w=$tmp/wrk.out rps p50 p99
-	wrk -t2 -c"$CONC" -d"$DUR" --timeout 10s --latency -s "$2" "$1/async/speech/result" >"$w" 2>&1 || true
-	rps=$(awk '/^Requests\/sec:/{print $2}' "$w")
-	p50=$(awk '$1=="50%"{print $2}' "$w")
-	p99=$(awk '$1=="99%"{print $2}' "$w")
-	grep -q 'Non-2xx' "$w" && rps=n/a
-	echo "${rps:-n/a} ${p50:-n/a} ${p99:-n/a}"
-}
 
 # completed URL: tasks this node's workers have completed.
 completed() {
@@ -99,8 +83,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		export IDS_FILE=$tmp/ids API_KEY=$KEY
 		sleep 1 # every worker has a task and the warm processes are up
 		before=$(completed "$node")
-		read -r rps p50 p99 < <(wrkrun "$node" "$repo/bench/many-ids.lua")
-		read -r crps cp50 cp99 < <(wrkrun "$ceiling" "$tmp/ceiling.lua")
+		read -r rps p50 p99 < <(wrk_result "$node" "$repo/bench/many-ids.lua")
+		read -r crps cp50 cp99 < <(wrk_result "$ceiling" "$tmp/ceiling.lua")
 		after=$(completed "$node")
 		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$r" "$rps" "$p50" "$p99" "$crps" "$cp99" "$((after - before))" >>"$out"
 		note "round $r $v: speechd $rps req/s p50 $p50 p99 $p99; ceiling beside it $crps req/s p99 $cp99; tasks completed meanwhile $((after - before)) ($engine)"

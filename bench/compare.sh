@@ -73,24 +73,9 @@ bin=$tmp/bin
 mkdir -p "$bin"
 pids=()
 
-cleanup() {
-	local pid
-	for pid in "${pids[@]:-}"; do
-		[[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]:-}"; do
-		[[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true
-	done
-	if [[ "${KEEP_TMP:-0}" == 1 ]]; then
-		echo "kept $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
-
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
+trap cleanup EXIT
 
 # ---------------------------------------------------------------- machine
 say "machine"

@@ -44,15 +44,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/speech-levers.XXXXXX")
 bin=$tmp/bin
 mkdir -p "$bin"
 pids=()
-cleanup() {
-	local pid
-	for pid in "${pids[@]:-}"; do [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${pids[@]:-}"; do [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true; done
-	if [[ "${KEEP_TMP:-0}" == 1 ]]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
+trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "levers.sh needs wrk" >&2; exit 1; }
 
@@ -112,14 +106,9 @@ out=$tmp/levers.tsv
 : >"$out"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for n in "${names[@]}"; do
-		w=$tmp/$n.$r.wrk
-		wrk -t2 -c"$CONC" -d"$DUR" --timeout 10s --latency -s "$repo/bench/many-ids.lua" "${urls[$n]}/async/speech/result" >"$w" 2>&1 || true
-		rps=$(awk '/^Requests\/sec:/{print $2}' "$w")
-		p50=$(awk '$1=="50%"{print $2}' "$w")
-		p99=$(awk '$1=="99%"{print $2}' "$w")
-		if grep -q 'Non-2xx' "$w"; then rps=n/a; note "round $r $n: non-2xx answers"; fi
-		printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$r" "${rps:-n/a}" "${p50:-n/a}" "${p99:-n/a}" >>"$out"
-		note "round $r $n: ${rps:-n/a} req/s, p50 ${p50:-n/a}, p99 ${p99:-n/a}"
+		read -r rps p50 p99 < <(wrk_result "${urls[$n]}" "$repo/bench/many-ids.lua")
+		printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$r" "$rps" "$p50" "$p99" >>"$out"
+		note "round $r $n: $rps req/s, p50 $p50, p99 $p99 (n/a: wrk gave none, or saw non-2xx answers)"
 	done
 done
 

@@ -1,7 +1,8 @@
-# bench/lib.sh — what bench/compare.sh and bench/levers.sh share: output
-# helpers and starting and stopping the servers they measure. Sourced, not
-# run; the sourcing script sets tmp (a scratch directory) and pids (an
-# array of the processes it started, stopped on exit).
+# bench/lib.sh — what bench/compare.sh, bench/levers.sh and bench/beside.sh
+# share: output helpers, starting and stopping the servers they measure, one
+# wrk run, and cleaning up. Sourced, not run; the sourcing script sets tmp (a
+# scratch directory) and pids (an array of the processes it started), then
+# runs `trap cleanup EXIT`.
 
 say() { printf '\n== %s\n' "$*"; }
 note() { printf '   %s\n' "$*"; }
@@ -76,3 +77,33 @@ free_port() {
 	return 1
 }
 
+
+# cleanup: stop every process still in pids, then remove tmp (kept, and
+# named on stderr, with KEEP_TMP=1).
+cleanup() {
+	local pid
+	for pid in "${pids[@]:-}"; do
+		[[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]:-}"; do
+		[[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true
+	done
+	if [[ "${KEEP_TMP:-0}" == 1 ]]; then
+		echo "kept $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
+}
+
+# wrk_result URL LUA: one wrk run (-t2 -c$CONC -d$DUR) of the result call
+# with the request script LUA; prints "req/s p50 p99", each n/a when wrk
+# gave none, and req/s n/a when any answer was not 2xx (not comparable).
+wrk_result() {
+	local w=$tmp/wrk.$$.out rps p50 p99
+	wrk -t2 -c"$CONC" -d"$DUR" --timeout 10s --latency -s "$2" "$1/async/speech/result" >"$w" 2>&1 || true
+	rps=$(awk '/^Requests\/sec:/{print $2}' "$w")
+	p50=$(awk '$1=="50%"{print $2}' "$w")
+	p99=$(awk '$1=="99%"{print $2}' "$w")
+	if grep -q 'Non-2xx' "$w"; then rps=n/a; fi
+	echo "${rps:-n/a} ${p50:-n/a} ${p99:-n/a}"
+}
