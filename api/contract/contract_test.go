@@ -178,6 +178,12 @@ func TestBrokenServersAreCaught(t *testing.T) {
 			wantText:   "results changed after COMPLETED",
 		},
 		{
+			name:       "renewed link serves another file",
+			faults:     fakeFaults{swappedBehindQuery: true},
+			wantFailed: []string{"results.audio"},
+			wantText:   "renewed link serves other bytes",
+		},
+		{
 			name:       "result URL serves HTML",
 			faults:     fakeFaults{htmlAudio: true},
 			wantFailed: []string{"results.audio"},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +47,9 @@ type fakeFaults struct {
 	wrongEcho bool
 	// movedResults: each poll of a COMPLETED task links another file.
 	movedResults bool
+	// swappedBehindQuery: each poll of a COMPLETED task renews its link's
+	// query, and the file served depends on it (other samples each time).
+	swappedBehindQuery bool
 
 	// Not a fault: each poll of a COMPLETED task renews its link's query
 	// (a new expiry and signature for the same file), as speechd does at an
@@ -311,6 +315,8 @@ func (f *fakeServer) handleResult(w http.ResponseWriter, r *http.Request) {
 			link = fmt.Sprintf("%s/audio/%s-%d.wav", f.URL, id, polls)
 		case f.faults.renewedLinks:
 			link = fmt.Sprintf("%s?exp=%d&sig=%x", link, polls, polls*7919)
+		case f.faults.swappedBehindQuery:
+			link = fmt.Sprintf("%s?take=%d", link, polls)
 		}
 		resp["results"] = []any{map[string]string{"url": link}}
 	}
@@ -345,6 +351,11 @@ func (f *fakeServer) handleAudio(w http.ResponseWriter, r *http.Request) {
 	b = append(b, "data"...)
 	b = binary.LittleEndian.AppendUint32(b, samples*2)
 	b = append(b, make([]byte, samples*2)...)
+	if f.faults.swappedBehindQuery {
+		// Another take of the audio for each query: other samples.
+		take, _ := strconv.Atoi(r.URL.Query().Get("take"))
+		b[len(b)-1] = byte(take)
+	}
 	w.Header().Set("Content-Type", "audio/wav")
 	_, _ = w.Write(b)
 }

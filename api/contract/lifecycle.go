@@ -3,9 +3,11 @@ package contract
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -334,17 +336,21 @@ func (r *runner) checkLifecycle(ctx context.Context) {
 					continue
 				}
 				files := make([]string, len(o.results))
+				parsed := true
 				for i, u := range o.results {
 					ref, err := r.base.Parse(u)
 					if err != nil || u == "" {
 						c.fail("%s: result %d has url %q, not a URL", t.name(), i, u)
+						parsed = false
 						continue
 					}
 					files[i] = resultFile(ref)
 				}
-				if first == nil {
+				switch {
+				case !parsed:
+				case first == nil:
 					first = files
-				} else if !slices.Equal(first, files) {
+				case !slices.Equal(first, files):
 					c.fail("%s: results changed after COMPLETED: %q, then %q", t.name(), first, files)
 				}
 			}
@@ -353,13 +359,16 @@ func (r *runner) checkLifecycle(ctx context.Context) {
 }
 
 // resultFile names the file a result link points at: the link without its
-// query and fragment. Capability links (speechd's, or a presigned object-store
-// URL) carry an expiry and a signature in the query and are renewed as they
-// near expiry, so the same file may be served under a new query from one poll
-// to the next; the file itself must not change once a task is COMPLETED.
+// query, fragment and user information. Capability links (speechd's, or a
+// presigned object-store URL) carry an expiry and a signature in the query
+// and are renewed as they near expiry, so the same file may be served under
+// a new query from one poll to the next; the file itself must not change
+// once a task is COMPLETED. A renewed link is therefore also downloaded, and
+// must serve the same bytes as the first (results.audio): a server whose
+// query names the file cannot swap files unseen.
 func resultFile(u *url.URL) string {
 	v := *u
-	v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = "", false, "", ""
+	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
 	return v.String()
 }
 
@@ -399,18 +408,33 @@ func unixTime(v float64) time.Time {
 
 // checkAudio downloads the results of completed tasks.
 func (r *runner) checkAudio(ctx context.Context) {
-	r.runCheck(ctx, "results.audio", "every result URL of a COMPLETED task downloads audio (RIFF/WAVE or an audio/* content type), without the API key", true, func(c *check) {
+	r.runCheck(ctx, "results.audio", "every result URL of a COMPLETED task downloads audio (RIFF/WAVE or an audio/* content type), without the API key; a renewed link serves the same bytes", true, func(c *check) {
 		n := 0
 		for _, t := range r.tasks {
 			if t.firstTerminal < 0 || t.obs[t.firstTerminal].status != task.StatusCompleted {
 				continue
+			}
+			// The last COMPLETED answer, whose links may be renewed ones.
+			last := t.obs[t.firstTerminal].results
+			for _, o := range t.obs[t.firstTerminal:] {
+				if o.status == task.StatusCompleted {
+					last = o.results
+				}
 			}
 			for i, u := range t.obs[t.firstTerminal].results {
 				if i >= 3 {
 					break // a few files prove the point; the rest cost requests
 				}
 				n++
-				if err := r.download(ctx, u); err != nil {
+				sum, err := r.download(ctx, u)
+				if err == nil && i < len(last) && last[i] != u {
+					n++
+					var again [sha256.Size]byte
+					if again, err = r.download(ctx, last[i]); err == nil && again != sum {
+						err = errors.New("its renewed link serves other bytes than the first: results changed after COMPLETED")
+					}
+				}
+				if err != nil {
 					if isBudget(err) || ctx.Err() != nil {
 						c.requestFailed(ctx, err)
 						return
@@ -427,44 +451,61 @@ func (r *runner) checkAudio(ctx context.Context) {
 	})
 }
 
-func (r *runner) download(ctx context.Context, raw string) error {
+// maxDownload bounds the bytes of one result file the suite reads (and
+// hashes): 900 s of 16 kHz 16-bit audio is under 30 MB.
+const maxDownload = 64 << 20
+
+// download fetches a result link without the API key, checks that it is
+// audio, and returns the SHA-256 of its first maxDownload bytes.
+func (r *runner) download(ctx context.Context, raw string) ([sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
 	u, err := r.base.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("url %q: %w", raw, err)
+		return sum, fmt.Errorf("url %q: %w", raw, err)
 	}
 	if err := r.take(); err != nil {
-		return err
+		return sum, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", u, err)
+		return sum, fmt.Errorf("GET %s: %w", redact(u), err)
 	}
 	resp, err := r.opts.HTTPClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", redact(u), err)
+		return sum, fmt.Errorf("GET %s: %w", redact(u), err)
 	}
 	defer resp.Body.Close()
-	head, err := readLimited(resp.Body, 12)
-	if err != nil {
-		return fmt.Errorf("GET %s: read: %w", redact(u), err)
+	head := make([]byte, 12)
+	n, err := io.ReadFull(resp.Body, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return sum, fmt.Errorf("GET %s: read: %w", redact(u), err)
 	}
+	head = head[:n]
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: got %d, want 200", redact(u), resp.StatusCode)
+		return sum, fmt.Errorf("GET %s: got %d, want 200", redact(u), resp.StatusCode)
 	}
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	isWAV := len(head) == 12 && bytes.Equal(head[:4], []byte("RIFF")) && bytes.Equal(head[8:12], []byte("WAVE"))
 	if !isWAV && !strings.HasPrefix(ct, "audio/") {
-		return fmt.Errorf("GET %s: Content-Type %q and body starting %q: not audio", redact(u), resp.Header.Get("Content-Type"), head)
+		return sum, fmt.Errorf("GET %s: Content-Type %q and body starting %q: not audio", redact(u), resp.Header.Get("Content-Type"), head)
 	}
 	if len(head) == 0 {
-		return fmt.Errorf("GET %s: empty body", redact(u))
+		return sum, fmt.Errorf("GET %s: empty body", redact(u))
 	}
-	return nil
+	h := sha256.New()
+	h.Write(head)
+	if _, err := io.CopyN(h, resp.Body, maxDownload-int64(len(head))); err != nil && !errors.Is(err, io.EOF) {
+		return sum, fmt.Errorf("GET %s: read: %w", redact(u), err)
+	}
+	h.Sum(sum[:0])
+	return sum, nil
 }
 
-// redact drops the query of a result URL (its signature) from messages.
+// redact drops the query of a result URL (its signature) and any user
+// information (a password) from messages.
 func redact(u *url.URL) string {
 	c := *u
+	c.User = nil
 	if c.RawQuery != "" {
 		c.RawQuery = "…"
 	}
