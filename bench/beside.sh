@@ -52,9 +52,10 @@ ceiling=$url
 
 text="The quick brown fox jumps over the lazy dog, and then it runs far away across the wide green field, past the old stone wall and the quiet river, until the evening light fades behind the distant hills."
 
-# completed URL: tasks this node's workers have completed.
+# completed URL: tasks this node's workers have completed (0 when /metrics
+# does not answer: the count is information, not worth stopping the run for).
 completed() {
-	curl -sf "$1/metrics" | awk '/^speechd_task_transitions_total\{status="COMPLETED"\}/{print $2; f=1} END{if(!f) print 0}'
+	{ curl -sf "$1/metrics" || true; } | awk '/^speechd_task_transitions_total\{status="COMPLETED"\}/{print $2; f=1} END{if(!f) print 0}'
 }
 
 cat >"$tmp/ceiling.lua" <<EOF
@@ -104,13 +105,18 @@ function median(list,    v, n) {
 	n = split(list, v, " "); if (n == 0) return ""
 	asort(v); return (n % 2) ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2
 }
-{ rps[$1] = rps[$1] " " $3; p99[$1] = p99[$1] " " ms($5); c[$1] = c[$1] " " $6; cp[$1] = cp[$1] " " ms($7); done[$1] = done[$1] " " $8
-  if ($6 > 0 && $3 != "n/a") ratio[$1] = ratio[$1] " " $3 / $6 }
+# n/a (wrk gave no figure, or saw non-2xx answers) is left out of medians.
+{ if ($3 != "n/a") rps[$1] = rps[$1] " " $3
+  if ($5 != "n/a") p99[$1] = p99[$1] " " ms($5)
+  if ($6 != "n/a") c[$1] = c[$1] " " $6
+  if ($7 != "n/a") cp[$1] = cp[$1] " " ms($7)
+  done[$1] = done[$1] " " $8
+  if ($3 != "n/a" && $6 != "n/a" && $6 + 0 > 0) ratio[$1] = ratio[$1] " " $3 / $6 }
 END {
 	printf "%-7s %12s %9s %18s %10s %14s %16s\n", "engines", "speechd r/s", "p99 ms", "ceiling beside r/s", "ceil p99", "speechd÷ceil", "tasks completed"
 	for (i = 1; i <= 2; i++) {
 		v = (i == 1) ? "niced" : "same"
 		printf "%-7s %12.0f %9.2f %18.0f %10.2f %14.3f %16s\n", v, median(rps[v]), median(p99[v]), median(c[v]), median(cp[v]), median(ratio[v]), median(done[v])
 	}
-	printf "niced ÷ same, speechd req/s: %.2f×\n", median(rps["niced"]) / median(rps["same"])
+	if (median(rps["same"]) > 0) printf "niced ÷ same, speechd req/s: %.2f×\n", median(rps["niced"]) / median(rps["same"])
 }' "$out"

@@ -212,7 +212,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		if hopts.Validator, err = server.NewValidator(hopts); err != nil {
 			return nil, err
 		}
-		d.metrics.Verdicts(hopts.Validator.VerdictStats)
+		if cfg.ValidationCache >= 0 {
+			// Without reuse the validator keeps no counters: zeros would
+			// read as "nothing validated".
+			d.metrics.Verdicts(hopts.Validator.VerdictStats)
+		}
 	}
 	apiHandler, err := server.NewHandler(srv, hopts)
 	if err != nil {

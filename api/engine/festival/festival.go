@@ -77,8 +77,8 @@ func (r Rendering) String() string {
 // Installed is which of the voices this package renders (VoiceSLT,
 // VoiceKal) festival has, as FindInstalled found them. Which voices are
 // installed is a fact about the machine that changes only when packages do,
-// so an engine looks once, in New, and not on every request; a running
-// engine's renderings then cannot drift from what auto reported at start-up.
+// so an engine looks once, in New, and not on every request: a voice
+// installed or removed later is seen by the next engine built.
 // The zero value has no voices.
 type Installed struct {
 	voices map[string]bool

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -179,6 +181,34 @@ echo "$n"`)
 			}
 		})
 	}
+	// A server already running below the default priority: its engines go
+	// Nice steps further down, not to the absolute value Nice. The calling
+	// thread is lowered by 3 and locked, so the program is started from
+	// it; the goroutine ends locked, so the thread is discarded with it.
+	t.Run("server already niced", func(t *testing.T) {
+		want := min(own+3+7, engine.MaxNice)
+		type result struct {
+			out []byte
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+			if err := syscall.Setpriority(syscall.PRIO_PROCESS, 0, own+3); err != nil {
+				done <- result{err: fmt.Errorf("setpriority of the calling thread: %w", err)}
+				return
+			}
+			out, err := Run(context.Background(), Spec{Engine: "test", Path: prog, Args: []string{strconv.Itoa(want)}, Timeout: 20 * time.Second, Nice: 7})
+			done <- result{out, err}
+		}()
+		r := <-done
+		if r.err != nil {
+			t.Fatalf("Run: %v", r.err)
+		}
+		if got := strings.TrimSpace(string(r.out)); got != strconv.Itoa(want) {
+			t.Errorf("program's nice: got %s, want %d (server at %d, 7 below it)", got, want, own+3)
+		}
+	})
 	if _, err := Run(context.Background(), Spec{Engine: "test", Path: prog, Args: []string{"0"}, Timeout: time.Second, Nice: engine.MaxNice + 1}); err == nil {
 		t.Errorf("Run with nice %d: got no error", engine.MaxNice+1)
 	}
