@@ -52,7 +52,7 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.IntVar(&cfg.MaxPendingPerKey, "max-pending-per-key", def.MaxPendingPerKey, "unfinished tasks one API key may have; over it create answers 429 with Retry-After (0 = no limit)")
 	fs.IntVar(&cfg.MaxPending, "max-pending", def.MaxPending, "unfinished tasks in all; over it create answers 503 with Retry-After (0 = no limit)")
 	fs.StringVar(&lo.memLimit, "memory-limit", lo.memLimit, "soft limit of the Go heap, e.g. 512MiB (auto: the larger of 256MiB and 96MiB per worker; off: none; GOMEMLIMIT, if set, wins)")
-	fs.StringVar(&lo.procs, "procs", lo.procs, "Go scheduler slots, as GOMAXPROCS (auto: the usable CPUs plus one per worker, whose engine processes share those CPUs; GOMAXPROCS, if set, wins)")
+	fs.StringVar(&lo.procs, "procs", lo.procs, fmt.Sprintf("Go scheduler slots, as GOMAXPROCS (auto: the usable CPUs plus one per worker, whose engine processes share those CPUs, and at least %d; GOMAXPROCS, if set, wins)", minAutoProcs))
 	fs.Int64Var(&cfg.MaxBodyInFlight, "max-body-inflight", server.DefaultMaxBodyInFlight, "request body bytes held by all requests at once; a request that finds no room within 2 s gets 503 with Retry-After")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", def.MaxConnections, "open HTTP connections at most; more wait to be accepted (0 = no limit)")
 	fs.Int64Var(&cfg.MinFreeDisk, "min-free-disk", def.MinFreeDisk, "bytes that must stay free on the data directory's disk (sqlite): below it creates answer 503 with Retry-After (0 = no check)")

@@ -7,18 +7,28 @@ import (
 	"strings"
 )
 
+// minAutoProcs is the fewest slots "auto" gives. On a machine with few
+// cores the kernel's time slices, not Go, decide the result call's tail: a
+// thread preempted for another process (the engines, a load generator, the
+// database) holds the goroutines queued on its slot until it runs again,
+// and with more slots than cores fewer goroutines wait behind any one of
+// them. Measured on 2 cores (BENCHMARKS.md, "Scheduler slots"): 8 slots
+// against 4, wrk p99 lower in 11 of 12 paired rounds (by 1–4 ms), the same
+// throughput, the abuse scenario's peak RSS 169 MB against 140 MB.
+const minAutoProcs = 8
+
 // procs turns --procs into the number of Go scheduler slots (GOMAXPROCS):
 // "auto" is base (Go's own default: the CPUs this process may use) plus
-// one per engine worker. Each busy worker runs its engine as a child
-// process on the same cores as the API, and a core taken by an engine
-// would otherwise stall the goroutines queued on that core's one slot for
-// a whole kernel time slice: the result call's tail latency while engines
-// run (and under any other process sharing the cores) is what the extra
-// slots shorten. Measured in BENCHMARKS.md (issue 14).
+// one per engine worker, and at least minAutoProcs. Each busy worker runs
+// its engine as a child process on the same cores as the API, and a core
+// taken by an engine would otherwise stall the goroutines queued on that
+// core's one slot for a whole kernel time slice: the result call's tail
+// latency while engines run (and under any other process sharing the
+// cores) is what the extra slots shorten. Measured in BENCHMARKS.md (issue 14).
 func procs(v string, base, workers int) (int, error) {
 	switch s := strings.TrimSpace(strings.ToLower(v)); s {
 	case "auto", "":
-		return base + max(workers, 0), nil
+		return max(base+max(workers, 0), minAutoProcs), nil
 	default:
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 4096 {

@@ -10,9 +10,10 @@ func TestProcs(t *testing.T) {
 		want          int
 		wantErr       bool
 	}{
-		{"auto adds a slot per worker", "auto", 2, 2, 4, false},
-		{"auto on an API-only node", "auto", 8, 0, 8, false},
-		{"empty is auto", "", 4, 1, 5, false},
+		{"auto on few cores is the floor", "auto", 2, 2, minAutoProcs, false},
+		{"auto adds a slot per worker", "auto", 8, 4, 12, false},
+		{"auto on an API-only node", "auto", 16, 0, 16, false},
+		{"empty is auto", "", 6, 3, 9, false},
 		{"a number", "3", 2, 2, 3, false},
 		{"zero refused", "0", 2, 2, 0, true},
 		{"not a number", "many", 2, 2, 0, true},
