@@ -94,17 +94,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 say "result call beside busy engines, wrk -c$CONC -d$DUR, median of $ROUNDS alternating rounds"
-awk -F'\t' '
-function ms(s) {
-	if (s ~ /us$/) return substr(s, 1, length(s)-2) / 1000
-	if (s ~ /ms$/) return substr(s, 1, length(s)-2) + 0
-	if (s ~ /s$/) return substr(s, 1, length(s)-1) * 1000
-	return ""
-}
-function median(list,    v, n) {
-	n = split(list, v, " "); if (n == 0) return ""
-	asort(v); return (n % 2) ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2
-}
+awk -F'\t' -f "$repo/bench/stats.awk" -e '
 # n/a (wrk gave no figure, or saw non-2xx answers) is left out of medians.
 { if ($3 != "n/a") rps[$1] = rps[$1] " " $3
   if ($5 != "n/a") p99[$1] = p99[$1] " " ms($5)

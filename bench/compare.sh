@@ -319,19 +319,7 @@ done
 say "result call, $CONC connections, $DUR per measurement, median of $ROUNDS interleaved rounds"
 note "ratio = this target / the ceiling in the same round (median over rounds); /rawmny = / ceiling-many"
 note "(the ceiling polled on as many made-up ids through the same wrk script); /card = / cardstack"
-awk -F'\t' -v conc="$CONC" '
-function ms(s) { # wrk latency "1.23ms" / "950.00us" / "1.02s" -> ms
-	if (s ~ /us$/) return substr(s, 1, length(s)-2) / 1000
-	if (s ~ /ms$/) return substr(s, 1, length(s)-2) + 0
-	if (s ~ /s$/) return substr(s, 1, length(s)-1) * 1000
-	return ""
-}
-function median(list,    k, v, n) { # list: space-separated numbers
-	n = split(list, v, " ")
-	if (n == 0) return ""
-	asort(v)
-	return (n % 2) ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2
-}
+awk -F'\t' -v conc="$CONC" -f "$repo/bench/stats.awk" -e '
 function fmt(x, f) { return (x == "") ? "n/a" : sprintf(f, x) }
 {
 	name = $1

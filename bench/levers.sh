@@ -113,17 +113,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 say "result call on $TASKS tasks, wrk -c$CONC -d$DUR, median of $ROUNDS interleaved rounds"
-awk -F'\t' '
-function ms(s) {
-	if (s ~ /us$/) return substr(s, 1, length(s)-2) / 1000
-	if (s ~ /ms$/) return substr(s, 1, length(s)-2) + 0
-	if (s ~ /s$/) return substr(s, 1, length(s)-1) * 1000
-	return ""
-}
-function median(list,    v, n) {
-	n = split(list, v, " "); if (n == 0) return ""
-	asort(v); return (n % 2) ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2
-}
+awk -F'\t' -f "$repo/bench/stats.awk" -e '
 {
 	if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 }
 	rps[$1, $2] = $3; rounds[$2] = 1
