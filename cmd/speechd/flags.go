@@ -96,6 +96,9 @@ func parseConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	if cfg.Workers < 0 || cfg.MaxBodyBytes <= 0 {
 		return cfg, lo, fmt.Errorf("--workers must not be negative and --max-body must be positive")
 	}
+	if cfg.EngineNice > engine.MaxNice {
+		return cfg, lo, fmt.Errorf("--engine-nice %d: at most %d", cfg.EngineNice, engine.MaxNice)
+	}
 	// Process settings are checked here too, so a bad value is refused
 	// before anything is logged.
 	if _, err := memoryLimit(lo.memLimit, 1); err != nil {

@@ -47,6 +47,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad flag value", args: []string{"--lease", "soon"}, wantErr: "lease"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
 		{name: "bad procs", args: []string{"--procs", "0"}, wantErr: "--procs"},
+		{name: "engine nice past the lowest", args: []string{"--engine-nice", "20"}, wantErr: "--engine-nice 20: at most 19"},
 		{name: "bad procs from the environment", env: map[string]string{"SPEECHD_PROCS": "many"}, wantErr: "--procs"},
 		{name: "bad memory limit", args: []string{"--memory-limit", "lots"}, wantErr: "--memory-limit"},
 		{name: "unknown flag", args: []string{"--port", "1"}, wantErr: "port"},
