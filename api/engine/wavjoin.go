@@ -13,7 +13,8 @@ import (
 // sizes patched: the parts come from servers that may send any format
 // ParseWAV reads (float, 24-bit, WAVE_FORMAT_EXTENSIBLE) and metadata such as
 // LIST, which a rewritten header would lose or misstate. Chunks after the
-// first part's samples, and the later parts' headers, are dropped.
+// first part's samples, and the later parts' headers, are dropped. A fact
+// chunk in the first part's header is rewritten to count the joined frames.
 //
 // Engines that change samples before encoding them collect PCM16 instead
 // (ReadPCM16, Append, WAV), which holds only 16-bit integer PCM.
@@ -43,7 +44,41 @@ func JoinWAV(parts []Audio) (Audio, error) {
 	}
 	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-8))
 	binary.LittleEndian.PutUint32(out[len(head)-4:], uint32(size))
+	// Every format but integer PCM must carry a fact chunk, and readers of
+	// float take its frame count over the data size: the first part's count
+	// would cut the join short to the first part. Uncompressed samples hold
+	// one frame per block.
+	if fact := chunkBody(out[:len(head)-8], "fact"); fact != nil {
+		if len(fact) < 4 {
+			return Audio{}, fmt.Errorf("joining %d audio parts: part 0 (%s): %w: fact chunk is %d bytes, want 4", len(parts), parts[0].ContentType, ErrNotWAV, len(fact))
+		}
+		binary.LittleEndian.PutUint32(fact, uint32(size/blockAlign(infos[0])))
+	}
 	return Audio{ContentType: "audio/wav", Data: out}, nil
+}
+
+// blockAlign is the size of one sample frame: a sample of every channel,
+// each in whole bytes.
+func blockAlign(w WAVInfo) int {
+	return w.Channels * ((w.BitsPerSample + 7) / 8)
+}
+
+// chunkBody is the body of the first chunk called id in head, the bytes of a
+// WAV file up to a chunk ParseWAV found (so the sizes before it are known to
+// fit), or nil if there is none. The body shares head's bytes.
+func chunkBody(head []byte, id string) []byte {
+	for off := 12; off+8 <= len(head); {
+		size := int(binary.LittleEndian.Uint32(head[off+4 : off+8]))
+		body := off + 8
+		if size > len(head)-body {
+			return nil
+		}
+		if string(head[off:off+4]) == id {
+			return head[body : body+size : body+size]
+		}
+		off = body + size + size%2
+	}
+	return nil
 }
 
 // PCM16 is the 16-bit integer PCM inside a WAV file, as engines that run a

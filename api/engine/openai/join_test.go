@@ -163,6 +163,9 @@ func serveParts(t *testing.T, c joinCase) *Engine {
 // byte for byte what openai's own joinWAV produced before the engine
 // package's joiner replaced it (testdata/join was written by that code at
 // commit 727ac07, and is not to be regenerated from the code under test).
+// Where that code was wrong, a file was patched by hand to the right join:
+//   - float32-with-fact: the fact chunk counts the joined 120 frames, not
+//     the first part's 50.
 func TestJoinedPartsAreGolden(t *testing.T) {
 	for _, c := range joinCases {
 		t.Run(c.name, func(t *testing.T) {
