@@ -15,6 +15,8 @@ import (
 // LIST, which a rewritten header would lose or misstate. Chunks after the
 // first part's samples, and the later parts' headers, are dropped. A fact
 // chunk in the first part's header is rewritten to count the joined frames.
+// A part's trailing partial frame is dropped, so the next part starts on a
+// frame.
 //
 // Engines that change samples before encoding them collect PCM16 instead
 // (ReadPCM16, Append, WAV), which holds only 16-bit integer PCM.
@@ -33,6 +35,15 @@ func JoinWAV(parts []Audio) (Audio, error) {
 			return Audio{}, fmt.Errorf("joining %d audio parts: part %d is %d Hz/%d bit/%d ch, part 0 is %d Hz/%d bit/%d ch",
 				len(parts), i, w.SampleRate, w.BitsPerSample, w.Channels, f.SampleRate, f.BitsPerSample, f.Channels)
 		}
+		// A part that ends inside a frame is a writer's bug (a cut transfer
+		// fails ParseWAV's size checks): its stray bytes are less than one
+		// sample per channel, nothing anyone hears, and readers ignore them
+		// at the end of a file. Kept in a join, though, they shift every
+		// later part across channels and bytes, turning it to noise. So
+		// each part's partial frame, at most blockAlign-1 bytes, is
+		// dropped; refusing would fail the whole synthesis over less than
+		// a sample.
+		w.DataSize -= w.DataSize % blockAlign(w)
 		infos[i] = w
 		size += w.DataSize
 	}

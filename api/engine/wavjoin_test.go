@@ -131,6 +131,26 @@ func TestJoinWAVHeaders(t *testing.T) {
 			riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), wavChunk{"LIST", []byte("abc")}, factWAV(2), dataWAV(a[:16])),
 			riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), factWAV(3), dataWAV(b[:24])),
 		}, riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), wavChunk{"LIST", []byte("abc")}, factWAV(5), dataWAV(a[:16], b[:24]))},
+		// A part that ends inside a frame would shift every later part by
+		// a few bytes, across channels and bytes of a sample: noise.
+		{"partial frame of a middle part dropped", [][]byte{
+			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(a[:40])),
+			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(b[:42])),
+			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(c[:8])),
+		}, riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(a[:40], b[:40], c[:8]))},
+		{"partial frame of the first and last parts dropped", [][]byte{
+			riffWAV(fmtWAV(1, 1, 16000, 24), dataWAV(a[:8])),
+			riffWAV(fmtWAV(1, 1, 16000, 24), dataWAV(b[:7])),
+		}, riffWAV(fmtWAV(1, 1, 16000, 24), dataWAV(a[:6], b[:6]))},
+		{"part shorter than a frame dropped", [][]byte{
+			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(a[:40])),
+			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(b[:3])),
+			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(c[:8])),
+		}, riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(a[:40], c[:8]))},
+		{"fact counts whole frames", [][]byte{
+			riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), factWAV(2), dataWAV(a[:18])),
+			riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), factWAV(3), dataWAV(b[:24])),
+		}, riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), factWAV(5), dataWAV(a[:16], b[:24]))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
