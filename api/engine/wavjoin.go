@@ -16,7 +16,7 @@ import (
 // first part's samples, and the later parts' headers, are dropped. A fact
 // chunk in the first part's header is rewritten to count the joined frames.
 // A part's trailing partial frame is dropped, so the next part starts on a
-// frame.
+// frame; odd joined data gets the pad byte RIFF requires.
 //
 // Engines that change samples before encoding them collect PCM16 instead
 // (ReadPCM16, Append, WAV), which holds only 16-bit integer PCM.
@@ -48,11 +48,17 @@ func JoinWAV(parts []Audio) (Audio, error) {
 		size += w.DataSize
 	}
 	head := parts[0].Data[:infos[0].DataOffset]
-	out := make([]byte, 0, len(head)+size)
+	// RIFF chunks are word-aligned: a chunk of odd size is followed by a
+	// zero pad byte that its own size leaves out and the RIFF chunk, which
+	// holds it, counts. Nothing follows the joined data, but a reader that
+	// walks chunks by the rule, or a tool that appends one, needs the pad.
+	pad := size % 2
+	out := make([]byte, 0, len(head)+size+pad)
 	out = append(out, head...)
 	for i, p := range parts {
 		out = append(out, p.Data[infos[i].DataOffset:infos[i].DataOffset+infos[i].DataSize]...)
 	}
+	out = append(out, make([]byte, pad)...)
 	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-8))
 	binary.LittleEndian.PutUint32(out[len(head)-4:], uint32(size))
 	// Every format but integer PCM must carry a fact chunk, and readers of

@@ -151,6 +151,24 @@ func TestJoinWAVHeaders(t *testing.T) {
 			riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), factWAV(2), dataWAV(a[:18])),
 			riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), factWAV(3), dataWAV(b[:24])),
 		}, riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), factWAV(5), dataWAV(a[:16], b[:24]))},
+		// RIFF chunks are word-aligned: odd data is followed by a zero pad
+		// byte, counted in the RIFF size and not in the data size.
+		{"odd 8-bit data padded", [][]byte{
+			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:3])),
+			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(b[:4])),
+		}, riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:3], b[:4]))},
+		{"odd 24-bit mono data padded after a partial frame", [][]byte{
+			riffWAV(fmtWAV(1, 1, 16000, 24), wavChunk{"LIST", []byte("abc")}, dataWAV(a[:9])),
+			riffWAV(fmtWAV(1, 1, 16000, 24), dataWAV(b[:7])),
+		}, riffWAV(fmtWAV(1, 1, 16000, 24), wavChunk{"LIST", []byte("abc")}, dataWAV(a[:9], b[:6]))},
+		{"odd data after a chunk-after-data padded, the chunk dropped", [][]byte{
+			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:5]), wavChunk{"LIST", []byte("INFOab")}),
+			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(b[:2])),
+		}, riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:5], b[:2]))},
+		{"parts' own pad bytes not joined", [][]byte{
+			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:3])),
+			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(b[:3])),
+		}, riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:3], b[:3]))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
