@@ -88,6 +88,17 @@ func sampleBytes(n int, seed byte) []byte {
 	return b
 }
 
+// extensibleWAV is the tail of a WAVE_FORMAT_EXTENSIBLE fmt chunk: cbSize
+// 22, valid bits, channel mask, and the sub-format GUID of format tag tag
+// (1 integer PCM, 3 IEEE float).
+func extensibleWAV(validBits uint16, mask uint32, tag uint32) []byte {
+	b := binary.LittleEndian.AppendUint16(nil, 22)
+	b = binary.LittleEndian.AppendUint16(b, validBits)
+	b = binary.LittleEndian.AppendUint32(b, mask)
+	b = binary.LittleEndian.AppendUint32(b, tag)
+	return append(b, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71)
+}
+
 // dataWAV is a data chunk holding b.
 func dataWAV(b ...[]byte) wavChunk { return wavChunk{"data", slices.Concat(b...)} }
 
@@ -103,6 +114,9 @@ func wavParts(files ...[]byte) []Audio {
 var (
 	pcm16mono  = fmtWAV(1, 1, 8000, 16)
 	float32fmt = fmtWAV(3, 1, 24000, 32, 0, 0) // cbSize 0, as many writers add
+	// 32-bit stereo WAVE_FORMAT_EXTENSIBLE, integer and float.
+	extInt32   = fmtWAV(0xfffe, 2, 48000, 32, extensibleWAV(32, 3, 1)...)
+	extFloat32 = fmtWAV(0xfffe, 2, 48000, 32, extensibleWAV(32, 3, 3)...)
 )
 
 // TestJoinWAVHeaders: the joined file's header describes the joined
@@ -169,6 +183,10 @@ func TestJoinWAVHeaders(t *testing.T) {
 			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:3])),
 			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(b[:3])),
 		}, riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:3], b[:3]))},
+		{"extensible float parts with fact", [][]byte{
+			riffWAV(extFloat32, factWAV(2), dataWAV(a[:16])),
+			riffWAV(extFloat32, factWAV(4), dataWAV(b[:32])),
+		}, riffWAV(extFloat32, factWAV(6), dataWAV(a[:16], b[:32]))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,6 +225,24 @@ func TestJoinWAVRefuses(t *testing.T) {
 			riffWAV(float32fmt, wavChunk{"fact", []byte{1, 0}}, dataWAV(a)),
 			riffWAV(float32fmt, factWAV(10), dataWAV(b)),
 		}, "joining 2 audio parts: part 0 (audio/wav): not a well-formed WAV file: fact chunk is 2 bytes, want 4", ErrNotWAV},
+		// The format tag of both is WAVE_FORMAT_EXTENSIBLE, and every field
+		// but the sub-format agrees: 32-bit integers read as floats (or
+		// the other way round) are noise.
+		{"extensible sub-formats differ", [][]byte{
+			riffWAV(extInt32, dataWAV(a)),
+			riffWAV(extInt32, dataWAV(b)),
+			riffWAV(extFloat32, factWAV(5), dataWAV(b)),
+		}, "joining 3 audio parts: part 2 is WAVE_FORMAT_EXTENSIBLE with sub-format 00000003-0000-0010-8000-00aa00389b71 (IEEE float), " +
+			"part 0 with 00000001-0000-0010-8000-00aa00389b71 (integer PCM)", nil},
+		{"extensible sub-format not a known tag", [][]byte{
+			riffWAV(fmtWAV(0xfffe, 1, 8000, 16, append(extensibleWAV(16, 4, 1)[:8], 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8)...), dataWAV(a)),
+			riffWAV(fmtWAV(0xfffe, 1, 8000, 16, extensibleWAV(16, 4, 1)...), dataWAV(b)),
+		}, "joining 2 audio parts: part 1 is WAVE_FORMAT_EXTENSIBLE with sub-format 00000001-0000-0010-8000-00aa00389b71 (integer PCM), " +
+			"part 0 with 78563412-bc9a-f0de-0102-030405060708", nil},
+		{"extensible fmt without a sub-format", [][]byte{
+			riffWAV(extInt32, dataWAV(a)),
+			riffWAV(fmtWAV(0xfffe, 2, 48000, 32, 0, 0), dataWAV(b)),
+		}, "joining 2 audio parts: part 1 (audio/wav): not a well-formed WAV file: WAVE_FORMAT_EXTENSIBLE fmt chunk is 18 bytes, want at least 40", ErrNotWAV},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
