@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/distributeai/asyncspeech/api/engine/internal/wavtest"
 	"slices"
 	"testing"
 )
@@ -36,48 +37,6 @@ func TestJoinWAV(t *testing.T) {
 	}
 }
 
-// wavChunk is one RIFF chunk of a test WAV.
-type wavChunk struct {
-	id   string
-	body []byte
-}
-
-// riffWAV builds a WAV file from chunks as the RIFF spec lays them out: a
-// chunk of odd size is followed by a zero pad byte that its size leaves out
-// and the RIFF size counts. The joins JoinWAV must produce are built with
-// it, so they do not come from the code under test.
-func riffWAV(chunks ...wavChunk) []byte {
-	b := []byte("RIFF\x00\x00\x00\x00WAVE")
-	for _, c := range chunks {
-		b = append(b, c.id...)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(c.body)))
-		b = append(b, c.body...)
-		if len(c.body)%2 == 1 {
-			b = append(b, 0)
-		}
-	}
-	binary.LittleEndian.PutUint32(b[4:], uint32(len(b)-8))
-	return b
-}
-
-// fmtWAV is a fmt chunk whose byte rate and block align agree with the
-// format; extra follows the 16 common bytes (cbSize and what it counts).
-func fmtWAV(format uint16, channels, rate, bits int, extra ...byte) wavChunk {
-	align := channels * ((bits + 7) / 8)
-	b := binary.LittleEndian.AppendUint16(nil, format)
-	b = binary.LittleEndian.AppendUint16(b, uint16(channels))
-	b = binary.LittleEndian.AppendUint32(b, uint32(rate))
-	b = binary.LittleEndian.AppendUint32(b, uint32(rate*align))
-	b = binary.LittleEndian.AppendUint16(b, uint16(align))
-	b = binary.LittleEndian.AppendUint16(b, uint16(bits))
-	return wavChunk{"fmt ", append(b, extra...)}
-}
-
-// factWAV is a fact chunk counting frames sample frames.
-func factWAV(frames uint32) wavChunk {
-	return wavChunk{"fact", binary.LittleEndian.AppendUint32(nil, frames)}
-}
-
 // sampleBytes are n bytes that differ from part to part (seed), so a join
 // that reorders, drops or repeats bytes shows.
 func sampleBytes(n int, seed byte) []byte {
@@ -100,7 +59,7 @@ func extensibleWAV(validBits uint16, mask uint32, tag uint32) []byte {
 }
 
 // dataWAV is a data chunk holding b.
-func dataWAV(b ...[]byte) wavChunk { return wavChunk{"data", slices.Concat(b...)} }
+func dataWAV(b ...[]byte) wavtest.Chunk { return wavtest.Chunk{ID: "data", Body: slices.Concat(b...)} }
 
 // wavParts are files as JoinWAV takes them.
 func wavParts(files ...[]byte) []Audio {
@@ -112,11 +71,11 @@ func wavParts(files ...[]byte) []Audio {
 }
 
 var (
-	pcm16mono  = fmtWAV(1, 1, 8000, 16)
-	float32fmt = fmtWAV(3, 1, 24000, 32, 0, 0) // cbSize 0, as many writers add
+	pcm16mono  = wavtest.Fmt(1, 1, 8000, 16)
+	float32fmt = wavtest.Fmt(3, 1, 24000, 32, 0, 0) // cbSize 0, as many writers add
 	// 32-bit stereo WAVE_FORMAT_EXTENSIBLE, integer and float.
-	extInt32   = fmtWAV(0xfffe, 2, 48000, 32, extensibleWAV(32, 3, 1)...)
-	extFloat32 = fmtWAV(0xfffe, 2, 48000, 32, extensibleWAV(32, 3, 3)...)
+	extInt32   = wavtest.Fmt(0xfffe, 2, 48000, 32, extensibleWAV(32, 3, 1)...)
+	extFloat32 = wavtest.Fmt(0xfffe, 2, 48000, 32, extensibleWAV(32, 3, 3)...)
 )
 
 // TestJoinWAVHeaders: the joined file's header describes the joined
@@ -128,65 +87,65 @@ func TestJoinWAVHeaders(t *testing.T) {
 		parts [][]byte
 		want  []byte
 	}{
-		{"pcm needs no fact", [][]byte{riffWAV(pcm16mono, dataWAV(a[:20])), riffWAV(pcm16mono, dataWAV(b[:30]))},
-			riffWAV(pcm16mono, dataWAV(a[:20], b[:30]))},
+		{"pcm needs no fact", [][]byte{wavtest.WAV(pcm16mono, dataWAV(a[:20])), wavtest.WAV(pcm16mono, dataWAV(b[:30]))},
+			wavtest.WAV(pcm16mono, dataWAV(a[:20], b[:30]))},
 		// Float (and every format but integer PCM) must say how many
 		// frames it holds; the first part's count is only its own.
 		{"fact counts the joined frames", [][]byte{
-			riffWAV(float32fmt, factWAV(50), dataWAV(a[:200])),
-			riffWAV(float32fmt, factWAV(70), dataWAV(b[:280])),
-		}, riffWAV(float32fmt, factWAV(120), dataWAV(a[:200], b[:280]))},
+			wavtest.WAV(float32fmt, wavtest.Fact(50), dataWAV(a[:200])),
+			wavtest.WAV(float32fmt, wavtest.Fact(70), dataWAV(b[:280])),
+		}, wavtest.WAV(float32fmt, wavtest.Fact(120), dataWAV(a[:200], b[:280]))},
 		{"fact of later parts is not needed", [][]byte{
-			riffWAV(float32fmt, factWAV(5), dataWAV(a[:20])),
-			riffWAV(float32fmt, dataWAV(b[:40])),
-			riffWAV(float32fmt, factWAV(1), dataWAV(c[:4])),
-		}, riffWAV(float32fmt, factWAV(16), dataWAV(a[:20], b[:40], c[:4]))},
+			wavtest.WAV(float32fmt, wavtest.Fact(5), dataWAV(a[:20])),
+			wavtest.WAV(float32fmt, dataWAV(b[:40])),
+			wavtest.WAV(float32fmt, wavtest.Fact(1), dataWAV(c[:4])),
+		}, wavtest.WAV(float32fmt, wavtest.Fact(16), dataWAV(a[:20], b[:40], c[:4]))},
 		{"fact after a LIST in the first part", [][]byte{
-			riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), wavChunk{"LIST", []byte("abc")}, factWAV(2), dataWAV(a[:16])),
-			riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), factWAV(3), dataWAV(b[:24])),
-		}, riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), wavChunk{"LIST", []byte("abc")}, factWAV(5), dataWAV(a[:16], b[:24]))},
+			wavtest.WAV(wavtest.Fmt(3, 2, 48000, 32, 0, 0), wavtest.Chunk{ID: "LIST", Body: []byte("abc")}, wavtest.Fact(2), dataWAV(a[:16])),
+			wavtest.WAV(wavtest.Fmt(3, 2, 48000, 32, 0, 0), wavtest.Fact(3), dataWAV(b[:24])),
+		}, wavtest.WAV(wavtest.Fmt(3, 2, 48000, 32, 0, 0), wavtest.Chunk{ID: "LIST", Body: []byte("abc")}, wavtest.Fact(5), dataWAV(a[:16], b[:24]))},
 		// A part that ends inside a frame would shift every later part by
 		// a few bytes, across channels and bytes of a sample: noise.
 		{"partial frame of a middle part dropped", [][]byte{
-			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(a[:40])),
-			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(b[:42])),
-			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(c[:8])),
-		}, riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(a[:40], b[:40], c[:8]))},
+			wavtest.WAV(wavtest.Fmt(1, 2, 22050, 16), dataWAV(a[:40])),
+			wavtest.WAV(wavtest.Fmt(1, 2, 22050, 16), dataWAV(b[:42])),
+			wavtest.WAV(wavtest.Fmt(1, 2, 22050, 16), dataWAV(c[:8])),
+		}, wavtest.WAV(wavtest.Fmt(1, 2, 22050, 16), dataWAV(a[:40], b[:40], c[:8]))},
 		{"partial frame of the first and last parts dropped", [][]byte{
-			riffWAV(fmtWAV(1, 1, 16000, 24), dataWAV(a[:8])),
-			riffWAV(fmtWAV(1, 1, 16000, 24), dataWAV(b[:7])),
-		}, riffWAV(fmtWAV(1, 1, 16000, 24), dataWAV(a[:6], b[:6]))},
+			wavtest.WAV(wavtest.Fmt(1, 1, 16000, 24), dataWAV(a[:8])),
+			wavtest.WAV(wavtest.Fmt(1, 1, 16000, 24), dataWAV(b[:7])),
+		}, wavtest.WAV(wavtest.Fmt(1, 1, 16000, 24), dataWAV(a[:6], b[:6]))},
 		{"part shorter than a frame dropped", [][]byte{
-			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(a[:40])),
-			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(b[:3])),
-			riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(c[:8])),
-		}, riffWAV(fmtWAV(1, 2, 22050, 16), dataWAV(a[:40], c[:8]))},
+			wavtest.WAV(wavtest.Fmt(1, 2, 22050, 16), dataWAV(a[:40])),
+			wavtest.WAV(wavtest.Fmt(1, 2, 22050, 16), dataWAV(b[:3])),
+			wavtest.WAV(wavtest.Fmt(1, 2, 22050, 16), dataWAV(c[:8])),
+		}, wavtest.WAV(wavtest.Fmt(1, 2, 22050, 16), dataWAV(a[:40], c[:8]))},
 		{"fact counts whole frames", [][]byte{
-			riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), factWAV(2), dataWAV(a[:18])),
-			riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), factWAV(3), dataWAV(b[:24])),
-		}, riffWAV(fmtWAV(3, 2, 48000, 32, 0, 0), factWAV(5), dataWAV(a[:16], b[:24]))},
+			wavtest.WAV(wavtest.Fmt(3, 2, 48000, 32, 0, 0), wavtest.Fact(2), dataWAV(a[:18])),
+			wavtest.WAV(wavtest.Fmt(3, 2, 48000, 32, 0, 0), wavtest.Fact(3), dataWAV(b[:24])),
+		}, wavtest.WAV(wavtest.Fmt(3, 2, 48000, 32, 0, 0), wavtest.Fact(5), dataWAV(a[:16], b[:24]))},
 		// RIFF chunks are word-aligned: odd data is followed by a zero pad
 		// byte, counted in the RIFF size and not in the data size.
 		{"odd 8-bit data padded", [][]byte{
-			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:3])),
-			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(b[:4])),
-		}, riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:3], b[:4]))},
+			wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataWAV(a[:3])),
+			wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataWAV(b[:4])),
+		}, wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataWAV(a[:3], b[:4]))},
 		{"odd 24-bit mono data padded after a partial frame", [][]byte{
-			riffWAV(fmtWAV(1, 1, 16000, 24), wavChunk{"LIST", []byte("abc")}, dataWAV(a[:9])),
-			riffWAV(fmtWAV(1, 1, 16000, 24), dataWAV(b[:7])),
-		}, riffWAV(fmtWAV(1, 1, 16000, 24), wavChunk{"LIST", []byte("abc")}, dataWAV(a[:9], b[:6]))},
+			wavtest.WAV(wavtest.Fmt(1, 1, 16000, 24), wavtest.Chunk{ID: "LIST", Body: []byte("abc")}, dataWAV(a[:9])),
+			wavtest.WAV(wavtest.Fmt(1, 1, 16000, 24), dataWAV(b[:7])),
+		}, wavtest.WAV(wavtest.Fmt(1, 1, 16000, 24), wavtest.Chunk{ID: "LIST", Body: []byte("abc")}, dataWAV(a[:9], b[:6]))},
 		{"odd data after a chunk-after-data padded, the chunk dropped", [][]byte{
-			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:5]), wavChunk{"LIST", []byte("INFOab")}),
-			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(b[:2])),
-		}, riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:5], b[:2]))},
+			wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataWAV(a[:5]), wavtest.Chunk{ID: "LIST", Body: []byte("INFOab")}),
+			wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataWAV(b[:2])),
+		}, wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataWAV(a[:5], b[:2]))},
 		{"parts' own pad bytes not joined", [][]byte{
-			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:3])),
-			riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(b[:3])),
-		}, riffWAV(fmtWAV(1, 1, 8000, 8), dataWAV(a[:3], b[:3]))},
+			wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataWAV(a[:3])),
+			wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataWAV(b[:3])),
+		}, wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataWAV(a[:3], b[:3]))},
 		{"extensible float parts with fact", [][]byte{
-			riffWAV(extFloat32, factWAV(2), dataWAV(a[:16])),
-			riffWAV(extFloat32, factWAV(4), dataWAV(b[:32])),
-		}, riffWAV(extFloat32, factWAV(6), dataWAV(a[:16], b[:32]))},
+			wavtest.WAV(extFloat32, wavtest.Fact(2), dataWAV(a[:16])),
+			wavtest.WAV(extFloat32, wavtest.Fact(4), dataWAV(b[:32])),
+		}, wavtest.WAV(extFloat32, wavtest.Fact(6), dataWAV(a[:16], b[:32]))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,29 +178,29 @@ func TestJoinWAVRefuses(t *testing.T) {
 		want  string
 		is    error // if not nil, the error wraps it
 	}{
-		{"sample rates differ", [][]byte{riffWAV(pcm16mono, dataWAV(a)), riffWAV(fmtWAV(1, 1, 16000, 16), dataWAV(b))},
+		{"sample rates differ", [][]byte{wavtest.WAV(pcm16mono, dataWAV(a)), wavtest.WAV(wavtest.Fmt(1, 1, 16000, 16), dataWAV(b))},
 			"joining 2 audio parts: part 1 is 16000 Hz/16 bit/1 ch, part 0 is 8000 Hz/16 bit/1 ch", nil},
 		{"fact too short to count", [][]byte{
-			riffWAV(float32fmt, wavChunk{"fact", []byte{1, 0}}, dataWAV(a)),
-			riffWAV(float32fmt, factWAV(10), dataWAV(b)),
+			wavtest.WAV(float32fmt, wavtest.Chunk{ID: "fact", Body: []byte{1, 0}}, dataWAV(a)),
+			wavtest.WAV(float32fmt, wavtest.Fact(10), dataWAV(b)),
 		}, "joining 2 audio parts: part 0 (audio/wav): not a well-formed WAV file: fact chunk is 2 bytes, want 4", ErrNotWAV},
 		// The format tag of both is WAVE_FORMAT_EXTENSIBLE, and every field
 		// but the sub-format agrees: 32-bit integers read as floats (or
 		// the other way round) are noise.
 		{"extensible sub-formats differ", [][]byte{
-			riffWAV(extInt32, dataWAV(a)),
-			riffWAV(extInt32, dataWAV(b)),
-			riffWAV(extFloat32, factWAV(5), dataWAV(b)),
+			wavtest.WAV(extInt32, dataWAV(a)),
+			wavtest.WAV(extInt32, dataWAV(b)),
+			wavtest.WAV(extFloat32, wavtest.Fact(5), dataWAV(b)),
 		}, "joining 3 audio parts: part 2 is WAVE_FORMAT_EXTENSIBLE with sub-format 00000003-0000-0010-8000-00aa00389b71 (IEEE float), " +
 			"part 0 with 00000001-0000-0010-8000-00aa00389b71 (integer PCM)", nil},
 		{"extensible sub-format not a known tag", [][]byte{
-			riffWAV(fmtWAV(0xfffe, 1, 8000, 16, append(extensibleWAV(16, 4, 1)[:8], 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8)...), dataWAV(a)),
-			riffWAV(fmtWAV(0xfffe, 1, 8000, 16, extensibleWAV(16, 4, 1)...), dataWAV(b)),
+			wavtest.WAV(wavtest.Fmt(0xfffe, 1, 8000, 16, append(extensibleWAV(16, 4, 1)[:8], 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8)...), dataWAV(a)),
+			wavtest.WAV(wavtest.Fmt(0xfffe, 1, 8000, 16, extensibleWAV(16, 4, 1)...), dataWAV(b)),
 		}, "joining 2 audio parts: part 1 is WAVE_FORMAT_EXTENSIBLE with sub-format 00000001-0000-0010-8000-00aa00389b71 (integer PCM), " +
 			"part 0 with 78563412-bc9a-f0de-0102-030405060708", nil},
 		{"extensible fmt without a sub-format", [][]byte{
-			riffWAV(extInt32, dataWAV(a)),
-			riffWAV(fmtWAV(0xfffe, 2, 48000, 32, 0, 0), dataWAV(b)),
+			wavtest.WAV(extInt32, dataWAV(a)),
+			wavtest.WAV(wavtest.Fmt(0xfffe, 2, 48000, 32, 0, 0), dataWAV(b)),
 		}, "joining 2 audio parts: part 1 (audio/wav): not a well-formed WAV file: WAVE_FORMAT_EXTENSIBLE fmt chunk is 18 bytes, want at least 40", ErrNotWAV},
 	}
 	for _, tc := range tests {

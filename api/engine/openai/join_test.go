@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/distributeai/asyncspeech/api/engine/internal/wavtest"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,48 +14,14 @@ import (
 	"testing"
 )
 
-// chunk is one RIFF chunk of a test WAV.
-type chunk struct {
-	id   string
-	body []byte
-}
-
-// riff builds a WAV file from chunks, padding odd ones as RIFF requires, so
-// a fixture can hold what real servers send (LIST, fact, extensible fmt).
-func riff(chunks ...chunk) []byte {
-	b := []byte("RIFF\x00\x00\x00\x00WAVE")
-	for _, c := range chunks {
-		b = append(b, c.id...)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(c.body)))
-		b = append(b, c.body...)
-		if len(c.body)%2 == 1 {
-			b = append(b, 0)
-		}
-	}
-	binary.LittleEndian.PutUint32(b[4:], uint32(len(b)-8))
-	return b
-}
-
-// fmtChunk is a fmt chunk whose byte rate and block align agree with the
-// format; extra follows the 16 common bytes (cbSize and what it counts).
-func fmtChunk(format uint16, channels, rate, bits int, extra ...byte) chunk {
-	b := binary.LittleEndian.AppendUint16(nil, format)
-	b = binary.LittleEndian.AppendUint16(b, uint16(channels))
-	b = binary.LittleEndian.AppendUint32(b, uint32(rate))
-	b = binary.LittleEndian.AppendUint32(b, uint32(rate*channels*bits/8))
-	b = binary.LittleEndian.AppendUint16(b, uint16(channels*bits/8))
-	b = binary.LittleEndian.AppendUint16(b, uint16(bits))
-	return chunk{"fmt ", append(b, extra...)}
-}
-
 // dataChunk holds n bytes that differ from part to part (seed), so a join
 // that reorders, drops or repeats samples shows in the bytes.
-func dataChunk(n int, seed byte) chunk {
+func dataChunk(n int, seed byte) wavtest.Chunk {
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = seed + byte(i*7)
 	}
-	return chunk{"data", b}
+	return wavtest.Chunk{ID: "data", Body: b}
 }
 
 // extensible is the tail of a WAVE_FORMAT_EXTENSIBLE fmt chunk: cbSize 22,
@@ -69,10 +36,10 @@ func extensible(validBits uint16, mask uint32, tag uint32) []byte {
 }
 
 var (
-	list3      = chunk{"LIST", []byte("abc")} // odd: padded
-	list6      = chunk{"LIST", []byte("INFOab")}
-	mono16     = fmtChunk(1, 1, 8000, 16)
-	float32fmt = fmtChunk(3, 1, 24000, 32, 0, 0) // cbSize 0, as many writers add
+	list3      = wavtest.Chunk{ID: "LIST", Body: []byte("abc")} // odd: padded
+	list6      = wavtest.Chunk{ID: "LIST", Body: []byte("INFOab")}
+	mono16     = wavtest.Fmt(1, 1, 8000, 16)
+	float32fmt = wavtest.Fmt(3, 1, 24000, 32, 0, 0) // cbSize 0, as many writers add
 )
 
 // joinCase is a list of parts the server links to, one URL each.
@@ -86,23 +53,23 @@ type joinCase struct {
 // joinCases are the multi-part answers whose joined audio is pinned by
 // testdata/join/<name>.wav and whose errors by joinErrors.
 var joinCases = []joinCase{
-	{name: "mono16", parts: [][]byte{riff(mono16, dataChunk(200, 1)), riff(mono16, dataChunk(600, 2))}},
+	{name: "mono16", parts: [][]byte{wavtest.WAV(mono16, dataChunk(200, 1)), wavtest.WAV(mono16, dataChunk(600, 2))}},
 	{name: "stereo16-three-parts", parts: [][]byte{
-		riff(fmtChunk(1, 2, 22050, 16), dataChunk(40, 3)),
-		riff(fmtChunk(1, 2, 22050, 16), dataChunk(400, 4)),
-		riff(fmtChunk(1, 2, 22050, 16), dataChunk(4, 5)),
+		wavtest.WAV(wavtest.Fmt(1, 2, 22050, 16), dataChunk(40, 3)),
+		wavtest.WAV(wavtest.Fmt(1, 2, 22050, 16), dataChunk(400, 4)),
+		wavtest.WAV(wavtest.Fmt(1, 2, 22050, 16), dataChunk(4, 5)),
 	}},
-	{name: "list-in-first-part-kept", parts: [][]byte{riff(mono16, list3, dataChunk(100, 6)), riff(mono16, dataChunk(50, 7))}},
-	{name: "list-in-later-part-dropped", parts: [][]byte{riff(mono16, dataChunk(100, 8)), riff(mono16, list6, dataChunk(50, 9))}},
-	{name: "chunk-after-data-dropped", parts: [][]byte{riff(mono16, dataChunk(100, 10), list6), riff(mono16, dataChunk(50, 11))}},
+	{name: "list-in-first-part-kept", parts: [][]byte{wavtest.WAV(mono16, list3, dataChunk(100, 6)), wavtest.WAV(mono16, dataChunk(50, 7))}},
+	{name: "list-in-later-part-dropped", parts: [][]byte{wavtest.WAV(mono16, dataChunk(100, 8)), wavtest.WAV(mono16, list6, dataChunk(50, 9))}},
+	{name: "chunk-after-data-dropped", parts: [][]byte{wavtest.WAV(mono16, dataChunk(100, 10), list6), wavtest.WAV(mono16, dataChunk(50, 11))}},
 	{name: "float32-with-fact", parts: [][]byte{
-		riff(float32fmt, chunk{"fact", binary.LittleEndian.AppendUint32(nil, 50)}, dataChunk(200, 12)),
-		riff(float32fmt, chunk{"fact", binary.LittleEndian.AppendUint32(nil, 70)}, dataChunk(280, 13)),
+		wavtest.WAV(float32fmt, wavtest.Chunk{ID: "fact", Body: binary.LittleEndian.AppendUint32(nil, 50)}, dataChunk(200, 12)),
+		wavtest.WAV(float32fmt, wavtest.Chunk{ID: "fact", Body: binary.LittleEndian.AppendUint32(nil, 70)}, dataChunk(280, 13)),
 	}},
-	{name: "8bit-odd-sizes", parts: [][]byte{riff(fmtChunk(1, 1, 8000, 8), dataChunk(3, 14)), riff(fmtChunk(1, 1, 8000, 8), dataChunk(4, 15))}},
+	{name: "8bit-odd-sizes", parts: [][]byte{wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataChunk(3, 14)), wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataChunk(4, 15))}},
 	{name: "extensible24-stereo", parts: [][]byte{
-		riff(fmtChunk(0xfffe, 2, 48000, 24, extensible(24, 3, 1)...), dataChunk(60, 16)),
-		riff(fmtChunk(0xfffe, 2, 48000, 24, extensible(24, 3, 1)...), dataChunk(42, 17)),
+		wavtest.WAV(wavtest.Fmt(0xfffe, 2, 48000, 24, extensible(24, 3, 1)...), dataChunk(60, 16)),
+		wavtest.WAV(wavtest.Fmt(0xfffe, 2, 48000, 24, extensible(24, 3, 1)...), dataChunk(42, 17)),
 	}},
 }
 
@@ -112,25 +79,25 @@ var joinErrors = []struct {
 	joinCase
 	want string
 }{
-	{joinCase{name: "sample rates differ", parts: [][]byte{riff(mono16, dataChunk(20, 1)), riff(fmtChunk(1, 1, 16000, 16), dataChunk(20, 2))}},
+	{joinCase{name: "sample rates differ", parts: [][]byte{wavtest.WAV(mono16, dataChunk(20, 1)), wavtest.WAV(wavtest.Fmt(1, 1, 16000, 16), dataChunk(20, 2))}},
 		"openai: joining 2 audio parts: part 1 is 16000 Hz/16 bit/1 ch, part 0 is 8000 Hz/16 bit/1 ch"},
-	{joinCase{name: "bit depths differ", parts: [][]byte{riff(mono16, dataChunk(20, 1)), riff(mono16, dataChunk(20, 2)), riff(fmtChunk(1, 1, 8000, 8), dataChunk(20, 3))}},
+	{joinCase{name: "bit depths differ", parts: [][]byte{wavtest.WAV(mono16, dataChunk(20, 1)), wavtest.WAV(mono16, dataChunk(20, 2)), wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataChunk(20, 3))}},
 		"openai: joining 3 audio parts: part 2 is 8000 Hz/8 bit/1 ch, part 0 is 8000 Hz/16 bit/1 ch"},
-	{joinCase{name: "channels differ", parts: [][]byte{riff(mono16, dataChunk(20, 1)), riff(fmtChunk(1, 2, 8000, 16), dataChunk(20, 2))}},
+	{joinCase{name: "channels differ", parts: [][]byte{wavtest.WAV(mono16, dataChunk(20, 1)), wavtest.WAV(wavtest.Fmt(1, 2, 8000, 16), dataChunk(20, 2))}},
 		"openai: joining 2 audio parts: part 1 is 8000 Hz/16 bit/2 ch, part 0 is 8000 Hz/16 bit/1 ch"},
 	// The message names no format tag, but the tags are compared.
-	{joinCase{name: "format tags differ", parts: [][]byte{riff(float32fmt, dataChunk(20, 1)), riff(fmtChunk(1, 1, 24000, 32), dataChunk(20, 2))}},
+	{joinCase{name: "format tags differ", parts: [][]byte{wavtest.WAV(float32fmt, dataChunk(20, 1)), wavtest.WAV(wavtest.Fmt(1, 1, 24000, 32), dataChunk(20, 2))}},
 		"openai: joining 2 audio parts: part 1 is 24000 Hz/32 bit/1 ch, part 0 is 24000 Hz/32 bit/1 ch"},
 	{joinCase{name: "extensible sub-formats differ", parts: [][]byte{
-		riff(fmtChunk(0xfffe, 1, 24000, 32, extensible(32, 4, 1)...), dataChunk(20, 1)),
-		riff(fmtChunk(0xfffe, 1, 24000, 32, extensible(32, 4, 3)...), dataChunk(20, 2)),
+		wavtest.WAV(wavtest.Fmt(0xfffe, 1, 24000, 32, extensible(32, 4, 1)...), dataChunk(20, 1)),
+		wavtest.WAV(wavtest.Fmt(0xfffe, 1, 24000, 32, extensible(32, 4, 3)...), dataChunk(20, 2)),
 	}}, "openai: joining 2 audio parts: part 1 is WAVE_FORMAT_EXTENSIBLE with sub-format 00000003-0000-0010-8000-00aa00389b71 (IEEE float), " +
 		"part 0 with 00000001-0000-0010-8000-00aa00389b71 (integer PCM)"},
-	{joinCase{name: "malformed later part", parts: [][]byte{riff(mono16, dataChunk(20, 1)), riff(mono16, dataChunk(20, 2))[:40]}},
+	{joinCase{name: "malformed later part", parts: [][]byte{wavtest.WAV(mono16, dataChunk(20, 1)), wavtest.WAV(mono16, dataChunk(20, 2))[:40]}},
 		"openai: joining 2 audio parts: part 1 (audio/wav): not a well-formed WAV file: RIFF size 56 does not match file size 40"},
-	{joinCase{name: "malformed first part", parts: [][]byte{riff(dataChunk(20, 1), mono16), riff(mono16, dataChunk(20, 2))}},
+	{joinCase{name: "malformed first part", parts: [][]byte{wavtest.WAV(dataChunk(20, 1), mono16), wavtest.WAV(mono16, dataChunk(20, 2))}},
 		"openai: joining 2 audio parts: part 0 (audio/wav): not a well-formed WAV file: data chunk before fmt chunk"},
-	{joinCase{name: "mp3 part", parts: [][]byte{riff(mono16, dataChunk(20, 1)), []byte("ID3\x04fake mp3")}, types: []string{"", "audio/mpeg"}},
+	{joinCase{name: "mp3 part", parts: [][]byte{wavtest.WAV(mono16, dataChunk(20, 1)), []byte("ID3\x04fake mp3")}, types: []string{"", "audio/mpeg"}},
 		"openai: joining 2 audio parts: part 1 (audio/mpeg): not a well-formed WAV file: missing RIFF/WAVE signature in 12 bytes"},
 }
 
