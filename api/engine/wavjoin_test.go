@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"github.com/distributeai/asyncspeech/api/engine/internal/wavtest"
 	"slices"
@@ -47,17 +46,6 @@ func sampleBytes(n int, seed byte) []byte {
 	return b
 }
 
-// extensibleWAV is the tail of a WAVE_FORMAT_EXTENSIBLE fmt chunk: cbSize
-// 22, valid bits, channel mask, and the sub-format GUID of format tag tag
-// (1 integer PCM, 3 IEEE float).
-func extensibleWAV(validBits uint16, mask uint32, tag uint32) []byte {
-	b := binary.LittleEndian.AppendUint16(nil, 22)
-	b = binary.LittleEndian.AppendUint16(b, validBits)
-	b = binary.LittleEndian.AppendUint32(b, mask)
-	b = binary.LittleEndian.AppendUint32(b, tag)
-	return append(b, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71)
-}
-
 // dataWAV is a data chunk holding b.
 func dataWAV(b ...[]byte) wavtest.Chunk { return wavtest.Chunk{ID: "data", Body: slices.Concat(b...)} }
 
@@ -74,8 +62,8 @@ var (
 	pcm16mono  = wavtest.Fmt(1, 1, 8000, 16)
 	float32fmt = wavtest.Fmt(3, 1, 24000, 32, 0, 0) // cbSize 0, as many writers add
 	// 32-bit stereo WAVE_FORMAT_EXTENSIBLE, integer and float.
-	extInt32   = wavtest.Fmt(0xfffe, 2, 48000, 32, extensibleWAV(32, 3, 1)...)
-	extFloat32 = wavtest.Fmt(0xfffe, 2, 48000, 32, extensibleWAV(32, 3, 3)...)
+	extInt32   = wavtest.Fmt(0xfffe, 2, 48000, 32, wavtest.Extensible(32, 3, 1)...)
+	extFloat32 = wavtest.Fmt(0xfffe, 2, 48000, 32, wavtest.Extensible(32, 3, 3)...)
 )
 
 // TestJoinWAVHeaders: the joined file's header describes the joined
@@ -194,8 +182,8 @@ func TestJoinWAVRefuses(t *testing.T) {
 		}, "joining 3 audio parts: part 2 is WAVE_FORMAT_EXTENSIBLE with sub-format 00000003-0000-0010-8000-00aa00389b71 (IEEE float), " +
 			"part 0 with 00000001-0000-0010-8000-00aa00389b71 (integer PCM)", nil},
 		{"extensible sub-format not a known tag", [][]byte{
-			wavtest.WAV(wavtest.Fmt(0xfffe, 1, 8000, 16, append(extensibleWAV(16, 4, 1)[:8], 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8)...), dataWAV(a)),
-			wavtest.WAV(wavtest.Fmt(0xfffe, 1, 8000, 16, extensibleWAV(16, 4, 1)...), dataWAV(b)),
+			wavtest.WAV(wavtest.Fmt(0xfffe, 1, 8000, 16, append(wavtest.Extensible(16, 4, 1)[:8], 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8)...), dataWAV(a)),
+			wavtest.WAV(wavtest.Fmt(0xfffe, 1, 8000, 16, wavtest.Extensible(16, 4, 1)...), dataWAV(b)),
 		}, "joining 2 audio parts: part 1 is WAVE_FORMAT_EXTENSIBLE with sub-format 00000001-0000-0010-8000-00aa00389b71 (integer PCM), " +
 			"part 0 with 78563412-bc9a-f0de-0102-030405060708", nil},
 		{"extensible fmt without a sub-format", [][]byte{

@@ -24,17 +24,6 @@ func dataChunk(n int, seed byte) wavtest.Chunk {
 	return wavtest.Chunk{ID: "data", Body: b}
 }
 
-// extensible is the tail of a WAVE_FORMAT_EXTENSIBLE fmt chunk: cbSize 22,
-// valid bits, channel mask, and the subformat GUID of format tag tag (1
-// integer PCM, 3 IEEE float).
-func extensible(validBits uint16, mask uint32, tag uint32) []byte {
-	b := binary.LittleEndian.AppendUint16(nil, 22)
-	b = binary.LittleEndian.AppendUint16(b, validBits)
-	b = binary.LittleEndian.AppendUint32(b, mask)
-	b = binary.LittleEndian.AppendUint32(b, tag)
-	return append(b, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71)
-}
-
 var (
 	list3      = wavtest.Chunk{ID: "LIST", Body: []byte("abc")} // odd: padded
 	list6      = wavtest.Chunk{ID: "LIST", Body: []byte("INFOab")}
@@ -68,8 +57,8 @@ var joinCases = []joinCase{
 	}},
 	{name: "8bit-odd-sizes", parts: [][]byte{wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataChunk(3, 14)), wavtest.WAV(wavtest.Fmt(1, 1, 8000, 8), dataChunk(4, 15))}},
 	{name: "extensible24-stereo", parts: [][]byte{
-		wavtest.WAV(wavtest.Fmt(0xfffe, 2, 48000, 24, extensible(24, 3, 1)...), dataChunk(60, 16)),
-		wavtest.WAV(wavtest.Fmt(0xfffe, 2, 48000, 24, extensible(24, 3, 1)...), dataChunk(42, 17)),
+		wavtest.WAV(wavtest.Fmt(0xfffe, 2, 48000, 24, wavtest.Extensible(24, 3, 1)...), dataChunk(60, 16)),
+		wavtest.WAV(wavtest.Fmt(0xfffe, 2, 48000, 24, wavtest.Extensible(24, 3, 1)...), dataChunk(42, 17)),
 	}},
 }
 
@@ -89,8 +78,8 @@ var joinErrors = []struct {
 	{joinCase{name: "format tags differ", parts: [][]byte{wavtest.WAV(float32fmt, dataChunk(20, 1)), wavtest.WAV(wavtest.Fmt(1, 1, 24000, 32), dataChunk(20, 2))}},
 		"openai: joining 2 audio parts: part 1 is 24000 Hz/32 bit/1 ch, part 0 is 24000 Hz/32 bit/1 ch"},
 	{joinCase{name: "extensible sub-formats differ", parts: [][]byte{
-		wavtest.WAV(wavtest.Fmt(0xfffe, 1, 24000, 32, extensible(32, 4, 1)...), dataChunk(20, 1)),
-		wavtest.WAV(wavtest.Fmt(0xfffe, 1, 24000, 32, extensible(32, 4, 3)...), dataChunk(20, 2)),
+		wavtest.WAV(wavtest.Fmt(0xfffe, 1, 24000, 32, wavtest.Extensible(32, 4, 1)...), dataChunk(20, 1)),
+		wavtest.WAV(wavtest.Fmt(0xfffe, 1, 24000, 32, wavtest.Extensible(32, 4, 3)...), dataChunk(20, 2)),
 	}}, "openai: joining 2 audio parts: part 1 is WAVE_FORMAT_EXTENSIBLE with sub-format 00000003-0000-0010-8000-00aa00389b71 (IEEE float), " +
 		"part 0 with 00000001-0000-0010-8000-00aa00389b71 (integer PCM)"},
 	{joinCase{name: "malformed later part", parts: [][]byte{wavtest.WAV(mono16, dataChunk(20, 1)), wavtest.WAV(mono16, dataChunk(20, 2))[:40]}},

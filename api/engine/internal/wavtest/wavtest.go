@@ -45,3 +45,14 @@ func Fmt(format uint16, channels, rate, bits int, extra ...byte) Chunk {
 func Fact(frames uint32) Chunk {
 	return Chunk{"fact", binary.LittleEndian.AppendUint32(nil, frames)}
 }
+
+// Extensible is the tail of a WAVE_FORMAT_EXTENSIBLE fmt chunk, to pass to
+// Fmt as extra: cbSize 22, valid bits, channel mask, and the sub-format GUID
+// of format tag tag (1 integer PCM, 3 IEEE float).
+func Extensible(validBits uint16, mask uint32, tag uint32) []byte {
+	b := binary.LittleEndian.AppendUint16(nil, 22)
+	b = binary.LittleEndian.AppendUint16(b, validBits)
+	b = binary.LittleEndian.AppendUint32(b, mask)
+	b = binary.LittleEndian.AppendUint32(b, tag)
+	return append(b, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71)
+}
