@@ -83,14 +83,17 @@ const AdmissionRetryAfter = 5 * time.Second
 
 // Server implements the vendor's operations on a store.
 type Server struct {
-	st     store.Store
-	links  LinkBuilder
-	notify func()
-	now    func() time.Time
-	newID  func() (string, error)
-	log    *slog.Logger
-	limits store.CreateLimits
-	admit  func(ctx context.Context) error
+	st    store.Store
+	links LinkBuilder
+	// epochLinks is links when it is an EpochLinks (nil otherwise), found
+	// once in New rather than on every poll.
+	epochLinks EpochLinks
+	notify     func()
+	now        func() time.Time
+	newID      func() (string, error)
+	log        *slog.Logger
+	limits     store.CreateLimits
+	admit      func(ctx context.Context) error
 	// answers holds recently sent 200 answers of the result call (nil:
 	// every answer is encoded afresh).
 	answers *answers
@@ -113,6 +116,7 @@ func New(st store.Store, opts Options) *Server {
 	s := &Server{st: st, links: opts.Links, notify: opts.Notify, now: opts.Now, newID: opts.NewID, log: opts.Logger,
 		limits: store.CreateLimits{PerOwner: max(opts.MaxPendingPerKey, 0), Total: max(opts.MaxPending, 0)}, admit: opts.Admit,
 		answers: newAnswers(opts.Answers)}
+	s.epochLinks, _ = opts.Links.(EpochLinks)
 	if s.notify == nil {
 		s.notify = func() {}
 	}
@@ -261,7 +265,8 @@ func (s *Server) AsyncSpeechResult(ctx context.Context, req generated.AsyncSpeec
 	if !t.Finished.IsZero() {
 		k.finished, k.done = UnixSeconds(t.Finished), true
 	}
-	el, reuse := s.links.(EpochLinks)
+	el := s.epochLinks
+	reuse := el != nil
 	if reuse {
 		k.epoch = el.Epoch()
 		if a := s.answers.get(&k, t.Results); a != nil {
