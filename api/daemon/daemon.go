@@ -148,10 +148,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 
 	d.metrics = metrics.New(d.st, 2*time.Second, logger)
 	if c, ok := d.st.(*cache.Store); ok {
-		d.metrics.TaskCache(func() (hits, misses, entries, bytes int64) {
-			st := c.Stats()
-			return st.Hits, st.Misses, int64(st.Entries), st.Bytes
-		})
+		d.metrics.TaskCache(c.Stats)
 	}
 	var notify func()
 	if cfg.Role != RoleAPI {

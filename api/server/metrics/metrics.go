@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/distributeai/asyncspeech/api/store"
+	"github.com/distributeai/asyncspeech/api/store/cache"
 	"github.com/distributeai/asyncspeech/internal/respwriter"
 )
 
@@ -131,19 +132,19 @@ func New(st store.Store, scrapeTimeout time.Duration, log *slog.Logger) *Metrics
 
 // TaskCache exposes a task read cache's counters, read at each scrape:
 // speechd_task_cache_hits_total, _misses_total, _entries and _bytes.
-func (m *Metrics) TaskCache(stats func() (hits, misses, entries, bytes int64)) {
-	read := func(pick func(h, mi, e, b int64) int64) func() float64 {
-		return func() float64 { return float64(pick(stats())) }
+func (m *Metrics) TaskCache(stats func() cache.Stats) {
+	read := func(pick func(cache.Stats) float64) func() float64 {
+		return func() float64 { return pick(stats()) }
 	}
 	m.reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "speechd_task_cache_hits_total", Help: "Task reads served from the task cache."},
-			read(func(h, _, _, _ int64) int64 { return h })),
+			read(func(s cache.Stats) float64 { return float64(s.Hits) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "speechd_task_cache_misses_total", Help: "Task reads the task cache passed to the store."},
-			read(func(_, mi, _, _ int64) int64 { return mi })),
+			read(func(s cache.Stats) float64 { return float64(s.Misses) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "speechd_task_cache_entries", Help: "Tasks held by the task cache."},
-			read(func(_, _, e, _ int64) int64 { return e })),
+			read(func(s cache.Stats) float64 { return float64(s.Entries) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "speechd_task_cache_bytes", Help: "Estimated bytes held by the task cache (bounded by --task-cache-bytes)."},
-			read(func(_, _, _, b int64) int64 { return b })),
+			read(func(s cache.Stats) float64 { return float64(s.Bytes) })),
 	)
 }
 
