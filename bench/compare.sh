@@ -160,18 +160,11 @@ measure() {
 				wrk.headers["Authorization"] = "$KEY"
 			EOF
 		fi
-		wrk -t2 -c"$CONC" -d"$DUR" --timeout 10s --latency -s "$lua" "$target/async/speech/result" >"$w" 2>&1 || true
+		read -r wrk_rps wrk_p50 wrk_p99 < <(wrk_result "$target" "$lua" "$w")
 		grep -E 'Requests/sec|99%|Non-2xx|Socket errors' "$w" | sed 's/^ */   wrk: /' || true
-		wrk_rps=$(awk '/^Requests\/sec:/{print $2}' "$w")
-		wrk_p50=$(awk '$1=="50%"{print $2}' "$w")
-		wrk_p99=$(awk '$1=="99%"{print $2}' "$w")
 		if grep -q 'Non-2xx' "$w"; then
 			note "wrk saw non-2xx answers: its req/s for $name is not comparable"
-			wrk_rps="n/a"
 		fi
-		wrk_rps=${wrk_rps:-n/a}
-		wrk_p50=${wrk_p50:-n/a}
-		wrk_p99=${wrk_p99:-n/a}
 	fi
 	printf '%s\tround=%s\tok_per_s=%s\tp50_ms=%s\tp99_ms=%s\tfailed=%s\twrk_rps=%s\twrk_p50=%s\twrk_p99=%s\n' "$name" "$round" \
 		"$(json ok_per_s <<<"$line")" "$(json p50_ms <<<"$line")" "$(json p99_ms <<<"$line")" \

@@ -95,11 +95,12 @@ cleanup() {
 	fi
 }
 
-# wrk_result URL LUA: one wrk run (-t2 -c$CONC -d$DUR) of the result call
-# with the request script LUA; prints "req/s p50 p99", each n/a when wrk
-# gave none, and req/s n/a when any answer was not 2xx (not comparable).
+# wrk_result URL LUA [OUT]: one wrk run (-t2 -c$CONC -d$DUR) of the result
+# call with the request script LUA, its output kept in OUT; prints
+# "req/s p50 p99", each n/a when wrk gave none, and req/s n/a when any
+# answer was not 2xx (not comparable).
 wrk_result() {
-	local w=$tmp/wrk.$$.out rps p50 p99
+	local w=${3:-$tmp/wrk.$$.out} rps p50 p99
 	wrk -t2 -c"$CONC" -d"$DUR" --timeout 10s --latency -s "$2" "$1/async/speech/result" >"$w" 2>&1 || true
 	rps=$(awk '/^Requests\/sec:/{print $2}' "$w")
 	p50=$(awk '$1=="50%"{print $2}' "$w")
