@@ -16,6 +16,8 @@
 #   new-log-lines    --log-flush=0: one write system call per request log line
 #   new-no-answers   --answer-cache=-1: every answer built and encoded afresh
 #   new-procs-cpus   --procs $(nproc): one Go scheduler slot per CPU (Go's default), not one more per worker
+#   new-procs-sum    --procs $((2 * $(nproc))): the CPUs plus one per worker (the default workers are
+#                    one per CPU), i.e. auto without its floor of 8 slots
 #   new-all-off      all of these off: what is left is compiled in (link reuse per
 #                    expiry bucket, fewer allocations per call, metric series resolved once,
 #                    operation paths routed without a second pattern match)
@@ -76,7 +78,7 @@ stop "$last_pid"
 # The same ids for every target, polled round-robin (bench/many-ids.lua).
 export IDS_FILE=$tmp/ids API_KEY=$KEY
 
-names=(base new new-no-cache new-no-verdicts new-log-lines new-no-answers new-procs-cpus new-all-off)
+names=(base new new-no-cache new-no-verdicts new-log-lines new-no-answers new-procs-cpus new-procs-sum new-all-off)
 declare -A args=(
 	[base]=""
 	[new]=""
@@ -85,6 +87,7 @@ declare -A args=(
 	[new-log-lines]="--log-flush=0"
 	[new-no-answers]="--answer-cache=-1"
 	[new-procs-cpus]="--procs $(nproc)"
+	[new-procs-sum]="--procs $((2 * $(nproc)))"
 	[new-all-off]="--task-cache=off --validation-cache=-1 --log-flush=0 --answer-cache=-1 --procs $(nproc)"
 )
 declare -A urls
