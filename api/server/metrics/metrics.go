@@ -133,19 +133,16 @@ func New(st store.Store, scrapeTimeout time.Duration, log *slog.Logger) *Metrics
 // TaskCache exposes a task read cache's counters, read at each scrape:
 // speechd_task_cache_hits_total, _misses_total, _entries and _bytes.
 func (m *Metrics) TaskCache(stats func() cache.Stats) {
-	read := func(pick func(cache.Stats) float64) func() float64 {
-		return func() float64 { return pick(stats()) }
-	}
-	m.reg.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "speechd_task_cache_hits_total", Help: "Task reads served from the task cache."},
-			read(func(s cache.Stats) float64 { return float64(s.Hits) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "speechd_task_cache_misses_total", Help: "Task reads the task cache passed to the store."},
-			read(func(s cache.Stats) float64 { return float64(s.Misses) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "speechd_task_cache_entries", Help: "Tasks held by the task cache."},
-			read(func(s cache.Stats) float64 { return float64(s.Entries) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "speechd_task_cache_bytes", Help: "Estimated bytes held by the task cache (bounded by --task-cache-bytes)."},
-			read(func(s cache.Stats) float64 { return float64(s.Bytes) })),
-	)
+	m.reg.MustRegister(newSnapshots(stats,
+		stat[cache.Stats]{"speechd_task_cache_hits_total", "Task reads served from the task cache.", true,
+			func(s cache.Stats) float64 { return float64(s.Hits) }},
+		stat[cache.Stats]{"speechd_task_cache_misses_total", "Task reads the task cache passed to the store.", true,
+			func(s cache.Stats) float64 { return float64(s.Misses) }},
+		stat[cache.Stats]{"speechd_task_cache_entries", "Tasks held by the task cache.", false,
+			func(s cache.Stats) float64 { return float64(s.Entries) }},
+		stat[cache.Stats]{"speechd_task_cache_bytes", "Estimated bytes held by the task cache (bounded by --task-cache-bytes).", false,
+			func(s cache.Stats) float64 { return float64(s.Bytes) }},
+	))
 }
 
 // Verdicts exposes the spec validator's verdict reuse, read at each scrape:
@@ -153,19 +150,59 @@ func (m *Metrics) TaskCache(stats func() cache.Stats) {
 // speechd_validation_checked_total (inputs kin-openapi validated),
 // speechd_validation_cache_entries and _max.
 func (m *Metrics) Verdicts(stats func() validate.VerdictStats) {
-	read := func(pick func(validate.VerdictStats) float64) func() float64 {
-		return func() float64 { return pick(stats()) }
+	m.reg.MustRegister(newSnapshots(stats,
+		stat[validate.VerdictStats]{"speechd_validation_reused_total", "Requests and responses whose earlier pass of byte-identical input was reused.", true,
+			func(s validate.VerdictStats) float64 { return float64(s.Hits) }},
+		stat[validate.VerdictStats]{"speechd_validation_checked_total", "Requests and responses kin-openapi validated (no reusable earlier pass).", true,
+			func(s validate.VerdictStats) float64 { return float64(s.Misses) }},
+		stat[validate.VerdictStats]{"speechd_validation_cache_entries", "Passes held for reuse.", false,
+			func(s validate.VerdictStats) float64 { return float64(s.Entries) }},
+		stat[validate.VerdictStats]{"speechd_validation_cache_max", "Most passes held for reuse (--validation-cache).", false,
+			func(s validate.VerdictStats) float64 { return float64(s.Max) }},
+	))
+}
+
+// stat is one figure of a stats snapshot S: a counter or a gauge.
+type stat[S any] struct {
+	name, help string
+	counter    bool
+	pick       func(S) float64
+}
+
+// snapshots is a collector that takes one snapshot of S per scrape and
+// exposes its stats, so the figures of one scrape agree with each other
+// (and the snapshot's locks are taken once, not once per figure).
+type snapshots[S any] struct {
+	take  func() S
+	stats []stat[S]
+	descs []*prometheus.Desc
+}
+
+func newSnapshots[S any](take func() S, stats ...stat[S]) *snapshots[S] {
+	c := &snapshots[S]{take: take, stats: stats}
+	for _, st := range stats {
+		c.descs = append(c.descs, prometheus.NewDesc(st.name, st.help, nil, nil))
 	}
-	m.reg.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "speechd_validation_reused_total", Help: "Requests and responses whose earlier pass of byte-identical input was reused."},
-			read(func(s validate.VerdictStats) float64 { return float64(s.Hits) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "speechd_validation_checked_total", Help: "Requests and responses kin-openapi validated (no reusable earlier pass)."},
-			read(func(s validate.VerdictStats) float64 { return float64(s.Misses) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "speechd_validation_cache_entries", Help: "Passes held for reuse."},
-			read(func(s validate.VerdictStats) float64 { return float64(s.Entries) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "speechd_validation_cache_max", Help: "Most passes held for reuse (--validation-cache)."},
-			read(func(s validate.VerdictStats) float64 { return float64(s.Max) })),
-	)
+	return c
+}
+
+// Describe implements prometheus.Collector.
+func (c *snapshots[S]) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *snapshots[S]) Collect(ch chan<- prometheus.Metric) {
+	s := c.take()
+	for i, st := range c.stats {
+		kind := prometheus.GaugeValue
+		if st.counter {
+			kind = prometheus.CounterValue
+		}
+		ch <- prometheus.MustNewConstMetric(c.descs[i], kind, st.pick(s))
+	}
 }
 
 // Handler serves the registry in the Prometheus exposition format.
